@@ -1,0 +1,108 @@
+# ECS platform on CDK for Terraform. `make synth` and `make test` set up everything they need.
+#
+#   TF_PROVIDER_MIRROR=/path  install Terraform providers from a local filesystem mirror
+#                             (every terraform run of the project then uses it)
+#   ENVS=dev                  synthesize only these environments (comma-separated)
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+PIPENV_VERSION := 2026.10.3
+BUILD := .build
+VENV := .venv
+PY := $(VENV)/bin/python
+CDKTF := node_modules/.bin/cdktf
+TFRC := $(BUILD)/terraformrc
+
+export PIPENV_VENV_IN_PROJECT := 1
+export PIPENV_VERBOSITY := -1
+export PIPENV_IGNORE_VIRTUALENVS := 1
+export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+export CHECKPOINT_DISABLE := 1
+export CDKTF_DISABLE_PLUGIN_CACHE_ENV := 1
+export TF_IN_AUTOMATION := 1
+
+TF_PROVIDER_MIRROR ?=
+ifneq ($(strip $(TF_PROVIDER_MIRROR)),)
+export TF_PROVIDER_MIRROR
+export TF_CLI_CONFIG_FILE := $(abspath $(TFRC))
+endif
+ifneq ($(strip $(ENVS)),)
+export PLATFORM_ENVIRONMENTS := $(ENVS)
+endif
+
+.PHONY: help install synth test unit validate scan e2e bench local-deploy local-destroy tf-env clean FORCE
+
+help:
+	@echo "make synth          install (first run only) and synthesize every environment into cdktf.out/"
+	@echo "make test           install (first run only) and run every test: unit, apps, validate, scan, end-to-end"
+	@echo "make validate       terraform init -backend=false + validate on every synthesized stack"
+	@echo "make scan           Checkov on every synthesized stack"
+	@echo "make e2e            apply/re-plan/destroy every stack of dev against moto"
+	@echo "make bench          synthesis wall time and memory, app vs floor, 3 vs 50 services"
+	@echo "make local-deploy   start moto on loopback and apply dev to it; make local-destroy undoes it"
+	@echo "eval \$$(make -s tf-env)  export the Terraform CLI config for cdktf/terraform used by hand"
+
+# --- installation (stamps make the second run skip it) ------------------------------
+$(BUILD)/pipenv/bin/pipenv:
+	@echo "==> bootstrapping pipenv $(PIPENV_VERSION) into $(BUILD)/pipenv"
+	@$(PYTHON) -m venv $(BUILD)/pipenv
+	@$(BUILD)/pipenv/bin/pip install --quiet --disable-pip-version-check pipenv==$(PIPENV_VERSION)
+
+$(VENV)/.synced: Pipfile.lock | $(BUILD)/pipenv/bin/pipenv
+	@echo "==> installing Python dependencies from Pipfile.lock into $(VENV)/"
+	@$(BUILD)/pipenv/bin/pipenv sync --dev
+	@touch $@
+
+node_modules/.synced: package-lock.json
+	@echo "==> installing the pinned cdktf CLI from package-lock.json"
+	@npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+$(TFRC): FORCE
+	@$(PYTHON) -m tools.terraformrc $(TFRC)
+
+install: $(VENV)/.synced node_modules/.synced $(TFRC)
+
+# --- everyday targets -----------------------------------------------------------------
+synth: install
+	@rm -rf cdktf.out
+	@$(CDKTF) synth --output cdktf.out > $(BUILD)/synth.log 2>&1 || { cat $(BUILD)/synth.log; exit 1; }
+	@$(PY) -m tools.stacks cdktf.out
+
+test: install
+	@$(PY) -m pytest tests services
+	@$(MAKE) --no-print-directory scan
+
+unit: install
+	@$(PY) -m pytest tests services -m "not terraform and not e2e"
+
+validate: install
+	@$(PY) -m pytest tests/test_terraform_validate.py -q
+
+scan: install
+	@$(PY) -m tools.scan
+
+e2e: install
+	@$(PY) -m pytest tests -m e2e
+
+bench: install
+	@$(PY) -m tools.bench
+
+local-deploy: install
+	@$(PY) -m tools.local_deploy deploy
+
+local-destroy: install
+	@$(PY) -m tools.local_deploy destroy
+
+tf-env: $(TFRC)
+ifneq ($(strip $(TF_PROVIDER_MIRROR)),)
+	@echo "export TF_CLI_CONFIG_FILE=$(abspath $(TFRC))"
+endif
+
+clean:
+	rm -rf cdktf.out $(BUILD)/synth.log .pytest_cache
+
+FORCE:

@@ -1,0 +1,63 @@
+"""AWS limits the loader validates against, kept as data (as pulumi-awsx keeps its Fargate table).
+
+Every value here is quoted back to the user in error messages, so a wrong manifest is
+answered with the values that would have been accepted.
+"""
+
+from __future__ import annotations
+
+import re
+
+# Fargate task sizes: cpu units -> the memory values (MiB) allowed with it.
+FARGATE_MEMORY: dict[int, tuple[int, ...]] = {
+    256: (512, 1024, 2048),
+    512: tuple(range(1024, 4096 + 1, 1024)),
+    1024: tuple(range(2048, 8192 + 1, 1024)),
+    2048: tuple(range(4096, 16384 + 1, 1024)),
+    4096: tuple(range(8192, 30720 + 1, 1024)),
+    8192: tuple(range(16384, 61440 + 1, 4096)),
+    16384: tuple(range(32768, 122880 + 1, 8192)),
+}
+
+LOG_RETENTION_DAYS: tuple[int, ...] = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
+    1096, 1827, 2192, 2557, 2922, 3288, 3653,
+)
+
+# ALB and target group names: at most 32 characters, letters, digits and hyphens,
+# no leading or trailing hyphen.
+LB_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,30}[A-Za-z0-9])?$")
+ECS_NAME = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
+IAM_ROLE_NAME_MAX = 64
+# RDS identifiers: 1-63 characters, a letter first, no "--", no trailing hyphen.
+RDS_IDENTIFIER = re.compile(r"^[a-z](?!.*--)[a-z0-9-]{0,62}(?<!-)$")
+
+PORT_RANGE = (1, 65535)
+# Host ports the ALB and the platform use themselves.
+RESERVED_CONTAINER_PORTS = frozenset({22, 3306})
+
+# ALB listener rules: priorities 1-50000, at most 5 condition values per rule.
+RULE_PRIORITY_RANGE = (1, 50000)
+RULE_MAX_CONDITION_VALUES = 5
+
+AZ_COUNT_RANGE = (2, 6)
+
+# RDS MySQL: allocated storage (GiB) for gp3.
+RDS_STORAGE_RANGE = (20, 65536)
+RDS_BACKUP_RETENTION_RANGE = (1, 35)
+RDS_MONITORING_INTERVALS = (0, 1, 5, 10, 15, 30, 60)
+RDS_LOG_EXPORTS = ("audit", "error", "general", "slowquery")
+# Performance Insights is not offered on the smallest burstable classes.
+RDS_NO_PERFORMANCE_INSIGHTS = re.compile(r"^db\.t[234]g?\.(micro|small)$")
+
+# ECS services and Application Auto Scaling.
+SERVICE_COUNT_RANGE = (0, 1000)
+HEALTH_CHECK_INTERVAL_RANGE = (5, 300)
+HEALTH_CHECK_TIMEOUT_RANGE = (2, 120)
+HEALTH_CHECK_THRESHOLD_RANGE = (2, 10)
+HEALTH_CHECK_GRACE_RANGE = (0, 7200)
+
+# SQS.
+SQS_VISIBILITY_RANGE = (0, 43200)
+SQS_RETENTION_RANGE = (60, 1209600)
+SQS_MAX_RECEIVE_RANGE = (1, 1000)

@@ -1,0 +1,33 @@
+"""The AWS APIs the platform calls, by their key in the provider's `endpoints` block.
+
+In local mode (`PLATFORM_LOCAL_ENDPOINT`, used by `make local-deploy` and the end-to-end
+test) every one of them is pointed at the moto server on loopback, so no request can
+leave the machine. A resource type added to the platform needs its API listed here.
+"""
+
+ENDPOINT_SERVICES: tuple[str, ...] = (
+    "acm",
+    "applicationautoscaling",
+    "autoscaling",
+    "cloudwatch",
+    "codebuild",
+    "codepipeline",
+    "codestarconnections",
+    "ec2",
+    "ecr",
+    "ecs",
+    "elbv2",
+    "events",
+    "iam",
+    "kms",
+    "logs",
+    "rds",
+    "s3",
+    "secretsmanager",
+    "servicediscovery",
+    "sns",
+    "sqs",
+    "ssm",
+    "sts",
+    "wafv2",
+)

@@ -1,0 +1,319 @@
+"""Typed, frozen specifications: what the constructs receive.
+
+Built only by `infra.config` (which validates); constructs read these and never re-check.
+Each field documents its default; the defaults are filled in once, by the loader.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Mapping
+from dataclasses import dataclass
+from enum import Enum
+from pathlib import Path
+
+
+class NatMode(str, Enum):
+    SINGLE = "single"  # one NAT gateway shared by all AZs (cheaper, one AZ is a single point of failure)
+    PER_AZ = "per_az"  # one NAT gateway per AZ (production)
+
+
+class BackendKind(str, Enum):
+    LOCAL = "local"
+    S3 = "s3"
+    CLOUD = "cloud"
+
+
+class CapacityProvider(str, Enum):
+    FARGATE = "FARGATE"
+    FARGATE_SPOT = "FARGATE_SPOT"
+    EC2 = "EC2"
+
+
+class ServiceKind(str, Enum):
+    WEB = "web"  # public, behind the ALB
+    BACKEND = "backend"  # internal, reached through Cloud Map
+    WORKER = "worker"  # no inbound traffic, consumes an SQS queue
+
+
+class Architecture(str, Enum):
+    X86_64 = "X86_64"
+    ARM64 = "ARM64"
+
+
+class ImageSource(str, Enum):
+    ECR = "ecr"  # the service's own ECR repository, tag written by its pipeline
+    EXTERNAL = "external"  # a fixed image URI
+
+
+class PipelineSource(str, Enum):
+    CODESTAR = "codestar"  # CodeStar connection to the monorepo, path-filtered per service
+    S3 = "s3"  # a zip of the repository uploaded to the artifacts bucket
+
+
+# ---------------------------------------------------------------------------------
+# Environment
+# ---------------------------------------------------------------------------------
+@dataclass(frozen=True, kw_only=True)
+class NetworkSpec:
+    vpc_cidr: ipaddress.IPv4Network
+    az_count: int  # 2..6
+    nat: NatMode  # default: single outside production, per_az in production
+    admin_cidr: ipaddress.IPv4Network  # required; SSH to the bastion only from here
+    public_subnets: tuple[str, ...]  # derived from vpc_cidr, one per AZ
+    private_subnets: tuple[str, ...]
+    database_subnets: tuple[str, ...]
+    flow_log_retention_days: int  # default 90
+
+
+@dataclass(frozen=True, kw_only=True)
+class S3BackendSpec:
+    bucket: str
+    region: str
+    key_prefix: str  # state key: <key_prefix>/<stack>.tfstate
+    workspace_key_prefix: str  # default "workspaces"
+    use_lockfile: bool  # default true (S3 native locking)
+    dynamodb_table: str | None  # optional legacy lock table
+    kms_key_id: str | None
+
+
+@dataclass(frozen=True, kw_only=True)
+class CloudBackendSpec:
+    organization: str
+    hostname: str  # default app.terraform.io
+    workspace_prefix: str  # workspace name: <prefix><stack>
+
+
+@dataclass(frozen=True, kw_only=True)
+class BackendSpec:
+    kind: BackendKind  # default local
+    s3: S3BackendSpec | None = None
+    cloud: CloudBackendSpec | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class StrategyItem:
+    provider: CapacityProvider
+    weight: int
+    base: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class Ec2CapacitySpec:
+    enabled: bool  # default true
+    instance_type: str  # default t3.medium
+    min_size: int  # default 0
+    max_size: int  # default 4
+    target_capacity: int  # percent, default 100
+
+
+@dataclass(frozen=True, kw_only=True)
+class ClusterSpec:
+    container_insights: bool  # default true
+    default_strategy: tuple[StrategyItem, ...]  # default FARGATE base 1 weight 1
+    ec2: Ec2CapacitySpec
+
+
+@dataclass(frozen=True, kw_only=True)
+class LoadBalancerSpec:
+    certificate_arn: str | None  # an existing ACM certificate
+    domain: str | None  # or a domain to request a certificate for (DNS validation)
+    ssl_policy: str  # default ELBSecurityPolicy-TLS13-1-2-2021-06
+    idle_timeout: int  # seconds, default 60
+    waf: bool  # default: on in production
+    access_log_retention_days: int  # default 90
+
+    @property
+    def https(self) -> bool:
+        return self.certificate_arn is not None or self.domain is not None
+
+
+@dataclass(frozen=True, kw_only=True)
+class DatabaseSpec:
+    enabled: bool  # default true
+    instance_class: str  # default db.t4g.micro
+    engine_version: str  # default "8.0"
+    allocated_storage: int  # GiB, default 20
+    max_allocated_storage: int  # GiB, storage autoscaling ceiling, default 100
+    multi_az: bool  # default: production
+    backup_retention_days: int  # default 7
+    db_name: str  # default "app"
+    master_username: str  # default "platform"
+    monitoring_interval: int  # enhanced monitoring seconds, default 60
+    performance_insights: bool  # default: when the instance class supports it
+    log_exports: tuple[str, ...]  # default error, slowquery, audit
+
+
+@dataclass(frozen=True, kw_only=True)
+class AccessSpec:
+    enabled: bool  # default true: bastion + Ansible host
+    key_name: str | None  # EC2 key pair for SSH; None: SSM Session Manager only
+    instance_type: str  # default t3.micro
+
+
+@dataclass(frozen=True, kw_only=True)
+class ObservabilitySpec:
+    alarm_emails: tuple[str, ...]
+    log_retention_days: int  # default 30
+    dashboard: bool  # default true
+
+
+@dataclass(frozen=True, kw_only=True)
+class RegistrySpec:
+    keep_images: int  # ECR lifecycle: keep the last N images, default 30
+
+
+@dataclass(frozen=True, kw_only=True)
+class PipelineSpec:
+    source: PipelineSource  # default codestar when connection_arn is set, else s3
+    connection_arn: str | None
+    repository: str  # "owner/repo" of the monorepo
+    branch: str  # default main
+    manual_approval: bool  # default: production
+
+
+@dataclass(frozen=True, kw_only=True)
+class EnvironmentSpec:
+    name: str
+    file: str  # relative path of the file it came from
+    region: str
+    production: bool  # default false
+    deletion_protection: bool  # default: production
+    tags: Mapping[str, str]
+    network: NetworkSpec
+    backend: BackendSpec
+    cluster: ClusterSpec
+    load_balancer: LoadBalancerSpec
+    database: DatabaseSpec
+    access: AccessSpec
+    observability: ObservabilitySpec
+    registry: RegistrySpec
+    pipeline: PipelineSpec
+    namespace: str  # Cloud Map private DNS namespace, default <env>.internal
+
+
+# ---------------------------------------------------------------------------------
+# Services
+# ---------------------------------------------------------------------------------
+@dataclass(frozen=True, kw_only=True)
+class ImageSpec:
+    source: ImageSource
+    uri: str | None  # only for external images
+    tag: str  # initial tag for ECR images before the first pipeline run, default "bootstrap"
+
+
+@dataclass(frozen=True, kw_only=True)
+class HealthCheckSpec:
+    path: str  # default /health
+    interval: int  # default 30
+    timeout: int  # default 5
+    healthy_threshold: int  # default 2
+    unhealthy_threshold: int  # default 3
+    grace_period: int  # seconds, default 60
+    matcher: str  # default 200-399
+
+
+@dataclass(frozen=True, kw_only=True)
+class RouteSpec:
+    paths: tuple[str, ...]
+    hosts: tuple[str, ...]
+    priority: int  # explicit, or derived deterministically from the service name
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScheduleSpec:
+    name: str
+    expression: str  # cron(...), rate(...) or at(...)
+    timezone: str  # default UTC
+    min_count: int
+    max_count: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class ScalingSpec:
+    cpu_target: int | None  # percent; default 60
+    memory_target: int | None  # percent; default none
+    requests_per_target: int | None  # web only; default none
+    queue_backlog_per_task: int | None  # worker only: step scaling on the backlog; default 100
+    scale_in_cooldown: int  # default 300
+    scale_out_cooldown: int  # default 60
+    schedules: tuple[ScheduleSpec, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class AlarmSpec:
+    cpu_high: int  # percent, default 85
+    memory_high: int  # percent, default 85
+    http_5xx: int  # count per 5 minutes (web), default 10
+    queue_age_seconds: int  # oldest message age (worker), default 600
+
+
+@dataclass(frozen=True, kw_only=True)
+class QueueSpec:
+    visibility_timeout: int  # default 60
+    retention_seconds: int  # default 4 days
+    max_receive_count: int  # before a message goes to the DLQ, default 5
+
+
+@dataclass(frozen=True, kw_only=True)
+class SecretRef:
+    """A secret injected into the container through the task definition's `secrets`."""
+
+    kind: str  # "secretsmanager" or "ssm"
+    arn: str | None  # full ARN when given
+    name: str  # name or ARN as given
+
+
+@dataclass(frozen=True, kw_only=True)
+class BuildSpec:
+    dockerfile: str  # relative to the service folder, default Dockerfile
+    test_command: str  # run inside the build, default "python -m pytest -q tests"
+
+
+@dataclass(frozen=True, kw_only=True)
+class ServiceSpec:
+    name: str
+    file: str  # relative path of the manifest
+    directory: Path  # the service folder
+    kind: ServiceKind
+    image: ImageSpec
+    cpu: int
+    memory: int
+    architecture: Architecture  # default X86_64
+    port: int  # container port (also for the worker's health endpoint)
+    capacity: tuple[StrategyItem, ...]  # default: the cluster's default strategy
+    desired_count: int
+    min_count: int
+    max_count: int
+    health_check: HealthCheckSpec
+    route: RouteSpec | None  # web services only
+    environment: Mapping[str, str]
+    secrets: Mapping[str, SecretRef]
+    database: bool  # link to the platform database (secret + SG access)
+    queue: QueueSpec | None  # worker services only
+    scaling: ScalingSpec
+    alarms: AlarmSpec
+    read_only_root_filesystem: bool  # default true
+    user: str  # default "10001"
+    enable_exec: bool  # ECS Exec, default false
+    min_healthy_percent: int  # default 100
+    max_percent: int  # default 200
+    build: BuildSpec
+
+    @property
+    def uses_fargate(self) -> bool:
+        return any(item.provider is not CapacityProvider.EC2 for item in self.capacity)
+
+
+@dataclass(frozen=True, kw_only=True)
+class LocalEndpoint:
+    """Point every AWS API of the provider at one emulator (moto) on loopback."""
+
+    url: str
+
+
+@dataclass(frozen=True, kw_only=True)
+class AppSpec:
+    environments: tuple[EnvironmentSpec, ...]
+    services: Mapping[str, tuple[ServiceSpec, ...]]  # per environment name
+    local: LocalEndpoint | None = None

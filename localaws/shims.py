@@ -1,0 +1,354 @@
+"""Shims: stand-ins for gaps in moto 5.2.1 that the Terraform AWS provider trips over.
+
+Everything in this module exists ONLY because moto (the local AWS emulator) does
+not behave like AWS for a call that hashicorp/aws 5.100.0 makes. None of it is
+part of our infrastructure, and none of it changes what we deploy to real AWS.
+Each shim documents:
+
+* the AWS API it touches,
+* what the provider does without it (the symptom),
+* that it is a stand-in for a moto gap (so it can be deleted once moto catches up).
+
+Two kinds of shims live here:
+
+1. ``ShimMiddleware`` -- a WSGI middleware in front of moto's werkzeug app that
+   answers a handful of calls moto does not implement at all.
+2. ``apply_moto_patches()`` -- small monkeypatches of moto internals where moto
+   implements the call but returns/validates something differently from AWS.
+
+Both are applied by :mod:`localaws.server`; see FINDINGS.md for the evidence.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import threading
+from typing import Any, Callable, Iterable
+
+# --------------------------------------------------------------------------------------
+# 1. WSGI middleware
+# --------------------------------------------------------------------------------------
+
+AAS_TARGET_PREFIX = "AnyScaleFrontendService."
+
+
+def _json_response(
+    start_response: Callable[..., Any], status: str, payload: dict[str, Any]
+) -> list[bytes]:
+    body = json.dumps(payload).encode()
+    start_response(
+        status,
+        [
+            ("Content-Type", "application/x-amz-json-1.1"),
+            ("Content-Length", str(len(body))),
+            ("x-amzn-RequestId", "localaws-shim"),
+        ],
+    )
+    return [body]
+
+
+class AppAutoScalingTagStore:
+    """In-memory tags for Application Auto Scaling, keyed by ResourceARN.
+
+    Thread-safe; lives as long as the server process (like moto's own state).
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._tags: dict[str, dict[str, str]] = {}
+        # (ServiceNamespace, ResourceId, ScalableDimension) -> ScalableTargetARN,
+        # learnt from RegisterScalableTarget responses so Deregister can drop tags.
+        self._targets: dict[tuple[str, str, str], str] = {}
+
+    def get(self, arn: str) -> dict[str, str]:
+        with self._lock:
+            return dict(self._tags.get(arn, {}))
+
+    def tag(self, arn: str, tags: dict[str, str]) -> None:
+        with self._lock:
+            self._tags.setdefault(arn, {}).update(tags)
+
+    def untag(self, arn: str, keys: Iterable[str]) -> None:
+        with self._lock:
+            current = self._tags.get(arn, {})
+            for key in keys:
+                current.pop(key, None)
+
+    def remember_target(self, key: tuple[str, str, str], arn: str) -> None:
+        with self._lock:
+            self._targets[key] = arn
+
+    def forget_target(self, key: tuple[str, str, str]) -> None:
+        with self._lock:
+            arn = self._targets.pop(key, None)
+            if arn:
+                self._tags.pop(arn, None)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._tags.clear()
+            self._targets.clear()
+
+
+class ShimMiddleware:
+    """WSGI middleware answering API calls moto 5.2.1 lacks.
+
+    SHIM (Application Auto Scaling tagging) -- APIs ``TagResource``,
+    ``UntagResource``, ``ListTagsForResource`` (JSON 1.1 protocol,
+    ``X-Amz-Target: AnyScaleFrontendService.<Action>``).
+    Why: moto has no tagging for application-autoscaling. After
+    ``RegisterScalableTarget`` the provider's ``aws_appautoscaling_target`` read
+    calls ``ListTagsForResource`` (always, because of transparent tagging / provider
+    ``default_tags``); moto answers "not implemented" and the provider keeps
+    retrying that for many minutes before failing the apply.
+    Fix: keep tags in memory keyed by ResourceARN, also capture the ``Tags`` of
+    ``RegisterScalableTarget`` (moto ignores them) and drop them on
+    ``DeregisterScalableTarget``. Stand-in for moto's gap, not our infrastructure.
+    """
+
+    def __init__(self, app: Callable[..., Any], tags: AppAutoScalingTagStore | None = None):
+        self.app = app
+        self.aas_tags = tags or AppAutoScalingTagStore()
+
+    # -- helpers ----------------------------------------------------------------------
+    @staticmethod
+    def _read_body(environ: dict[str, Any]) -> bytes:
+        try:
+            length = int(environ.get("CONTENT_LENGTH") or 0)
+        except ValueError:
+            length = 0
+        body = environ["wsgi.input"].read(length) if length else b""
+        # Re-arm the input stream so moto can read the body again.
+        environ["wsgi.input"] = io.BytesIO(body)
+        environ["CONTENT_LENGTH"] = str(len(body))
+        return body
+
+    def _call_inner(self, environ: dict[str, Any]) -> tuple[str, list[tuple[str, str]], bytes]:
+        captured: dict[str, Any] = {}
+
+        def _sr(status: str, headers: list[tuple[str, str]], exc_info: Any = None) -> Callable[[bytes], None]:
+            captured["status"] = status
+            captured["headers"] = headers
+            return lambda _data: None
+
+        chunks = self.app(environ, _sr)
+        try:
+            body = b"".join(chunks)
+        finally:
+            close = getattr(chunks, "close", None)
+            if close:
+                close()
+        return captured["status"], captured["headers"], body
+
+    # -- WSGI entry point -------------------------------------------------------------
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
+        target = environ.get("HTTP_X_AMZ_TARGET", "")
+        if target.startswith(AAS_TARGET_PREFIX):
+            action = target[len(AAS_TARGET_PREFIX):]
+            handler = getattr(self, f"_aas_{action}", None)
+            if handler is not None:
+                return handler(environ, start_response)
+        return self.app(environ, start_response)
+
+    # -- Application Auto Scaling: tagging (moto gap) ---------------------------------
+    def _aas_params(self, environ: dict[str, Any]) -> dict[str, Any]:
+        body = self._read_body(environ)
+        try:
+            return json.loads(body or b"{}")
+        except ValueError:
+            return {}
+
+    def _aas_ListTagsForResource(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        params = self._aas_params(environ)
+        return _json_response(start_response, "200 OK", {"Tags": self.aas_tags.get(params.get("ResourceARN", ""))})
+
+    def _aas_TagResource(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        params = self._aas_params(environ)
+        self.aas_tags.tag(params.get("ResourceARN", ""), params.get("Tags") or {})
+        return _json_response(start_response, "200 OK", {})
+
+    def _aas_UntagResource(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        params = self._aas_params(environ)
+        self.aas_tags.untag(params.get("ResourceARN", ""), params.get("TagKeys") or [])
+        return _json_response(start_response, "200 OK", {})
+
+    def _aas_RegisterScalableTarget(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        # Pass through to moto, then remember the Tags moto silently drops.
+        params = self._aas_params(environ)
+        status, headers, body = self._call_inner(environ)
+        if status.startswith("200"):
+            try:
+                arn = json.loads(body or b"{}").get("ScalableTargetARN")
+            except ValueError:
+                arn = None
+            if arn:
+                key = (
+                    params.get("ServiceNamespace", ""),
+                    params.get("ResourceId", ""),
+                    params.get("ScalableDimension", ""),
+                )
+                self.aas_tags.remember_target(key, arn)
+                if params.get("Tags"):
+                    self.aas_tags.tag(arn, params["Tags"])
+        start_response(status, headers)
+        return [body]
+
+    def _aas_DeregisterScalableTarget(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> list[bytes]:
+        params = self._aas_params(environ)
+        status, headers, body = self._call_inner(environ)
+        if status.startswith("200"):
+            self.aas_tags.forget_target(
+                (
+                    params.get("ServiceNamespace", ""),
+                    params.get("ResourceId", ""),
+                    params.get("ScalableDimension", ""),
+                )
+            )
+        start_response(status, headers)
+        return [body]
+
+
+# --------------------------------------------------------------------------------------
+# 2. Monkeypatches of moto internals
+# --------------------------------------------------------------------------------------
+
+_PATCHED = False
+_PATCH_LOCK = threading.Lock()
+
+
+def _patch_codepipeline_metadata() -> None:
+    """SHIM (CodePipeline ``GetPipeline`` / ``ListPipelines``).
+
+    Why: moto returns ``metadata.created`` / ``metadata.updated`` as ISO-8601
+    strings; the real API (and the Go SDK) uses epoch-seconds numbers. The
+    provider's ``aws_codepipeline`` read then fails to deserialize GetPipeline
+    ("expected Timestamp to be a JSON Number, got string") and the apply errors
+    after the pipeline was created. Fix: emit epoch floats.
+    Stand-in for moto's gap, not our infrastructure.
+    """
+    from moto.codepipeline import models as cp_models
+
+    def metadata(self: Any) -> dict[str, Any]:
+        return {
+            "pipelineArn": self._arn,
+            "created": self._created.timestamp(),
+            "updated": self._updated.timestamp(),
+        }
+
+    cp_models.CodePipeline.metadata = property(metadata)  # type: ignore[assignment]
+
+
+def _normalize_trust_policy(document: str) -> str:
+    """Collapse list-valued ``Principal.Service`` so moto's string compare works."""
+    try:
+        doc = json.loads(document)
+    except (TypeError, ValueError):
+        return document
+    statements = doc.get("Statement", [])
+    if isinstance(statements, dict):
+        statements = [statements]
+    for stmt in statements:
+        principal = stmt.get("Principal")
+        if not isinstance(principal, dict):
+            stmt["Principal"] = {"Service": ""}
+            continue
+        service = principal.get("Service", "")
+        if isinstance(service, list):
+            service = (
+                "codepipeline.amazonaws.com"
+                if "codepipeline.amazonaws.com" in service
+                else (service[0] if service else "")
+            )
+        principal["Service"] = service
+    doc["Statement"] = statements
+    return json.dumps(doc)
+
+
+class _TrustNormalizingIAM:
+    """Read-only view of moto's IAM backend used by the CodePipeline backend only."""
+
+    class _Role:
+        def __init__(self, role: Any):
+            self._role = role
+            self.assume_role_policy_document = _normalize_trust_policy(role.assume_role_policy_document)
+
+        def __getattr__(self, item: str) -> Any:
+            return getattr(self._role, item)
+
+    def __init__(self, iam: Any):
+        self._iam = iam
+
+    def get_role_by_arn(self, arn: str) -> Any:
+        return self._Role(self._iam.get_role_by_arn(arn))
+
+    def __getattr__(self, item: str) -> Any:
+        return getattr(self._iam, item)
+
+
+def _patch_codepipeline_trust_policy() -> None:
+    """SHIM (CodePipeline ``CreatePipeline``).
+
+    Why: moto checks the pipeline role's trust policy with
+    ``"codepipeline.amazonaws.com" in [stmt["Principal"]["Service"], ...]``, so it
+    only accepts a plain string principal (a list such as
+    ``["codepipeline.amazonaws.com", "codebuild.amazonaws.com"]`` or a statement
+    without ``Service`` gives "CodePipeline is not authorized to perform AssumeRole"
+    or a 500). AWS accepts both. Fix: hand the CodePipeline backend a view of the
+    role whose ``Principal.Service`` lists are collapsed to a string.
+    Stand-in for moto's gap, not our infrastructure.
+    """
+    from moto.codepipeline import models as cp_models
+    from moto.iam.models import iam_backends
+
+    def iam_backend(self: Any) -> Any:
+        return _TrustNormalizingIAM(iam_backends[self.account_id][self.partition])
+
+    cp_models.CodePipelineBackend.iam_backend = property(iam_backend)  # type: ignore[assignment]
+
+
+def _patch_codebuild_codepipeline_location() -> None:
+    """SHIM (CodeBuild ``CreateProject``).
+
+    Why: moto requires ``source.location`` and ``artifacts.location`` for every
+    type except NO_ARTIFACTS. AWS forbids/ignores a location for type
+    ``CODEPIPELINE`` (and ``NO_SOURCE``), so ``aws_codebuild_project`` with
+    ``source { type = "CODEPIPELINE" }`` / ``artifacts { type = "CODEPIPELINE" }``
+    fails with "InvalidInputException: Project source location is required".
+    Fix: skip the location check for those types. Stand-in for moto's gap.
+    """
+    from moto.codebuild import responses as cb_responses
+    from moto.codebuild.exceptions import InvalidInputException
+
+    original_source = cb_responses._validate_required_params_source
+    original_artifacts = cb_responses._validate_required_params_artifacts
+    if getattr(original_source, "_localaws_shim", False):
+        return
+
+    def validate_source(source: dict[str, Any]) -> None:
+        if source and source.get("type") in ("CODEPIPELINE", "NO_SOURCE"):
+            return
+        original_source(source)
+
+    def validate_artifacts(artifacts: dict[str, Any]) -> None:
+        if artifacts and artifacts.get("type") == "CODEPIPELINE":
+            return
+        if not artifacts:
+            raise InvalidInputException("Invalid type provided: Artifact type")
+        original_artifacts(artifacts)
+
+    validate_source._localaws_shim = True  # type: ignore[attr-defined]
+    cb_responses._validate_required_params_source = validate_source
+    cb_responses._validate_required_params_artifacts = validate_artifacts
+
+
+def apply_moto_patches() -> None:
+    """Apply all monkeypatches once per process (idempotent)."""
+    global _PATCHED
+    with _PATCH_LOCK:
+        if _PATCHED:
+            return
+        _patch_codepipeline_metadata()
+        _patch_codepipeline_trust_policy()
+        _patch_codebuild_codepipeline_location()
+        _PATCHED = True

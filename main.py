@@ -1,0 +1,36 @@
+"""Entry point for `cdktf synth` / `python main.py`: load the configuration, build, synthesize.
+
+Environment variables (read here, at the edge, and nowhere else):
+  PLATFORM_ENVIRONMENTS    comma-separated environment names to synthesize (default: all)
+  PLATFORM_LOCAL_ENDPOINT  http://127.0.0.1:<port>: point every AWS API at a local emulator
+  CDKTF_OUTDIR             where to write (default: cdktf.out; `cdktf synth` sets its own)
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import infra  # noqa: F401  (installs the fast provider imports before anything loads the provider)
+from infra.config import ConfigError, load_app
+
+ROOT = Path(__file__).resolve().parent
+
+
+def main() -> int:
+    envs = [name.strip() for name in os.environ.get("PLATFORM_ENVIRONMENTS", "").split(",") if name.strip()]
+    try:
+        spec = load_app(ROOT, environments=envs or None, local_endpoint=os.environ.get("PLATFORM_LOCAL_ENDPOINT") or None)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    from infra.app import build_app
+
+    outdir = os.environ.get("CDKTF_OUTDIR", "cdktf.out")
+    build_app(spec, outdir=outdir).synth()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

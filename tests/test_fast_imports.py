@@ -1,0 +1,244 @@
+"""Tests for infra/fast_imports.py (lazy cdktf_cdktf_provider_* imports).
+
+The heavy tests run in subprocesses so that neither the shim nor the
+provider package ends up imported into the pytest process.  fast_imports is
+always loaded *by file path*: it must not depend on infra/__init__.py, and
+putting infra/ on sys.path would shadow stdlib modules (infra/platform.py).
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import os
+import re
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+SHIM_PATH = ROOT / "infra" / "fast_imports.py"
+PKG = "cdktf_cdktf_provider_aws"
+
+# Prepended to every subprocess script: load the shim by path and install it
+# (install() honours PLATFORM_FAST_IMPORTS=0, which is how the baseline run
+# switches it off).
+PRELUDE = f"""
+import importlib.util, json, sys
+_spec = importlib.util.spec_from_file_location("fast_imports", {str(SHIM_PATH)!r})
+fast_imports = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(fast_imports)
+SHIM = fast_imports.install()
+"""
+
+SYNTH_APP = """
+from cdktf import App, TerraformStack, TerraformOutput, Fn
+from cdktf_cdktf_provider_aws.provider import AwsProvider
+from cdktf_cdktf_provider_aws.vpc import Vpc
+from cdktf_cdktf_provider_aws.subnet import Subnet
+from cdktf_cdktf_provider_aws.lb import Lb
+from cdktf_cdktf_provider_aws.lb_listener import LbListener, LbListenerDefaultAction, LbListenerDefaultActionFixedResponse
+from cdktf_cdktf_provider_aws.ecs_service import EcsService, EcsServiceDeploymentCircuitBreaker
+from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import DataAwsIamPolicyDocument, DataAwsIamPolicyDocumentStatement
+import cdktf_cdktf_provider_aws as aws
+
+app = App(outdir=sys.argv[1])
+net = TerraformStack(app, "net")
+AwsProvider(net, "aws", region="eu-west-1")
+vpc = Vpc(net, "vpc", cidr_block="10.0.0.0/16")
+subnets = [Subnet(net, f"s{i}", vpc_id=vpc.id, cidr_block=Fn.cidrsubnet(vpc.cidr_block, 8, i)) for i in range(2)]
+lb = Lb(net, "lb", subnets=[s.id for s in subnets])
+listener = LbListener(net, "l", load_balancer_arn=lb.arn, port=80, default_action=[LbListenerDefaultAction(
+    type="fixed-response", fixed_response=LbListenerDefaultActionFixedResponse(content_type="text/plain"))])
+TerraformOutput(net, "vpc_id", value=vpc.id)
+
+svc = TerraformStack(app, "svc")
+AwsProvider(svc, "aws", region="eu-west-1")
+doc = DataAwsIamPolicyDocument(svc, "doc", statement=[DataAwsIamPolicyDocumentStatement(actions=["s3:*"], resources=["*"])])
+role = aws.iam_role.IamRole(svc, "role", assume_role_policy=doc.json)  # attribute-style access
+service = EcsService(svc, "svc", name="api", cluster="c", task_definition=role.arn,
+    deployment_circuit_breaker=EcsServiceDeploymentCircuitBreaker(enable=True, rollback=True))
+TerraformOutput(svc, "rollback", value=service.deployment_circuit_breaker.rollback)
+TerraformOutput(svc, "cross", value=listener.default_action.get(0).fixed_response.status_code)
+app.synth()
+print(json.dumps({"shim": SHIM, "modules": len([m for m in sys.modules if m.startswith("cdktf_cdktf_provider_aws")])}))
+"""
+
+PROBE = """
+import warnings
+import cdktf_cdktf_provider_aws.vpc, cdktf_cdktf_provider_aws.subnet
+import cdktf_cdktf_provider_aws.s3_bucket, cdktf_cdktf_provider_aws.iam_role
+import cdktf_cdktf_provider_aws.data_aws_iam_policy_document
+from cdktf import App, TerraformStack
+from jsii import _reference_map as rm
+out = {"shim": SHIM, "status": fast_imports.status()}
+out["modules"] = sorted(m for m in sys.modules if m.startswith("cdktf_cdktf_provider_aws"))
+
+def forget(name):
+    # Make the kernel's next answer about this module's objects an unknown FQN,
+    # as if the module had never been imported in Python.
+    mod = sys.modules[f"cdktf_cdktf_provider_aws.{name}"]
+    for reg in (rm._types, rm._data_types, rm._enums, rm._interfaces):
+        for fqn in [f for f, k in reg.items() if getattr(k, "__module__", "").startswith(mod.__name__)]:
+            del reg[fqn]
+    for key in [k for k in sys.modules if k == mod.__name__ or k.startswith(mod.__name__ + ".")]:
+        del sys.modules[key]
+
+app = App(outdir=sys.argv[1])
+st = TerraformStack(app, "s")
+v = cdktf_cdktf_provider_aws.vpc.Vpc(st, "v", cidr_block="10.0.0.0/16")
+del rm._refs._refs[v.__jsii_ref__.ref]
+forget("vpc")
+got = st.node.find_child("v")   # kernel returns an ObjRef "@cdktf/provider-aws.vpc.Vpc@..."
+out["lazy_resolved"] = type(got).__module__
+out["lazy_is_fresh_vpc"] = isinstance(got, sys.modules["cdktf_cdktf_provider_aws.vpc"].Vpc)
+out["lazy_cidr"] = got.cidr_block_input
+
+# Fallback: an FQN the map cannot place makes the shim import every submodule
+# of the package (here a shortened list so the test stays fast) instead of
+# letting jsii fail.
+b = cdktf_cdktf_provider_aws.s3_bucket.S3Bucket(st, "b", bucket="x")
+del rm._refs._refs[b.__jsii_ref__.ref]
+forget("s3_bucket")
+rm._submodule_fqn_map.pop("@cdktf/provider-aws.s3Bucket")
+asm, _ = fast_imports._shimmed["cdktf_cdktf_provider_aws"]
+fast_imports._shimmed["cdktf_cdktf_provider_aws"] = (asm, ("s3_bucket", "sqs_queue"))
+with warnings.catch_warnings(record=True) as caught:
+    warnings.simplefilter("always")
+    got = st.node.find_child("b")
+out["fallback_type"] = type(got).__name__
+out["fallback_warned"] = any("could not be resolved lazily" in str(w.message) for w in caught)
+out["fallback_imported_sqs"] = "cdktf_cdktf_provider_aws.sqs_queue" in sys.modules
+print(json.dumps(out))
+"""
+
+
+def _env(**extra: str) -> dict:
+    env = dict(os.environ)
+    env.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+    env.pop("PLATFORM_FAST_IMPORTS", None)
+    env.update(extra)
+    return env
+
+
+def _write(tmp_path: Path, name: str, body: str) -> Path:
+    path = tmp_path / name
+    path.write_text(PRELUDE + textwrap.dedent(body))
+    return path
+
+
+def _last_json(stdout: str) -> dict:
+    return json.loads(stdout.strip().splitlines()[-1])
+
+
+def _load_shim(name: str = "fast_imports_under_test"):
+    spec = importlib.util.spec_from_file_location(name, SHIM_PATH)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def _provider_init() -> Path:
+    spec = importlib.util.find_spec(PKG)
+    if spec is None or spec.origin is None:
+        pytest.skip(f"{PKG} not installed")
+    return Path(spec.origin)
+
+
+# --- cheap, in-process -------------------------------------------------------
+
+def test_fqn_map_matches_installed_provider():
+    """The snake->camel rule used to build jsii's FQN->module map holds for every
+    submodule of the installed provider (if it ever stops holding, lazy type
+    resolution would fall back to the slow full import)."""
+    shim = _load_shim()
+    init = _provider_init()
+    _, names = shim._split_source(init.read_text())
+    assert len(names) > 1000
+    pattern = re.compile(r'jsii_type="@cdktf/provider-aws\.([^".]+)\.')
+    wrong = {}
+    for name in names:
+        segments = set(pattern.findall((init.parent / name / "__init__.py").read_text()))
+        if segments != {shim._camel(name)}:
+            wrong[name] = segments
+    assert not wrong
+
+
+def test_shape_check_refuses_unknown_layouts():
+    shim = _load_shim()
+    source = _provider_init().read_text()
+    head, names = shim._split_source(source)
+    assert "from ._jsii import *" in head and names[0] and "from . import" not in head.split("publication.publish()")[-1]
+    with pytest.raises(shim._ShapeError):
+        shim._split_source(source + "\nSOMETHING_NEW = 1\n")
+    with pytest.raises(shim._ShapeError):
+        shim._split_source(source.replace(shim._MARKER, "# reworded"))
+    with pytest.raises(shim._ShapeError):
+        shim._split_source(source.replace("\nfrom ._jsii import *\n", "\n"))
+
+
+def test_env_switch_disables_install(monkeypatch):
+    shim = _load_shim("fast_imports_env_switch")
+    before = list(sys.meta_path)
+    monkeypatch.setenv("PLATFORM_FAST_IMPORTS", "0")
+    assert shim.install() is False
+    assert sys.meta_path == before
+    assert "PLATFORM_FAST_IMPORTS" in shim.status()["reason"]
+
+
+# --- subprocesses --------------------------------------------------------------
+
+@pytest.mark.timeout(900)  # generous: the baseline alone is ~15 s idle, far more on a loaded box
+def test_synth_is_byte_identical_with_and_without_shim(tmp_path):
+    app = _write(tmp_path, "app.py", SYNTH_APP)
+    runs = {}
+    # Both synths at once: the machine has 2 cores and the runs are independent.
+    for label, switch in (("fast", "1"), ("stock", "0")):
+        runs[label] = subprocess.Popen(
+            [sys.executable, str(app), str(tmp_path / label)],
+            cwd=tmp_path, env=_env(PLATFORM_FAST_IMPORTS=switch),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+    results = {}
+    for label, proc in runs.items():
+        stdout, stderr = proc.communicate()
+        assert proc.returncode == 0, f"{label} synth failed:\n{stderr[-3000:]}"
+        results[label] = _last_json(stdout)
+
+    assert results["fast"]["shim"] is True and results["stock"]["shim"] is False
+    assert results["fast"]["modules"] < 50 < results["stock"]["modules"]
+
+    fast_files = sorted(p.relative_to(tmp_path / "fast") for p in (tmp_path / "fast").rglob("*") if p.is_file())
+    stock_files = sorted(p.relative_to(tmp_path / "stock") for p in (tmp_path / "stock").rglob("*") if p.is_file())
+    assert fast_files == stock_files
+    assert any(str(p).endswith("cdk.tf.json") for p in fast_files)
+    for rel in fast_files:
+        assert (tmp_path / "fast" / rel).read_bytes() == (tmp_path / "stock" / rel).read_bytes(), rel
+
+
+@pytest.mark.timeout(600)
+def test_shim_is_active_and_resolves_unimported_types(tmp_path):
+    script = _write(tmp_path, "probe.py", PROBE)
+    proc = subprocess.run(
+        [sys.executable, str(script), str(tmp_path / "out")],
+        cwd=tmp_path, env=_env(), capture_output=True, text=True,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    out = _last_json(proc.stdout)
+    assert out["shim"] is True
+    assert out["status"]["packages"][PKG]["state"] == "lazy"
+    # 5 submodules + package + _jsii, each with its publication `_private` twin.
+    assert len(out["modules"]) < 50, out["modules"]
+    assert f"{PKG}.lb_listener" not in out["modules"]
+    # Kernel returned an object of a type Python had "never imported": the FQN
+    # map made jsii import exactly that submodule.
+    assert out["lazy_resolved"] == f"{PKG}.vpc"
+    assert out["lazy_is_fresh_vpc"] is True
+    assert out["lazy_cidr"] == "10.0.0.0/16"
+    # And when the map misses, the full-import fallback kicks in (with a warning).
+    assert out["fallback_type"] == "S3Bucket"
+    assert out["fallback_warned"] is True
+    assert out["fallback_imported_sqs"] is True

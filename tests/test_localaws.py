@@ -1,0 +1,227 @@
+"""Fast tests of the localaws harness itself (no Terraform)."""
+
+from __future__ import annotations
+
+import json
+import socket
+import urllib.request
+from datetime import datetime
+
+import boto3
+import pytest
+
+import localaws
+from localaws.endpoints import ENDPOINT_SERVICES, provider_config, provider_endpoints
+from localaws.server import LocalAWS, running
+
+
+@pytest.fixture(scope="module")
+def endpoint():
+    with running() as url:
+        yield url
+
+
+def client(service: str, url: str):
+    return boto3.client(
+        service,
+        endpoint_url=url,
+        region_name="us-east-1",
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+
+
+def _port_open(port: int) -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex(("127.0.0.1", port)) == 0
+
+
+def test_server_binds_loopback_on_free_port(endpoint):
+    assert endpoint.startswith("http://127.0.0.1:")
+    port = int(endpoint.rsplit(":", 1)[1])
+    assert port > 0
+    with urllib.request.urlopen(endpoint + "/__localaws__/health", timeout=2) as resp:
+        assert json.load(resp)["status"] == "ok"
+
+
+def test_non_loopback_host_refused():
+    with pytest.raises(ValueError):
+        LocalAWS(host="0.0.0.0")
+
+
+def test_plain_moto_still_answers(endpoint):
+    sts = client("sts", endpoint)
+    assert sts.get_caller_identity()["Account"] == "123456789012"
+
+
+def test_managed_policies_loaded(endpoint):
+    iam = client("iam", endpoint)
+    pol = iam.get_policy(PolicyArn="arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy")
+    assert pol["Policy"]["PolicyName"] == "AmazonECSTaskExecutionRolePolicy"
+
+
+def _register_target(aas, resource_id: str, tags: dict | None = None) -> str:
+    kwargs = dict(
+        ServiceNamespace="ecs",
+        ResourceId=resource_id,
+        ScalableDimension="ecs:service:DesiredCount",
+        MinCapacity=1,
+        MaxCapacity=2,
+    )
+    if tags:
+        kwargs["Tags"] = tags
+    return aas.register_scalable_target(**kwargs)["ScalableTargetARN"]
+
+
+def test_appautoscaling_tag_shim_via_boto3(endpoint):
+    aas = client("application-autoscaling", endpoint)
+    arn = _register_target(aas, "service/c/tags-a", tags={"Env": "local"})
+    # Tags sent with RegisterScalableTarget are kept (moto drops them).
+    assert aas.list_tags_for_resource(ResourceARN=arn)["Tags"] == {"Env": "local"}
+    aas.tag_resource(ResourceARN=arn, Tags={"Team": "platform", "Env": "dev"})
+    assert aas.list_tags_for_resource(ResourceARN=arn)["Tags"] == {"Env": "dev", "Team": "platform"}
+    aas.untag_resource(ResourceARN=arn, TagKeys=["Env"])
+    assert aas.list_tags_for_resource(ResourceARN=arn)["Tags"] == {"Team": "platform"}
+    # Deregistering drops the tags with the target.
+    aas.deregister_scalable_target(
+        ServiceNamespace="ecs", ResourceId="service/c/tags-a", ScalableDimension="ecs:service:DesiredCount"
+    )
+    assert aas.list_tags_for_resource(ResourceARN=arn)["Tags"] == {}
+
+
+def test_appautoscaling_tag_shim_raw_http(endpoint):
+    req = urllib.request.Request(
+        endpoint + "/",
+        data=json.dumps({"ResourceARN": "arn:aws:application-autoscaling:us-east-1:123456789012:scalable-target/x"}).encode(),
+        headers={
+            "X-Amz-Target": "AnyScaleFrontendService.ListTagsForResource",
+            "Content-Type": "application/x-amz-json-1.1",
+        },
+        method="POST",
+    )
+    with urllib.request.urlopen(req, timeout=2) as resp:
+        assert resp.status == 200
+        assert json.load(resp) == {"Tags": {}}
+
+
+def test_appautoscaling_other_calls_pass_through(endpoint):
+    aas = client("application-autoscaling", endpoint)
+    _register_target(aas, "service/c/passthrough")
+    targets = aas.describe_scalable_targets(ServiceNamespace="ecs", ResourceIds=["service/c/passthrough"])
+    assert [t["ResourceId"] for t in targets["ScalableTargets"]] == ["service/c/passthrough"]
+
+
+def _pipeline_role(iam, name: str, service) -> str:
+    doc = {
+        "Version": "2012-10-17",
+        "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"Service": service}}],
+    }
+    return iam.create_role(RoleName=name, AssumeRolePolicyDocument=json.dumps(doc))["Role"]["Arn"]
+
+
+def _pipeline(name: str, role_arn: str) -> dict:
+    action = lambda n, cat, prov, out=None, inp=None: {  # noqa: E731
+        "name": n,
+        "actionTypeId": {"category": cat, "owner": "AWS", "provider": prov, "version": "1"},
+        "configuration": {"S3Bucket": "b", "S3ObjectKey": "k"} if cat == "Source" else {"ProjectName": "p"},
+        "outputArtifacts": [{"name": out}] if out else [],
+        "inputArtifacts": [{"name": inp}] if inp else [],
+    }
+    return {
+        "name": name,
+        "roleArn": role_arn,
+        "artifactStore": {"type": "S3", "location": "b"},
+        "stages": [
+            {"name": "Source", "actions": [action("Source", "Source", "S3", out="src")]},
+            {"name": "Build", "actions": [action("Build", "Build", "CodeBuild", inp="src")]},
+        ],
+    }
+
+
+def test_codepipeline_metadata_is_epoch_and_list_principal_accepted(endpoint):
+    iam = client("iam", endpoint)
+    cp = client("codepipeline", endpoint)
+    role = _pipeline_role(iam, "cp-list-role", ["codebuild.amazonaws.com", "codepipeline.amazonaws.com"])
+    cp.create_pipeline(pipeline=_pipeline("shim-pipe", role))
+    # boto3 would fail to parse an ISO string as a timestamp only leniently, so check the raw JSON too.
+    got = cp.get_pipeline(name="shim-pipe")
+    assert isinstance(got["metadata"]["created"], datetime)
+    req = urllib.request.Request(
+        endpoint + "/",
+        data=json.dumps({"name": "shim-pipe"}).encode(),
+        headers={
+            "X-Amz-Target": "CodePipeline_20150709.GetPipeline",
+            "Content-Type": "application/x-amz-json-1.1",
+            "Authorization": "AWS4-HMAC-SHA256 Credential=test/20240101/us-east-1/codepipeline/aws4_request, "
+            "SignedHeaders=host, Signature=x",
+        },
+        method="POST",
+    )
+    with urllib.request.urlopen(req, timeout=2) as resp:
+        meta = json.load(resp)["metadata"]
+    assert isinstance(meta["created"], (int, float))
+    assert isinstance(meta["updated"], (int, float))
+    listed = cp.list_pipelines()["pipelines"]
+    assert any(p["name"] == "shim-pipe" for p in listed)
+
+
+def test_codepipeline_still_rejects_untrusted_role(endpoint):
+    iam = client("iam", endpoint)
+    cp = client("codepipeline", endpoint)
+    role = _pipeline_role(iam, "cp-wrong-role", ["ecs-tasks.amazonaws.com"])
+    with pytest.raises(cp.exceptions.InvalidStructureException):
+        cp.create_pipeline(pipeline=_pipeline("shim-pipe-bad", role))
+
+
+def test_codebuild_codepipeline_source_without_location(endpoint):
+    iam = client("iam", endpoint)
+    cb = client("codebuild", endpoint)
+    role = _pipeline_role(iam, "cb-role", "codebuild.amazonaws.com")
+    cb.create_project(
+        name="shim-build",
+        source={"type": "CODEPIPELINE", "buildspec": "version: 0.2"},
+        artifacts={"type": "CODEPIPELINE"},
+        environment={"type": "LINUX_CONTAINER", "image": "aws/codebuild/standard:7.0", "computeType": "BUILD_GENERAL1_SMALL"},
+        serviceRole=role,
+    )
+    proj = cb.batch_get_projects(names=["shim-build"])["projects"][0]
+    assert proj["source"]["type"] == "CODEPIPELINE"
+    assert "location" not in proj["source"]
+    # Other types are still validated as moto does.
+    with pytest.raises(cb.exceptions.InvalidInputException):
+        cb.create_project(
+            name="shim-build-s3",
+            source={"type": "S3"},
+            artifacts={"type": "NO_ARTIFACTS"},
+            environment={"type": "LINUX_CONTAINER", "image": "x", "computeType": "BUILD_GENERAL1_SMALL"},
+            serviceRole=role,
+        )
+
+
+def test_seeded_ecs_ami_parameter(endpoint):
+    ssm = client("ssm", endpoint)
+    value = ssm.get_parameter(Name="/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id")["Parameter"]["Value"]
+    assert value.startswith("ami-")
+
+
+def test_running_stops_server_when_body_raises():
+    port = None
+    with pytest.raises(RuntimeError, match="boom"):
+        with running(reset=False) as url:
+            port = int(url.rsplit(":", 1)[1])
+            assert _port_open(port)
+            raise RuntimeError("boom")
+    assert port is not None
+    assert not _port_open(port)
+
+
+def test_endpoint_helpers():
+    assert "appautoscaling" in ENDPOINT_SERVICES
+    assert len(set(ENDPOINT_SERVICES)) == len(ENDPOINT_SERVICES)
+    eps = provider_endpoints("http://127.0.0.1:1")
+    assert set(eps) == set(ENDPOINT_SERVICES)
+    cfg = provider_config("http://127.0.0.1:1")
+    assert cfg["endpoints"] == [eps]
+    assert cfg["s3_use_path_style"] is True
+    assert localaws.running is running
