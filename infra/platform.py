@@ -3,6 +3,21 @@
 Service stacks receive this object and read attributes such as
 `platform.network.private_subnet_ids` or `platform.cluster.arn`; CDKTF turns each such
 read into a cross-stack reference. Nothing is looked up by string.
+
+Parts and their typed outputs (the contract service stacks rely on):
+  key            PlatformKey     arn, key_id, account_id, partition
+  network        Network         vpc_id, vpc_cidr, public/private/database_subnet_ids
+  storage        Storage         logs_bucket_name/arn, alb_log_prefix, artifacts_bucket_name/arn
+  alarms         AlarmTopic      topic_arn
+  security       SecurityGroups  alb_sg_id, bastion_sg_id, ansible_sg_id, app_sg_id, database_sg_id
+  load_balancer  LoadBalancer    arn, arn_suffix, dns_name, zone_id, listener_arn (where service rules go),
+                                 http_listener_arn, https_listener_arn (None without a certificate)
+  iam            ServiceRoles    for_service(name) -> RoleSet (execution/task/build/pipeline role arn+name)
+  registry       Registry        repository_url(name), repository_arn(name), repository_name(name)
+  cluster        Cluster         name, arn, ec2_capacity_provider_name (None when EC2 is off)
+  discovery      Discovery       namespace_id, namespace_name, namespace_arn
+  database       Database|None   endpoint_address, port, secret_arn, identifier, db_name
+  access         AccessHosts|None bastion_public_ip, ansible_private_ip
 """
 
 from __future__ import annotations
@@ -13,6 +28,7 @@ from constructs import Construct
 from infra.encryption import PlatformKey
 from infra.network import Network
 from infra.specs import EnvironmentSpec, ServiceSpec
+from infra.storage import Storage
 
 
 class Platform(Construct):
@@ -21,6 +37,14 @@ class Platform(Construct):
     ) -> None:
         super().__init__(scope, id_)
         self.env = env
+        self.services = services
         self.stack = TerraformStack.of(self)
         self.key = PlatformKey(self, "key", env=env)
         self.network = Network(self, "network", env=env, kms_key_arn=self.key.arn)
+        self.storage = Storage(self, "storage", env=env, key=self.key)
+        # --- observability: alarm topic (helper "data") ---
+        # --- security groups, load balancer (helper "edge") ---
+        # --- iam, registry, cluster (helper "core") ---
+        # --- discovery, database (helper "data") ---
+        # --- access hosts (helper "edge") ---
+        # --- dashboard (helper "data") ---

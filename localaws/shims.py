@@ -342,6 +342,238 @@ def _patch_codebuild_codepipeline_location() -> None:
     cb_responses._validate_required_params_artifacts = validate_artifacts
 
 
+def _patch_ecs_service_fields() -> None:
+    """SHIM (ECS ``CreateService`` -> ``DescribeServices``).
+
+    Why: moto's ``CreateService`` drops ``capacityProviderStrategy``,
+    ``enableExecuteCommand``, ``enableECSManagedTags``,
+    ``availabilityZoneRebalancing``, ``deploymentConfiguration`` (circuit breaker,
+    min/max percent) and ``healthCheckGracePeriodSeconds``, and it forces
+    ``launchType = "EC2"`` even when a capacity provider strategy is given (AWS
+    returns no launch type then). On the next plan ``aws_ecs_service`` shows
+    ``enable_execute_command false -> true``, ``availability_zone_rebalancing``
+    added, and ``capacity_provider_strategy`` added, which *forces replacement*.
+    Fix: after moto creates the service, copy those request fields onto moto's
+    Service object (moto's serializer emits attributes by snake_case name;
+    ``UpdateService`` already stores them the same way).
+    Stand-in for moto's gap, not our infrastructure.
+    """
+    from botocore import xform_name
+    from moto.ecs import responses as ecs_responses
+
+    cls = ecs_responses.EC2ContainerServiceResponse
+    original = cls.create_service
+    if getattr(original, "_localaws_shim", False):
+        return
+    fields = (
+        "capacityProviderStrategy",
+        "enableExecuteCommand",
+        "enableECSManagedTags",
+        "availabilityZoneRebalancing",
+        "deploymentConfiguration",
+        "healthCheckGracePeriodSeconds",
+    )
+
+    def create_service(self: Any) -> Any:
+        result = original(self)
+        service = self.ecs_backend._get_service(
+            self._get_param("cluster", "default"), self._get_param("serviceName")
+        )
+        for field in fields:
+            value = self._get_param(field)
+            if value is not None:
+                setattr(service, xform_name(field).replace("e_c_s", "ecs"), value)
+        if self._get_param("capacityProviderStrategy") and not self._get_param("launchType"):
+            service.launch_type = None
+            for deployment in getattr(service, "deployments", []):
+                deployment.pop("launchType", None)
+                deployment["capacityProviderStrategy"] = self._get_param("capacityProviderStrategy")
+        return result
+
+    create_service._localaws_shim = True  # type: ignore[attr-defined]
+    cls.create_service = create_service
+
+
+def _patch_rds_instance_monitoring() -> None:
+    """SHIM (RDS ``CreateDBInstance`` -> ``DescribeDBInstances``).
+
+    Why: moto ignores ``MonitoringInterval``, ``MonitoringRoleArn``,
+    ``PerformanceInsightsEnabled`` / ``...KMSKeyId`` / ``...RetentionPeriod`` on
+    create (``ModifyDBInstance`` does store them), so every plan of
+    ``aws_db_instance`` shows ``monitoring_interval 0 -> 60``,
+    ``monitoring_role_arn`` added and ``performance_insights_enabled false -> true``.
+    Fix: keep those create parameters on moto's DBInstance.
+    Stand-in for moto's gap, not our infrastructure.
+    """
+    from moto.rds import models as rds_models
+
+    cls = rds_models.DBInstance
+    original = cls.__init__
+    if getattr(original, "_localaws_shim", False):
+        return
+    keys = (
+        "monitoring_interval",
+        "monitoring_role_arn",
+        "performance_insights_enabled",
+        "performance_insights_kms_key_id",
+        "performance_insights_retention_period",
+    )
+
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        original(self, *args, **kwargs)
+        for key in keys:
+            if kwargs.get(key) is not None:
+                setattr(self, key, kwargs[key])
+        if getattr(self, "performance_insights_enabled", False):
+            if not getattr(self, "performance_insights_retention_period", None):
+                self.performance_insights_retention_period = 7
+            if not getattr(self, "performance_insights_kms_key_id", None):
+                self.performance_insights_kms_key_id = getattr(self, "kms_key_id", None)
+
+    __init__._localaws_shim = True  # type: ignore[attr-defined]
+    cls.__init__ = __init__
+
+
+def _patch_rds_parameter_source() -> None:
+    """SHIM (RDS ``DescribeDBParameters``).
+
+    Why: parameters set through ``ModifyDBParameterGroup`` come back without
+    ``Source``; the provider keeps only ``Source == "user"`` parameters when it
+    reads ``aws_db_parameter_group``, so every plan re-adds every ``parameter``
+    block. Fix: mark parameters moto stores from user calls as ``Source: user``.
+    Stand-in for moto's gap, not our infrastructure.
+    """
+    from moto.rds import models as rds_models
+
+    cls = rds_models.DBParameterGroup
+    original = cls.update_parameters
+    if getattr(original, "_localaws_shim", False):
+        return
+
+    def update_parameters(self: Any, new_parameters: Any) -> None:
+        new_parameters = [dict(p, Source=p.get("Source") or "user") for p in new_parameters]
+        original(self, new_parameters)
+
+    update_parameters._localaws_shim = True  # type: ignore[attr-defined]
+    cls.update_parameters = update_parameters
+
+
+def _patch_launch_template_tags() -> None:
+    """SHIM (EC2 ``CreateLaunchTemplate`` -> ``DescribeLaunchTemplateVersions``).
+
+    Why: moto copies the request-level ``TagSpecifications`` (which tag the
+    launch template itself, ``ResourceType=launch-template`` -- the provider sends
+    them whenever tags/default_tags exist) into the version's
+    ``LaunchTemplateData.TagSpecifications``. The provider then reads a
+    ``tag_specifications { resource_type = "launch-template" }`` block that is not
+    in the config, and every plan shows an in-place update (new version).
+    Fix: drop ``launch-template`` entries from the template *data*; the template's
+    own tags are unaffected. Stand-in for moto's gap, not our infrastructure.
+    """
+    from moto.ec2.models import launch_templates as lt_models
+
+    cls = lt_models.LaunchTemplateBackend
+    original = cls.create_launch_template
+    if getattr(original, "_localaws_shim", False):
+        return
+
+    def create_launch_template(self: Any, name: str, description: Any, template_data: dict[str, Any], tag_spec: Any) -> Any:
+        specs = template_data.get("TagSpecifications")
+        if specs:
+            kept = [s for s in specs if s.get("ResourceType") != "launch-template"]
+            if kept:
+                template_data["TagSpecifications"] = kept
+            else:
+                template_data.pop("TagSpecifications")
+        return original(self, name, description, template_data, tag_spec)
+
+    create_launch_template._localaws_shim = True  # type: ignore[attr-defined]
+    cls.create_launch_template = create_launch_template
+
+
+def _patch_sg_rule_description() -> None:
+    """SHIM (EC2 ``DescribeSecurityGroupRules``).
+
+    Why: for a rule that references another security group moto keeps the
+    description in the source-group entry but reports ``Description`` only from
+    the CIDR entry, so ``aws_vpc_security_group_ingress_rule`` /
+    ``aws_vpc_security_group_egress_rule`` with ``referenced_security_group_id``
+    and a ``description`` re-plan ``+ description``. Fix: fall back to the
+    source-group description. Stand-in for moto's gap, not our infrastructure.
+    """
+    from moto.ec2.models import security_groups as sg_models
+
+    cls = sg_models.SecurityGroupRule
+
+    def description(self: Any) -> Any:
+        return self.ip_range.get("Description") or (self.source_group or {}).get("Description")
+
+    cls.description = property(description)  # type: ignore[assignment]
+
+
+def _patch_sqs_redrive_allow_policy() -> None:
+    """SHIM (SQS ``GetQueueAttributes``).
+
+    Why: moto accepts ``RedriveAllowPolicy`` in ``SetQueueAttributes`` but never
+    returns it (and rejects it as an attribute name). ``aws_sqs_queue_redrive_allow_policy``
+    (and ``redrive_allow_policy`` on ``aws_sqs_queue``) then waits for the
+    attribute to appear until it times out. Fix: report it like the other
+    attributes. Stand-in for moto's gap, not our infrastructure.
+    """
+    from moto.sqs import models as sqs_models
+
+    cls = sqs_models.Queue
+    if "RedriveAllowPolicy" not in cls.BASE_ATTRIBUTES:
+        cls.redrive_allow_policy = None  # type: ignore[attr-defined]
+        cls.BASE_ATTRIBUTES.append("RedriveAllowPolicy")
+
+
+def _patch_s3_logging_policy_check() -> None:
+    """SHIM (S3 ``PutBucketLogging``).
+
+    Why: moto checks the *target* bucket's policy for a grant to
+    ``logging.s3.amazonaws.com`` with ``stmt.get("Principal", {}).get("Service")``;
+    a statement whose ``Principal`` is the string ``"*"`` (e.g. the usual
+    TLS-only ``Deny``) makes that raise AttributeError -> HTTP 500, and list-valued
+    ``Service``/``Resource`` never match. Fix: same rule, tolerant parsing.
+    AWS itself still requires the grant (with ACLs disabled), so the infra must
+    keep that bucket-policy statement. Stand-in for moto's gap.
+    """
+    from moto.s3 import models as s3_models
+
+    cls = s3_models.FakeBucket
+    principal_name = getattr(s3_models, "LOGGING_SERVICE_PRINCIPAL", "logging.s3.amazonaws.com")
+
+    def _as_list(value: Any) -> list[Any]:
+        if value is None:
+            return []
+        return value if isinstance(value, list) else [value]
+
+    def _log_permissions_enabled_policy(target_bucket: Any, target_prefix: Any) -> bool:
+        raw = target_bucket.policy
+        if not raw:
+            return False
+        try:
+            doc = json.loads(raw.decode() if isinstance(raw, bytes) else raw)
+        except ValueError:
+            return False
+        arn = f"arn:{target_bucket.partition}:s3:::{target_bucket.name}"
+        wanted = {f"{arn}/{target_prefix or ''}*", f"{arn}/*", arn}
+        for stmt in _as_list(doc.get("Statement")):
+            principal = stmt.get("Principal")
+            services = _as_list(principal.get("Service")) if isinstance(principal, dict) else []
+            if principal_name not in services or stmt.get("Effect") != "Allow":
+                continue
+            actions = _as_list(stmt.get("Action"))
+            if not any(a in ("s3:PutObject", "s3:*", "*") for a in actions):
+                continue
+            if wanted & set(_as_list(stmt.get("Resource"))):
+                return True
+        return False
+
+    cls._log_permissions_enabled_policy = staticmethod(_log_permissions_enabled_policy)
+
+
 def apply_moto_patches() -> None:
     """Apply all monkeypatches once per process (idempotent)."""
     global _PATCHED
@@ -351,4 +583,11 @@ def apply_moto_patches() -> None:
         _patch_codepipeline_metadata()
         _patch_codepipeline_trust_policy()
         _patch_codebuild_codepipeline_location()
+        _patch_ecs_service_fields()
+        _patch_rds_instance_monitoring()
+        _patch_rds_parameter_source()
+        _patch_launch_template_tags()
+        _patch_sg_rule_description()
+        _patch_sqs_redrive_allow_policy()
+        _patch_s3_logging_policy_check()
         _PATCHED = True

@@ -1,0 +1,69 @@
+"""The environment's buckets: `logs` (ALB and S3 access logs) and `artifacts` (pipelines).
+
+The logs bucket uses SSE-S3 because ALB access-log delivery supports nothing else;
+everything else is encrypted with the platform key.
+"""
+
+from __future__ import annotations
+
+from constructs import Construct
+
+from cdktf_cdktf_provider_aws.data_aws_elb_service_account import DataAwsElbServiceAccount
+from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
+    DataAwsIamPolicyDocumentStatement,
+    DataAwsIamPolicyDocumentStatementPrincipals,
+)
+
+from infra.bucket import SecureBucket
+from infra.encryption import PlatformKey
+from infra.specs import EnvironmentSpec
+
+ALB_LOG_PREFIX = "alb"
+
+
+class Storage(Construct):
+    """Typed outputs: `logs_bucket_name`, `logs_bucket_arn`, `alb_log_prefix`,
+    `artifacts_bucket_name`, `artifacts_bucket_arn`."""
+
+    def __init__(self, scope: Construct, id_: str, *, env: EnvironmentSpec, key: PlatformKey) -> None:
+        super().__init__(scope, id_)
+        elb_account = DataAwsElbServiceAccount(self, "elb-account")
+        logs_name = f"ecs-platform-{env.name}-logs-{key.account_id}"
+        logs_arn = f"arn:{key.partition}:s3:::{logs_name}"
+        deliver_alb_logs = DataAwsIamPolicyDocumentStatement(
+            sid="AlbAccessLogDelivery",
+            actions=["s3:PutObject"],
+            resources=[f"{logs_arn}/{ALB_LOG_PREFIX}/AWSLogs/{key.account_id}/*"],
+            principals=[
+                DataAwsIamPolicyDocumentStatementPrincipals(type="AWS", identifiers=[elb_account.arn]),
+            ],
+        )
+        deliver_s3_logs = DataAwsIamPolicyDocumentStatement(
+            sid="S3ServerAccessLogDelivery",
+            actions=["s3:PutObject"],
+            resources=[f"{logs_arn}/s3/*"],
+            principals=[DataAwsIamPolicyDocumentStatementPrincipals(type="Service", identifiers=["logging.s3.amazonaws.com"])],
+        )
+        self.logs = SecureBucket(
+            self,
+            "logs",
+            name=logs_name,
+            production=env.production,
+            kms_key_arn=None,
+            expire_days=env.load_balancer.access_log_retention_days,
+            extra_policy_statements=[deliver_alb_logs, deliver_s3_logs],
+        )
+        self.artifacts = SecureBucket(
+            self,
+            "artifacts",
+            name=f"ecs-platform-{env.name}-artifacts-{key.account_id}",
+            production=env.production,
+            kms_key_arn=key.arn,
+            expire_days=90,
+            access_log_bucket=self.logs.name,
+        )
+        self.logs_bucket_name = self.logs.name
+        self.logs_bucket_arn = self.logs.arn
+        self.alb_log_prefix = ALB_LOG_PREFIX
+        self.artifacts_bucket_name = self.artifacts.name
+        self.artifacts_bucket_arn = self.artifacts.arn
