@@ -73,17 +73,16 @@ synth: install
 	@$(PY) -m tools.stacks cdktf.out
 
 test: install
-	@$(PY) -m pytest tests services
-	@$(MAKE) --no-print-directory scan
+	@$(PY) -m pytest
 
 unit: install
-	@$(PY) -m pytest tests services -m "not terraform and not e2e"
+	@$(PY) -m pytest -m "not terraform and not e2e"
 
 validate: install
 	@$(PY) -m pytest tests/test_terraform_validate.py -q
 
 scan: install
-	@$(PY) -m tools.scan
+	@$(PY) -m pytest tests/test_checkov.py
 
 e2e: install
 	@$(PY) -m pytest tests -m e2e

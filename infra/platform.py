@@ -43,8 +43,72 @@ class Platform(Construct):
         self.network = Network(self, "network", env=env, kms_key_arn=self.key.arn)
         self.storage = Storage(self, "storage", env=env, key=self.key)
         # --- observability: alarm topic (helper "data") ---
+        from infra.observability import AlarmTopic
+
+        self.alarms = AlarmTopic(self, "alarms", env=env, key=self.key)
         # --- security groups, load balancer (helper "edge") ---
+        from infra.load_balancer import LoadBalancer
+        from infra.security import SecurityGroups
+
+        self.security = SecurityGroups(self, "security", env=env, network=self.network, services=services)
+        self.load_balancer = LoadBalancer(
+            self,
+            "alb",
+            env=env,
+            network=self.network,
+            security=self.security,
+            storage=self.storage,
+            alarm_topic_arn=self.alarms.topic_arn,
+            kms_key_arn=self.key.arn,
+        )
         # --- iam, registry, cluster (helper "core") ---
+        from infra.cluster import Cluster
+        from infra.iam import ServiceRoles
+        from infra.registry import Registry
+
+        self.iam = ServiceRoles(self, "iam", env=env, services=services, key=self.key, storage=self.storage)
+        self.registry = Registry(self, "registry", env=env, services=services, key=self.key)
+        self.cluster = Cluster(
+            self, "cluster", env=env, network=self.network, security=self.security, iam=self.iam, key=self.key
+        )
         # --- discovery, database (helper "data") ---
+        from infra.database import Database
+        from infra.discovery import Discovery
+
+        self.discovery = Discovery(self, "discovery", env=env, network=self.network)
+        self.database = (
+            Database(
+                self,
+                "database",
+                env=env,
+                network=self.network,
+                database_sg_id=self.security.database_sg_id,
+                key=self.key,
+                alarm_topic_arn=self.alarms.topic_arn,
+            )
+            if env.database.enabled
+            else None
+        )
         # --- access hosts (helper "edge") ---
+        from infra.access import AccessHosts
+
+        self.access = (
+            AccessHosts(self, "access", env=env, network=self.network, security=self.security, key=self.key)
+            if env.access.enabled
+            else None
+        )
         # --- dashboard (helper "data") ---
+        from infra.dashboard import Dashboard
+
+        self.dashboard = (
+            Dashboard(
+                self,
+                "dashboard",
+                env=env,
+                services=services,
+                alb_arn_suffix=self.load_balancer.arn_suffix,
+                db_identifier=self.database.identifier if self.database else None,
+            )
+            if env.observability.dashboard
+            else None
+        )

@@ -19,7 +19,8 @@ from infra.platform import Platform
 from infra.specs import BackendKind, EnvironmentSpec, LocalEndpoint, ServiceSpec
 
 PROVIDER_VERSION = "5.100.0"
-TERRAFORM_VERSION = ">= 1.10.0"
+# No `required_version` in the terraform block: Checkov's terraform_json parser fails on
+# any scalar there and then scans nothing. S3-native locking needs Terraform >= 1.10.
 
 
 def stack_name(env: EnvironmentSpec, part: str) -> str:
@@ -34,7 +35,6 @@ class EnvironmentStack(TerraformStack):
     ) -> None:
         super().__init__(scope, id_)
         self.env = env
-        self.add_override("terraform.required_version", TERRAFORM_VERSION)
         tags = {
             "Project": "ecs-platform",
             "Environment": env.name,

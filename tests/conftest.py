@@ -63,6 +63,20 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
     return Synth(outdir)
 
 
+@pytest.fixture(scope="session")
+def terraform_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Environment for terraform subprocesses: the provider mirror when TF_PROVIDER_MIRROR is set."""
+    from tools.terraformrc import write
+
+    env = dict(os.environ, TF_IN_AUTOMATION="1", CHECKPOINT_DISABLE="1")
+    mirror = os.environ.get("TF_PROVIDER_MIRROR")
+    if mirror:
+        env["TF_CLI_CONFIG_FILE"] = str(write(tmp_path_factory.mktemp("tf") / "terraformrc", mirror))
+    if shutil.which("terraform") is None:
+        pytest.fail("terraform is not on PATH")
+    return env
+
+
 @pytest.fixture()
 def project_copy(tmp_path: Path) -> Iterator[Path]:
     """A copy of the project's code and configuration (not its environments or caches)."""

@@ -61,7 +61,12 @@ def test_managed_policies_loaded(endpoint):
     assert pol["Policy"]["PolicyName"] == "AmazonECSTaskExecutionRolePolicy"
 
 
-def _register_target(aas, resource_id: str, tags: dict | None = None) -> str:
+def _register_target(aas, resource_id: str, tags: dict | None = None, url: str = "") -> str:
+    # moto checks that the ECS service behind the scalable target exists.
+    _, cluster, service = resource_id.split("/")
+    ecs = client("ecs", url)
+    ecs.create_cluster(clusterName=cluster)
+    ecs.create_service(cluster=cluster, serviceName=service, desiredCount=1)
     kwargs = dict(
         ServiceNamespace="ecs",
         ResourceId=resource_id,
@@ -76,7 +81,7 @@ def _register_target(aas, resource_id: str, tags: dict | None = None) -> str:
 
 def test_appautoscaling_tag_shim_via_boto3(endpoint):
     aas = client("application-autoscaling", endpoint)
-    arn = _register_target(aas, "service/c/tags-a", tags={"Env": "local"})
+    arn = _register_target(aas, "service/c/tags-a", tags={"Env": "local"}, url=endpoint)
     # Tags sent with RegisterScalableTarget are kept (moto drops them).
     assert aas.list_tags_for_resource(ResourceARN=arn)["Tags"] == {"Env": "local"}
     aas.tag_resource(ResourceARN=arn, Tags={"Team": "platform", "Env": "dev"})
@@ -107,7 +112,7 @@ def test_appautoscaling_tag_shim_raw_http(endpoint):
 
 def test_appautoscaling_other_calls_pass_through(endpoint):
     aas = client("application-autoscaling", endpoint)
-    _register_target(aas, "service/c/passthrough")
+    _register_target(aas, "service/c/passthrough", url=endpoint)
     targets = aas.describe_scalable_targets(ServiceNamespace="ecs", ResourceIds=["service/c/passthrough"])
     assert [t["ResourceId"] for t in targets["ScalableTargets"]] == ["service/c/passthrough"]
 
@@ -131,7 +136,7 @@ def _pipeline(name: str, role_arn: str) -> dict:
     return {
         "name": name,
         "roleArn": role_arn,
-        "artifactStore": {"type": "S3", "location": "b"},
+        "artifactStore": {"type": "S3", "location": "bucket"},
         "stages": [
             {"name": "Source", "actions": [action("Source", "Source", "S3", out="src")]},
             {"name": "Build", "actions": [action("Build", "Build", "CodeBuild", inp="src")]},

@@ -1,0 +1,244 @@
+"""The environment's ECS cluster (`<env>`) and its capacity.
+
+Capacity providers: FARGATE and FARGATE_SPOT always; with `cluster.ec2.enabled` also an
+EC2 provider (`ec2-<env>`; provider names may not start with "ecs", "aws" or "fargate",
+which an environment name could) backed by an Auto Scaling group of ECS-optimized
+Amazon Linux 2023 instances in the private subnets. ECS scales that group (managed
+scaling) and protects instances running tasks from scale-in (managed termination
+protection, which requires `protect_from_scale_in` on the group).
+
+ECS Exec sessions are encrypted with the platform key and logged to a KMS-encrypted log
+group (`/ecs-exec/<env>`); task roles of services with `enable_exec` may write there.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+from typing import TYPE_CHECKING
+
+from cdktf import Token
+from constructs import Construct
+
+from cdktf_cdktf_provider_aws.autoscaling_group import (
+    AutoscalingGroup,
+    AutoscalingGroupLaunchTemplate,
+    AutoscalingGroupTag,
+)
+from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktf_cdktf_provider_aws.data_aws_ssm_parameter import DataAwsSsmParameter
+from cdktf_cdktf_provider_aws.ecs_capacity_provider import (
+    EcsCapacityProvider,
+    EcsCapacityProviderAutoScalingGroupProvider,
+    EcsCapacityProviderAutoScalingGroupProviderManagedScaling,
+)
+from cdktf_cdktf_provider_aws.ecs_cluster import (
+    EcsCluster,
+    EcsClusterConfiguration,
+    EcsClusterConfigurationExecuteCommandConfiguration,
+    EcsClusterConfigurationExecuteCommandConfigurationLogConfiguration,
+    EcsClusterSetting,
+)
+from cdktf_cdktf_provider_aws.ecs_cluster_capacity_providers import (
+    EcsClusterCapacityProviders,
+    EcsClusterCapacityProvidersDefaultCapacityProviderStrategy,
+)
+from cdktf_cdktf_provider_aws.launch_template import (
+    LaunchTemplate,
+    LaunchTemplateBlockDeviceMappings,
+    LaunchTemplateBlockDeviceMappingsEbs,
+    LaunchTemplateIamInstanceProfile,
+    LaunchTemplateMetadataOptions,
+    LaunchTemplateMonitoring,
+    LaunchTemplateTagSpecifications,
+)
+
+from infra.encryption import PlatformKey
+from infra.iam import ServiceRoles, exec_log_group_name
+from infra.network import Network
+from infra.specs import CapacityProvider, EnvironmentSpec
+
+if TYPE_CHECKING:
+    from infra.security import SecurityGroups
+
+AMI_PARAMETER = "/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id"
+AMI_PARAMETER_ARM64 = "/aws/service/ecs/optimized-ami/amazon-linux-2023/arm64/recommended/image_id"
+# Graviton families carry a "g" right after the generation digit: t4g, m7g, c6gn, r8gd, x2gd.
+GRAVITON_FAMILY = re.compile(r"^[a-z]+[0-9]+g")
+ROOT_DEVICE = "/dev/xvda"  # the ECS-optimized AL2023 AMI's root device
+ROOT_VOLUME_GIB = 30  # the AMI's snapshot size; the volume may not be smaller
+EXEC_LOG_MIN_RETENTION_DAYS = 365
+
+
+def ec2_capacity_provider_name(env_name: str) -> str:
+    return f"ec2-{env_name}"
+
+
+def user_data(cluster_name: str) -> str:
+    """Base64 user data joining the instance to the cluster.
+
+    ECS_AWSVPC_BLOCK_IMDS keeps awsvpc tasks away from the instance metadata service (and
+    so from the instance role's credentials); tasks get their own role's credentials from
+    the ECS agent instead.
+    """
+    script = (
+        "#!/bin/bash\n"
+        "cat >> /etc/ecs/ecs.config <<'EOF'\n"
+        f"ECS_CLUSTER={cluster_name}\n"
+        "ECS_AWSVPC_BLOCK_IMDS=true\n"
+        "EOF\n"
+    )
+    return base64.b64encode(script.encode()).decode()
+
+
+class Cluster(Construct):
+    """Typed outputs: `name` (plain string, `<env>`), `arn`, `ec2_capacity_provider_name`
+    (plain string, None when EC2 capacity is off), `capacity_provider_names` (all providers
+    associated with the cluster)."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        env: EnvironmentSpec,
+        network: Network,
+        security: SecurityGroups,
+        iam: ServiceRoles,
+        key: PlatformKey,
+    ) -> None:
+        super().__init__(scope, id_)
+        self.name = env.name
+        exec_logs = CloudwatchLogGroup(
+            self,
+            "exec-logs",
+            name=exec_log_group_name(env.name),
+            # Session logs are the audit trail of interactive access to containers: a year
+            # at least, in every environment.
+            retention_in_days=max(env.observability.log_retention_days, EXEC_LOG_MIN_RETENTION_DAYS),
+            kms_key_id=key.arn,
+        )
+        cluster = EcsCluster(
+            self,
+            "cluster",
+            name=self.name,
+            setting=[
+                EcsClusterSetting(name="containerInsights", value="enabled" if env.cluster.container_insights else "disabled")
+            ],
+            configuration=EcsClusterConfiguration(
+                execute_command_configuration=EcsClusterConfigurationExecuteCommandConfiguration(
+                    kms_key_id=key.arn,
+                    logging="OVERRIDE",
+                    log_configuration=EcsClusterConfigurationExecuteCommandConfigurationLogConfiguration(
+                        cloud_watch_log_group_name=exec_logs.name,
+                        cloud_watch_encryption_enabled=True,
+                    ),
+                )
+            ),
+        )
+        self.arn = cluster.arn
+
+        providers = [CapacityProvider.FARGATE.value, CapacityProvider.FARGATE_SPOT.value]
+        provider_refs = list(providers)
+        self.ec2_capacity_provider_name: str | None = None
+        if env.cluster.ec2.enabled:
+            ec2_provider = self._ec2_capacity(env, network, security, iam, key)
+            self.ec2_capacity_provider_name = ec2_capacity_provider_name(env.name)
+            providers.append(self.ec2_capacity_provider_name)
+            provider_refs.append(ec2_provider.name)  # a reference, so Terraform creates it first
+        self.capacity_provider_names = tuple(providers)
+
+        def provider_name(provider: CapacityProvider) -> str:
+            if provider is CapacityProvider.EC2:
+                assert self.ec2_capacity_provider_name is not None  # the loader checked it
+                return self.ec2_capacity_provider_name
+            return provider.value
+
+        EcsClusterCapacityProviders(
+            self,
+            "capacity-providers",
+            cluster_name=cluster.name,
+            capacity_providers=provider_refs,
+            default_capacity_provider_strategy=[
+                EcsClusterCapacityProvidersDefaultCapacityProviderStrategy(
+                    capacity_provider=provider_name(item.provider), weight=item.weight, base=item.base
+                )
+                for item in env.cluster.default_strategy
+            ],
+        )
+
+    def _ec2_capacity(
+        self, env: EnvironmentSpec, network: Network, security: SecurityGroups, iam: ServiceRoles, key: PlatformKey
+    ) -> EcsCapacityProvider:
+        spec = env.cluster.ec2
+        assert iam.instance_profile_arn is not None  # created whenever EC2 capacity is on
+        graviton = bool(GRAVITON_FAMILY.match(spec.instance_type))
+        ami = DataAwsSsmParameter(self, "ami", name=AMI_PARAMETER_ARM64 if graviton else AMI_PARAMETER)
+        instance_name = f"{env.name}-ecs-instance"
+        tags = {**env.tags, "Environment": env.name, "Name": instance_name}
+        template = LaunchTemplate(
+            self,
+            "launch-template",
+            name=f"{env.name}-ecs",
+            # insecure_value: a public AMI id, not a secret; `value` would hide it in every plan.
+            image_id=ami.insecure_value,
+            instance_type=spec.instance_type,
+            iam_instance_profile=LaunchTemplateIamInstanceProfile(arn=iam.instance_profile_arn),
+            vpc_security_group_ids=[security.app_sg_id],
+            user_data=user_data(self.name),
+            # IMDSv2 only. Hop limit 1: every task uses awsvpc networking (its own ENI, its
+            # credentials from the ECS agent), so nothing beyond the host itself needs IMDS;
+            # bridge-mode containers (an extra hop) would need 2, and we have none.
+            metadata_options=LaunchTemplateMetadataOptions(
+                http_endpoint="enabled", http_tokens="required", http_put_response_hop_limit=1
+            ),
+            block_device_mappings=[
+                LaunchTemplateBlockDeviceMappings(
+                    device_name=ROOT_DEVICE,
+                    ebs=LaunchTemplateBlockDeviceMappingsEbs(
+                        volume_size=ROOT_VOLUME_GIB,
+                        volume_type="gp3",
+                        encrypted="true",
+                        kms_key_id=key.arn,
+                        delete_on_termination="true",
+                    ),
+                )
+            ],
+            monitoring=LaunchTemplateMonitoring(enabled=True),
+            ebs_optimized="true",
+            update_default_version=True,
+            tag_specifications=[
+                LaunchTemplateTagSpecifications(resource_type=kind, tags=tags) for kind in ("instance", "volume")
+            ],
+        )
+        group = AutoscalingGroup(
+            self,
+            "asg",
+            name=f"{env.name}-ecs",
+            min_size=spec.min_size,
+            max_size=spec.max_size,
+            # desired_capacity is left to ECS managed scaling.
+            vpc_zone_identifier=network.private_subnet_ids,
+            launch_template=AutoscalingGroupLaunchTemplate(id=template.id, version=Token.as_string(template.latest_version)),
+            health_check_type="EC2",
+            # Managed termination protection: ECS lifts the protection of instances it drained.
+            protect_from_scale_in=True,
+            # A destroy must not wait for instances that are protected from scale-in.
+            force_delete=True,
+            tag=[
+                AutoscalingGroupTag(key="AmazonECSManaged", value="true", propagate_at_launch=True),
+                AutoscalingGroupTag(key="Name", value=instance_name, propagate_at_launch=True),
+            ],
+        )
+        return EcsCapacityProvider(
+            self,
+            "ec2-capacity-provider",
+            name=ec2_capacity_provider_name(env.name),
+            auto_scaling_group_provider=EcsCapacityProviderAutoScalingGroupProvider(
+                auto_scaling_group_arn=group.arn,
+                managed_termination_protection="ENABLED",
+                managed_scaling=EcsCapacityProviderAutoScalingGroupProviderManagedScaling(
+                    status="ENABLED", target_capacity=spec.target_capacity
+                ),
+            ),
+        )

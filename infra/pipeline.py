@@ -1,0 +1,300 @@
+"""CI/CD of one service: a CodeBuild project and a CodePipeline (V2), both `<env>-<service>`.
+
+    Source   CodeStar connection to the monorepo, started by a V2 trigger on pushes to
+             `pipeline.branch` that touch `services/<name>/**` (so a change to one service
+             runs only that service's pipeline; polling is off: DetectChanges "false");
+             or, with `pipeline.source = "s3"`, the zip `sources/<env>/<name>.zip` in the
+             artifacts bucket (no polling: whoever uploads it starts the pipeline, e.g.
+             `aws codepipeline start-pipeline-execution --name <env>-<name>`)
+    Build    CodeBuild with the buildspec of `infra.buildspec`: tests, image, push, the
+             image-tag parameter, imagedefinitions.json
+    Approval manual, when `pipeline.manual_approval` (production by default)
+    Deploy   the ECS deploy action: a new task definition revision with the new image,
+             rolled out by the service (circuit breaker with rollback)
+
+The roles are the platform's (`platform.iam.for_service(name)`: build and pipeline);
+this construct adds to the build role only what its buildspec needs beyond them
+(encrypting the tag parameter with the platform key, looking up an existing tag). Build
+logs go to a KMS-encrypted log group `/codebuild/<env>-<service>`; artifacts are
+encrypted with the platform key.
+"""
+
+from __future__ import annotations
+
+from constructs import Construct
+
+from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktf_cdktf_provider_aws.codebuild_project import (
+    CodebuildProject,
+    CodebuildProjectArtifacts,
+    CodebuildProjectEnvironment,
+    CodebuildProjectEnvironmentEnvironmentVariable,
+    CodebuildProjectLogsConfig,
+    CodebuildProjectLogsConfigCloudwatchLogs,
+    CodebuildProjectLogsConfigS3Logs,
+    CodebuildProjectSource,
+)
+from cdktf_cdktf_provider_aws.codepipeline import (
+    Codepipeline,
+    CodepipelineArtifactStore,
+    CodepipelineArtifactStoreEncryptionKey,
+    CodepipelineStage,
+    CodepipelineStageAction,
+    CodepipelineTrigger,
+    CodepipelineTriggerGitConfiguration,
+    CodepipelineTriggerGitConfigurationPush,
+    CodepipelineTriggerGitConfigurationPushBranches,
+    CodepipelineTriggerGitConfigurationPushFilePaths,
+)
+from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
+    DataAwsIamPolicyDocument,
+    DataAwsIamPolicyDocumentStatement,
+)
+from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
+
+from infra.buildspec import IMAGE_DEFINITIONS, render_buildspec, service_dir
+from infra.platform import Platform
+from infra.specs import Architecture, EnvironmentSpec, PipelineSource, ServiceSpec
+
+# CodeBuild's standard Amazon Linux 2023 images (Python 3.11 runtime, Docker).
+BUILD_IMAGES: dict[Architecture, tuple[str, str]] = {
+    Architecture.X86_64: ("LINUX_CONTAINER", "aws/codebuild/amazonlinux-x86_64-standard:5.0"),
+    Architecture.ARM64: ("ARM_CONTAINER", "aws/codebuild/amazonlinux-aarch64-standard:3.0"),
+}
+BUILD_TIMEOUT_MINUTES = 30
+SOURCE_ARTIFACT = "source"
+BUILD_ARTIFACT = "build"
+SOURCE_ACTION = "Source"
+# The build role's extra inline policy; the platform's own is named "platform".
+BUILD_POLICY_NAME = "service-build"
+
+
+def source_object_key(env: EnvironmentSpec, spec: ServiceSpec) -> str:
+    """Where an S3-sourced pipeline expects the repository zip."""
+    return f"sources/{env.name}/{spec.name}.zip"
+
+
+def trigger_file_paths(spec: ServiceSpec) -> list[str]:
+    return [f"{service_dir(spec)}/**"]
+
+
+class ServicePipeline(Construct):
+    """Typed outputs: `project_name`, `project_arn`, `pipeline_name`, `pipeline_arn`,
+    `log_group_name`, `stage_names` (in order)."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        env: EnvironmentSpec,
+        spec: ServiceSpec,
+        platform: Platform,
+        service_name: str,
+    ) -> None:
+        super().__init__(scope, id_)
+        self._env = env
+        self._spec = spec
+        self._platform = platform
+        self._name = f"{env.name}-{spec.name}"
+        self._roles = platform.iam.for_service(spec.name)
+        self._build_permissions()
+        project = self._project()
+        self.project_name = project.name
+        self.project_arn = project.arn
+        stages = {"Source": self._source_stage(), "Build": self._build_stage(project.name)}
+        if env.pipeline.manual_approval:
+            stages["Approval"] = self._approval_stage()
+        stages["Deploy"] = self._deploy_stage(service_name)
+        self.stage_names = tuple(stages)
+        pipeline = Codepipeline(
+            self,
+            "pipeline",
+            name=self._name,
+            pipeline_type="V2",
+            execution_mode="QUEUED",
+            role_arn=self._roles.pipeline_role_arn,
+            artifact_store=[
+                CodepipelineArtifactStore(
+                    location=platform.storage.artifacts_bucket_name,
+                    type="S3",
+                    encryption_key=CodepipelineArtifactStoreEncryptionKey(id=platform.key.arn, type="KMS"),
+                )
+            ],
+            stage=list(stages.values()),
+            trigger=self._triggers(),
+        )
+        self.pipeline_name = pipeline.name
+        self.pipeline_arn = pipeline.arn
+
+    def _build_permissions(self) -> None:
+        """What the buildspec does beyond the platform's build role: encrypt the SecureString
+        tag parameter with the platform key, and ask ECR whether a tag already exists."""
+        document = DataAwsIamPolicyDocument(
+            self,
+            "build-policy-document",
+            statement=[
+                DataAwsIamPolicyDocumentStatement(
+                    sid="EncryptImageTagParameter", actions=["kms:Encrypt"], resources=[self._platform.key.arn]
+                ),
+                DataAwsIamPolicyDocumentStatement(
+                    sid="FindExistingTag",
+                    actions=["ecr:DescribeImages"],
+                    resources=[self._platform.registry.repository_arn(self._spec.name)],
+                ),
+            ],
+        )
+        IamRolePolicy(
+            self, "build-policy", name=BUILD_POLICY_NAME, role=self._roles.build_role_name, policy=document.json
+        )
+
+    def _project(self) -> CodebuildProject:
+        log_group = CloudwatchLogGroup(
+            self,
+            "build-logs",
+            name=f"/codebuild/{self._name}",
+            retention_in_days=self._env.observability.log_retention_days,
+            kms_key_id=self._platform.key.arn,
+        )
+        self.log_group_name = log_group.name
+        compute, image = BUILD_IMAGES[self._spec.architecture]
+        return CodebuildProject(
+            self,
+            "build",
+            name=self._name,
+            description=f"{self._env.name}: test, build and push {self._spec.name}",
+            service_role=self._roles.build_role_arn,
+            encryption_key=self._platform.key.arn,
+            build_timeout=BUILD_TIMEOUT_MINUTES,
+            source=CodebuildProjectSource(type="CODEPIPELINE", buildspec=render_buildspec(self._spec, self._env)),
+            artifacts=CodebuildProjectArtifacts(type="CODEPIPELINE"),
+            environment=CodebuildProjectEnvironment(
+                type=compute,
+                image=image,
+                compute_type="BUILD_GENERAL1_SMALL",
+                image_pull_credentials_type="CODEBUILD",
+                # Docker builds need the Docker daemon inside the build container, which
+                # CodeBuild only starts in privileged mode.
+                privileged_mode=True,
+                environment_variable=[
+                    CodebuildProjectEnvironmentEnvironmentVariable(
+                        name="REPOSITORY_URI", value=self._platform.registry.repository_url(self._spec.name)
+                    ),
+                    CodebuildProjectEnvironmentEnvironmentVariable(name="TAG_PARAMETER_KEY", value=self._platform.key.arn),
+                ],
+            ),
+            logs_config=CodebuildProjectLogsConfig(
+                cloudwatch_logs=CodebuildProjectLogsConfigCloudwatchLogs(status="ENABLED", group_name=log_group.name),
+                s3_logs=CodebuildProjectLogsConfigS3Logs(status="DISABLED"),
+            ),
+        )
+
+    def _source_stage(self) -> CodepipelineStage:
+        pipeline = self._env.pipeline
+        if pipeline.source is PipelineSource.CODESTAR:
+            assert pipeline.connection_arn is not None  # the loader checked it
+            action = CodepipelineStageAction(
+                name=SOURCE_ACTION,
+                category="Source",
+                owner="AWS",
+                provider="CodeStarSourceConnection",
+                version="1",
+                output_artifacts=[SOURCE_ARTIFACT],
+                configuration={
+                    "ConnectionArn": pipeline.connection_arn,
+                    "FullRepositoryId": pipeline.repository,
+                    "BranchName": pipeline.branch,
+                    # The V2 trigger below starts the pipeline, filtered by path.
+                    "DetectChanges": "false",
+                    "OutputArtifactFormat": "CODE_ZIP",
+                },
+            )
+        else:
+            action = CodepipelineStageAction(
+                name=SOURCE_ACTION,
+                category="Source",
+                owner="AWS",
+                provider="S3",
+                version="1",
+                output_artifacts=[SOURCE_ARTIFACT],
+                configuration={
+                    "S3Bucket": self._platform.storage.artifacts_bucket_name,
+                    "S3ObjectKey": source_object_key(self._env, self._spec),
+                    "PollForSourceChanges": "false",
+                },
+            )
+        return CodepipelineStage(name="Source", action=[action])
+
+    def _triggers(self) -> list[CodepipelineTrigger] | None:
+        pipeline = self._env.pipeline
+        if pipeline.source is not PipelineSource.CODESTAR:
+            return None
+        return [
+            CodepipelineTrigger(
+                provider_type="CodeStarSourceConnection",
+                git_configuration=CodepipelineTriggerGitConfiguration(
+                    source_action_name=SOURCE_ACTION,
+                    push=[
+                        CodepipelineTriggerGitConfigurationPush(
+                            branches=CodepipelineTriggerGitConfigurationPushBranches(includes=[pipeline.branch]),
+                            file_paths=CodepipelineTriggerGitConfigurationPushFilePaths(
+                                includes=trigger_file_paths(self._spec)
+                            ),
+                        )
+                    ],
+                ),
+            )
+        ]
+
+    @staticmethod
+    def _build_stage(project_name: str) -> CodepipelineStage:
+        return CodepipelineStage(
+            name="Build",
+            action=[
+                CodepipelineStageAction(
+                    name="TestBuildPush",
+                    category="Build",
+                    owner="AWS",
+                    provider="CodeBuild",
+                    version="1",
+                    input_artifacts=[SOURCE_ARTIFACT],
+                    output_artifacts=[BUILD_ARTIFACT],
+                    configuration={"ProjectName": project_name},
+                )
+            ],
+        )
+
+    def _approval_stage(self) -> CodepipelineStage:
+        return CodepipelineStage(
+            name="Approval",
+            action=[
+                CodepipelineStageAction(
+                    name="Approve",
+                    category="Approval",
+                    owner="AWS",
+                    provider="Manual",
+                    version="1",
+                    configuration={"CustomData": f"Deploy the new {self._spec.name} image to {self._env.name}?"},
+                )
+            ],
+        )
+
+    def _deploy_stage(self, service_name: str) -> CodepipelineStage:
+        return CodepipelineStage(
+            name="Deploy",
+            action=[
+                CodepipelineStageAction(
+                    name="Deploy",
+                    category="Deploy",
+                    owner="AWS",
+                    provider="ECS",
+                    version="1",
+                    input_artifacts=[BUILD_ARTIFACT],
+                    configuration={
+                        "ClusterName": self._platform.cluster.name,
+                        "ServiceName": service_name,
+                        "FileName": IMAGE_DEFINITIONS,
+                    },
+                )
+            ],
+        )

@@ -1,0 +1,41 @@
+"""Cloud Map: one private DNS namespace per environment, in the environment's VPC."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.conftest import Synth, only, resources
+
+
+@pytest.mark.parametrize("env, name", [("dev", "dev.internal"), ("prod", "prod.internal")])
+def test_private_namespace_per_environment_in_its_vpc(synth: Synth, env: str, name: str) -> None:
+    stack = synth.stack(f"{env}-platform")
+    namespace = only(stack, "aws_service_discovery_private_dns_namespace")
+    assert namespace["name"] == name
+    (vpc_id,) = resources(stack, "aws_vpc")
+    assert namespace["vpc"] == f"${{aws_vpc.{vpc_id}.id}}"
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_no_public_namespace_and_no_services_in_the_platform(synth: Synth, env: str) -> None:
+    stack = synth.stack(f"{env}-platform")
+    assert not resources(stack, "aws_service_discovery_public_dns_namespace")
+    assert not resources(stack, "aws_service_discovery_http_namespace")
+    # Per-service registrations belong to the service stacks.
+    assert not resources(stack, "aws_service_discovery_service")
+
+
+def test_namespace_name_is_a_plain_string_for_service_stacks() -> None:
+    from cdktf import App, TerraformStack
+
+    from infra.config import load_app
+    from infra.discovery import Discovery
+    from infra.network import Network
+    from tests.conftest import ROOT
+
+    spec = load_app(ROOT, environments=["dev"])
+    (env,) = spec.environments
+    stack = TerraformStack(App(), "t")
+    discovery = Discovery(stack, "discovery", env=env, network=Network(stack, "network", env=env, kms_key_arn="arn:aws:kms:us-east-1:123456789012:key/x"))
+    # Services build DNS names such as api.dev.internal from it at synth time.
+    assert discovery.namespace_name == "dev.internal"

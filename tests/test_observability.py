@@ -1,0 +1,149 @@
+"""The alarm topic (encryption, policy, e-mail subscribers) and the platform dashboard."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from infra.observability import subscription_id
+from tests.conftest import Synth, by_path, data_sources, only, resources
+
+ENVS = ("dev", "prod")
+
+
+def _ref(stack: dict[str, Any], type_: str, suffix: str, attr: str) -> str:
+    for logical_id, res in resources(stack, type_).items():
+        if res["//"]["metadata"]["path"].endswith(suffix):
+            return f"${{{type_}.{logical_id}.{attr}}}"
+    raise AssertionError(f"no {type_} at */{suffix}")
+
+
+# --- alarm topic ----------------------------------------------------------------------
+@pytest.mark.parametrize("env", ENVS)
+def test_alarm_topic_is_named_per_environment_and_encrypted_with_the_platform_key(synth: Synth, env: str) -> None:
+    stack = synth.stack(f"{env}-platform")
+    topic = by_path(stack, "aws_sns_topic", "alarms/topic")
+    assert topic["name"] == f"{env}-alarms"
+    assert topic["kms_master_key_id"] == _ref(stack, "aws_kms_key", "platform/key/key", "arn")
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_only_cloudwatch_of_this_account_may_publish(synth: Synth, env: str) -> None:
+    stack = synth.stack(f"{env}-platform")
+    policy = only(stack, "aws_sns_topic_policy")
+    topic_arn = _ref(stack, "aws_sns_topic", "alarms/topic", "arn")
+    assert policy["arn"] == topic_arn
+    (doc_id,) = [k for k, d in data_sources(stack, "aws_iam_policy_document").items() if d["//"]["metadata"]["path"].endswith("alarms/policy")]
+    assert policy["policy"] == f"${{data.aws_iam_policy_document.{doc_id}.json}}"
+    (statement,) = data_sources(stack, "aws_iam_policy_document")[doc_id]["statement"]
+    assert statement["actions"] == ["sns:Publish"]
+    assert statement["resources"] == [topic_arn]
+    assert statement["principals"] == [{"type": "Service", "identifiers": ["cloudwatch.amazonaws.com"]}]
+    (condition,) = statement["condition"]
+    assert condition["variable"] == "aws:SourceAccount"
+    assert condition["values"] == ["${data.aws_caller_identity.platform_key_account_02C5FC66.account_id}"] or "caller_identity" in condition["values"][0]
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_each_alarm_email_is_subscribed_under_an_id_derived_from_the_address(synth: Synth, env: str) -> None:
+    stack = synth.stack(f"{env}-platform")
+    topic_arn = _ref(stack, "aws_sns_topic", "alarms/topic", "arn")
+    subs = resources(stack, "aws_sns_topic_subscription")
+    assert len(subs) == 1
+    (sub,) = subs.values()
+    assert sub["protocol"] == "email" and sub["endpoint"] == "platform-oncall@example.com"
+    assert sub["topic_arn"] == topic_arn
+    assert sub["//"]["metadata"]["path"].endswith(f"alarms/{subscription_id('platform-oncall@example.com')}")
+
+
+def test_subscription_ids_depend_only_on_the_address() -> None:
+    a, b = "a@example.com", "b@example.com"
+    assert subscription_id(a) == subscription_id(" A@Example.com ")
+    assert subscription_id(a) != subscription_id(b)
+    assert subscription_id(a) == "email-" + __import__("hashlib").sha256(b"a@example.com").hexdigest()[:10]
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_every_platform_alarm_notifies_the_topic(synth: Synth, env: str) -> None:
+    stack = synth.stack(f"{env}-platform")
+    topic_arn = _ref(stack, "aws_sns_topic", "alarms/topic", "arn")
+    alarms = resources(stack, "aws_cloudwatch_metric_alarm")
+    assert alarms
+    for name, alarm in alarms.items():
+        assert topic_arn in alarm["alarm_actions"], name
+
+
+# --- dashboard ------------------------------------------------------------------------
+def _dashboard(synth: Synth, env: str) -> tuple[dict[str, Any], dict[str, Any]]:
+    stack = synth.stack(f"{env}-platform")
+    board = only(stack, "aws_cloudwatch_dashboard")
+    return board, json.loads(board["dashboard_body"])
+
+
+def _metrics(body: dict[str, Any]) -> list[list[Any]]:
+    return [m for w in body["widgets"] for m in w["properties"]["metrics"]]
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_dashboard_is_named_per_environment_and_laid_out_without_overlap(synth: Synth, env: str) -> None:
+    board, body = _dashboard(synth, env)
+    assert board["dashboard_name"] == f"{env}-platform"
+    cells = [(w["x"], w["y"]) for w in body["widgets"]]
+    assert len(cells) == len(set(cells))
+    assert all(w["properties"]["region"] == "us-east-1" for w in body["widgets"])
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_dashboard_shows_the_load_balancer_by_its_arn_suffix(synth: Synth, env: str) -> None:
+    stack = synth.stack(f"{env}-platform")
+    _, body = _dashboard(synth, env)
+    (lb_id,) = resources(stack, "aws_lb")
+    suffix = f"${{aws_lb.{lb_id}.arn_suffix}}"
+    alb = {m[1] for m in _metrics(body) if m[0] == "AWS/ApplicationELB"}
+    assert alb == {"RequestCount", "HTTPCode_ELB_5XX_Count", "HTTPCode_Target_5XX_Count", "TargetResponseTime"}
+    assert all(m[2:4] == ["LoadBalancer", suffix] for m in _metrics(body) if m[0] == "AWS/ApplicationELB")
+
+
+@pytest.mark.parametrize("env", ENVS)
+@pytest.mark.parametrize("metric", ["CPUUtilization", "MemoryUtilization"])
+def test_dashboard_shows_every_ecs_service(synth: Synth, env: str, metric: str) -> None:
+    _, body = _dashboard(synth, env)
+    shown = [m[2:6] for m in _metrics(body) if m[0] == "AWS/ECS" and m[1] == metric]
+    assert shown == [["ClusterName", env, "ServiceName", f"{env}-{s}"] for s in ("api", "web", "worker")]
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_dashboard_shows_the_database(synth: Synth, env: str) -> None:
+    stack = synth.stack(f"{env}-platform")
+    _, body = _dashboard(synth, env)
+    ident = _ref(stack, "aws_db_instance", "database/instance", "identifier")
+    rds = {m[1]: m[2:4] for m in _metrics(body) if m[0] == "AWS/RDS"}
+    assert set(rds) == {"CPUUtilization", "DatabaseConnections", "FreeStorageSpace"}
+    assert all(dims == ["DBInstanceIdentifier", ident] for dims in rds.values())
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_dashboard_shows_the_backlog_of_worker_queues_only(synth: Synth, env: str) -> None:
+    _, body = _dashboard(synth, env)
+    sqs = {(m[1], m[3]) for m in _metrics(body) if m[0] == "AWS/SQS"}
+    assert sqs == {("ApproximateNumberOfMessagesVisible", f"{env}-worker"), ("ApproximateAgeOfOldestMessage", f"{env}-worker")}
+
+
+def test_dashboard_body_is_deterministic() -> None:
+    from cdktf import App, TerraformStack
+
+    from infra.config import load_app
+    from infra.dashboard import Dashboard
+    from tests.conftest import ROOT
+
+    spec = load_app(ROOT, environments=["dev"])
+    (env,) = spec.environments
+    services = spec.services["dev"]
+    stack = TerraformStack(App(), "t")
+    one = Dashboard(stack, "one", env=env, services=services, alb_arn_suffix="app/x/1", db_identifier="dev-mysql")
+    two = Dashboard(stack, "two", env=env, services=tuple(reversed(services)), alb_arn_suffix="app/x/1", db_identifier="dev-mysql")
+    assert one.body == two.body
+    none = Dashboard(stack, "none", env=env, services=(), alb_arn_suffix=None, db_identifier=None)
+    assert json.loads(none.body) == {"widgets": []}
