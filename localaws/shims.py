@@ -411,25 +411,33 @@ def _patch_rds_instance_monitoring() -> None:
     original = cls.__init__
     if getattr(original, "_localaws_shim", False):
         return
-    keys = (
-        "monitoring_interval",
-        "monitoring_role_arn",
-        "performance_insights_enabled",
-        "performance_insights_kms_key_id",
-        "performance_insights_retention_period",
-    )
+    # request parameter (normalised: lower-case, no underscores) -> moto attribute
+    keys = {
+        "monitoringinterval": "monitoring_interval",
+        "monitoringrolearn": "monitoring_role_arn",
+        "enableperformanceinsights": "enable_performance_insights",
+        "performanceinsightskmskeyid": "performance_insights_kms_key_id",
+        "performanceinsightsretentionperiod": "performance_insights_retention_period",
+    }
 
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
         original(self, *args, **kwargs)
-        for key in keys:
-            if kwargs.get(key) is not None:
-                setattr(self, key, kwargs[key])
-        if getattr(self, "performance_insights_enabled", False):
+        for key, value in kwargs.items():
+            attr = keys.get(key.replace("_", "").lower())
+            if attr and value is not None:
+                setattr(self, attr, value)
+        if getattr(self, "enable_performance_insights", False):
             if not getattr(self, "performance_insights_retention_period", None):
                 self.performance_insights_retention_period = 7
             if not getattr(self, "performance_insights_kms_key_id", None):
                 self.performance_insights_kms_key_id = getattr(self, "kms_key_id", None)
 
+    # The request says EnablePerformanceInsights (create and modify), the response
+    # PerformanceInsightsEnabled; moto's serializer looks for the latter's name.
+    cls.enable_performance_insights = None  # type: ignore[attr-defined]
+    cls.performance_insights_enabled = property(  # type: ignore[attr-defined]
+        lambda self: self.enable_performance_insights
+    )
     __init__._localaws_shim = True  # type: ignore[attr-defined]
     cls.__init__ = __init__
 

@@ -43,7 +43,8 @@ def test_only_cloudwatch_of_this_account_may_publish(synth: Synth, env: str) -> 
     assert statement["principals"] == [{"type": "Service", "identifiers": ["cloudwatch.amazonaws.com"]}]
     (condition,) = statement["condition"]
     assert condition["variable"] == "aws:SourceAccount"
-    assert condition["values"] == ["${data.aws_caller_identity.platform_key_account_02C5FC66.account_id}"] or "caller_identity" in condition["values"][0]
+    (identity,) = data_sources(stack, "aws_caller_identity")
+    assert (condition["test"], condition["values"]) == ("StringEquals", [f"${{data.aws_caller_identity.{identity}.account_id}}"])
 
 
 @pytest.mark.parametrize("env", ENVS)

@@ -1,0 +1,129 @@
+"""Bastion and Ansible server: placement, hardening, SSM permissions, and switching them off."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from infra.access import AMI_PARAMETER
+from infra.config import load_app
+from tests.conftest import ROOT, Synth, by_path, data_sources, resources
+
+ENVS = ("dev", "prod")
+HOSTS = {
+    # host: (subnet tier, public IP)
+    "bastion": ("public", True),
+    "ansible": ("private", False),
+}
+
+
+def ref(stack: dict[str, Any], type_: str, suffix: str, attr: str, *, data: bool = False) -> str:
+    items = data_sources(stack, type_) if data else resources(stack, type_)
+    (logical_id,) = [k for k, v in items.items() if v["//"]["metadata"]["path"].endswith(suffix)]
+    return f"${{{'data.' if data else ''}{type_}.{logical_id}.{attr}}}"
+
+
+@pytest.mark.parametrize("env", ENVS)
+@pytest.mark.parametrize("host", sorted(HOSTS))
+def test_host_placement_and_exposure(synth: Synth, env: str, host: str) -> None:
+    stack = synth.stack(f"{env}-platform")
+    tier, public = HOSTS[host]
+    instance = by_path(stack, "aws_instance", f"/access/{host}")
+    assert instance["subnet_id"] == ref(stack, "aws_subnet", f"/network/{tier}-0", "id")
+    assert instance["associate_public_ip_address"] is public
+    assert instance["vpc_security_group_ids"] == [ref(stack, "aws_security_group", f"/security/{host}", "id")]
+    assert instance["tags"]["Name"] == f"{env}-{host}"
+
+
+@pytest.mark.parametrize("env", ENVS)
+@pytest.mark.parametrize("host", sorted(HOSTS))
+def test_host_hardening(synth: Synth, env: str, host: str) -> None:
+    stack = synth.stack(f"{env}-platform")
+    spec = load_app(ROOT, environments=[env]).environments[0].access
+    instance = by_path(stack, "aws_instance", f"/access/{host}")
+    assert instance["metadata_options"]["http_tokens"] == "required"
+    assert instance["metadata_options"]["http_endpoint"] == "enabled"
+    assert instance["metadata_options"]["http_put_response_hop_limit"] == 1
+    root = instance["root_block_device"]
+    assert root["encrypted"] is True
+    assert root["kms_key_id"] == ref(stack, "aws_kms_key", "/key/key", "arn")
+    assert instance["monitoring"] is True and instance["ebs_optimized"] is True
+    assert instance["instance_type"] == spec.instance_type
+    assert instance.get("key_name") == spec.key_name
+    assert instance["ami"] == ref(stack, "aws_ssm_parameter", "/access/ami", "insecure_value", data=True)
+    assert instance["lifecycle"] == {"ignore_changes": ["ami"]}
+    assert "user_data" not in instance
+
+
+def data_by_path(stack: dict[str, Any], type_: str, suffix: str) -> dict[str, Any]:
+    (found,) = [d for d in data_sources(stack, type_).values() if d["//"]["metadata"]["path"].endswith(suffix)]
+    return found
+
+
+def test_ami_is_amazon_linux_2023_from_the_public_parameter(synth: Synth) -> None:
+    param = data_by_path(synth.stack("dev-platform"), "aws_ssm_parameter", "/access/ami")
+    assert param["name"] == AMI_PARAMETER == "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
+
+
+@pytest.mark.parametrize("host", sorted(HOSTS))
+def test_instance_role_allows_session_manager_only_through_inline_policy(synth: Synth, host: str) -> None:
+    stack = synth.stack("dev-platform")
+    instance = by_path(stack, "aws_instance", f"/access/{host}")
+    assert instance["iam_instance_profile"] == ref(stack, "aws_iam_instance_profile", f"/access/{host}-profile", "name")
+    profile = by_path(stack, "aws_iam_instance_profile", f"/access/{host}-profile")
+    assert profile["role"] == ref(stack, "aws_iam_role", f"/access/{host}-role", "name")
+    role = by_path(stack, "aws_iam_role", f"/access/{host}-role")
+    assert role["name"] == f"dev-access-{host}"
+    trust = data_by_path(stack, "aws_iam_policy_document", "/access/trust")
+    assert trust["statement"][0]["principals"][0]["identifiers"] == ["ec2.amazonaws.com"]
+    assert role["assume_role_policy"] == ref(stack, "aws_iam_policy_document", "/access/trust", "json", data=True)
+
+    policy = by_path(stack, "aws_iam_role_policy", f"/access/{host}-ssm")
+    assert policy["role"] == ref(stack, "aws_iam_role", f"/access/{host}-role", "id")
+    assert policy["policy"] == ref(stack, "aws_iam_policy_document", f"/access/{host}-policy", "json", data=True)
+    document = data_by_path(stack, "aws_iam_policy_document", f"/access/{host}-policy")
+    statements = {s["sid"]: s for s in document["statement"]}
+    assert statements["RegisterWithSsm"]["actions"] == ["ssm:UpdateInstanceInformation"]
+    assert statements["RegisterWithSsm"]["resources"][0].endswith(":instance/*")
+    assert {a.split(":")[1] for a in statements["SessionChannels"]["actions"]} == {
+        "CreateControlChannel", "CreateDataChannel", "OpenControlChannel", "OpenDataChannel"
+    }
+    assert all(a.startswith("ec2messages:") for a in statements["AgentMessages"]["actions"])
+    for statement in document["statement"]:
+        assert not any(a == "*" or a.endswith(":*") for a in statement["actions"])
+    # Only the Ansible server discovers hosts.
+    assert ("Inventory" in statements) is (host == "ansible")
+    access_attachments = [
+        a for a in resources(stack, "aws_iam_role_policy_attachment").values() if "/access/" in a["//"]["metadata"]["path"]
+    ]
+    assert not access_attachments
+
+
+def test_access_disabled_removes_the_hosts(tmp_path: Path) -> None:
+    from cdktf import App
+
+    from infra.stacks import PlatformStack
+
+    app_spec = load_app(ROOT, environments=["dev"])
+    dev = app_spec.environments[0]
+    assert dev.access.enabled
+    off = dataclasses.replace(dev, access=dataclasses.replace(dev.access, enabled=False))
+    app = App(outdir=str(tmp_path))
+    platform = PlatformStack(app, "dev-platform", env=off, services=app_spec.services["dev"], local=None).platform
+    app.synth()
+    assert platform.access is None
+    stack = json.loads((tmp_path / "stacks" / "dev-platform" / "cdk.tf.json").read_text())
+    assert not resources(stack, "aws_instance")
+    assert not [
+        r
+        for type_ in ("aws_iam_role", "aws_iam_instance_profile", "aws_iam_role_policy")
+        for r in resources(stack, type_).values()
+        if "/access/" in r["//"]["metadata"]["path"]
+    ]
+    assert not data_sources(stack, "aws_ssm_parameter")
+    # The rest of the platform is still there.
+    assert resources(stack, "aws_lb") and resources(stack, "aws_security_group")
