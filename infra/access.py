@@ -32,6 +32,8 @@ from infra.security import SecurityGroups
 from infra.specs import EnvironmentSpec
 
 AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
+# Explicit (the AMI's snapshot is 8 GiB): room for packages, logs and Ansible's checkouts.
+ROOT_VOLUME_GIB = 16
 
 SESSION_MANAGER_ACTIONS = [
     "ssmmessages:CreateControlChannel",
@@ -153,7 +155,11 @@ class AccessHosts(Construct):
                 http_endpoint="enabled", http_tokens="required", http_put_response_hop_limit=1
             ),
             root_block_device=InstanceRootBlockDevice(
-                encrypted=True, kms_key_id=self._key.arn, volume_type="gp3", delete_on_termination=True
+                encrypted=True,
+                kms_key_id=self._key.arn,
+                volume_type="gp3",
+                volume_size=ROOT_VOLUME_GIB,
+                delete_on_termination=True,
             ),
             lifecycle=TerraformResourceLifecycle(ignore_changes=["ami"]),
             tags={"Name": name, "Role": role},

@@ -3,8 +3,9 @@
 Public access blocked, ACLs disabled (bucket-owner-enforced), versioning, default
 encryption (KMS when a key is given; SSE-S3 where the writing service supports
 nothing else, as ALB access logs), a lifecycle that expires old data and incomplete
-uploads, a TLS-only bucket policy, access logging to a log bucket when given, and in
-production `prevent_destroy` so a config change cannot delete it.
+uploads, a TLS-only bucket policy, access logging to a log bucket when given, and with
+deletion protection `prevent_destroy` (and no force_destroy), so a config change cannot
+delete it or its objects.
 """
 
 from __future__ import annotations
@@ -56,10 +57,10 @@ class SecureBucket(Construct):
         id_: str,
         *,
         name: str,
-        production: bool,
+        protect: bool,
         kms_key_arn: str | None,
         expire_days: int,
-        access_log_bucket: str | None = None,
+        access_log_bucket: "SecureBucket | None" = None,
         extra_policy_statements: Sequence[DataAwsIamPolicyDocumentStatement] = (),
     ) -> None:
         super().__init__(scope, id_)
@@ -67,10 +68,8 @@ class SecureBucket(Construct):
             self,
             "bucket",
             bucket=name,
-            # Outside production a destroy may empty the bucket; in production it may not
-            # be destroyed at all.
-            force_destroy=not production,
-            lifecycle=TerraformResourceLifecycle(prevent_destroy=True) if production else None,
+            force_destroy=not protect,
+            lifecycle=TerraformResourceLifecycle(prevent_destroy=True) if protect else None,
         )
         self.name = self.bucket.id
         self.arn = self.bucket.arn
@@ -131,10 +130,6 @@ class SecureBucket(Construct):
                 )
             ],
         )
-        if access_log_bucket is not None:
-            S3BucketLoggingA(
-                self, "access-logging", bucket=self.bucket.id, target_bucket=access_log_bucket, target_prefix=f"s3/{name}/"
-            )
         policy = DataAwsIamPolicyDocument(
             self,
             "policy-document",
@@ -154,4 +149,14 @@ class SecureBucket(Construct):
                 *extra_policy_statements,
             ],
         )
-        S3BucketPolicy(self, "policy", bucket=self.bucket.id, policy=policy.json)
+        self.policy = S3BucketPolicy(self, "policy", bucket=self.bucket.id, policy=policy.json)
+        if access_log_bucket is not None:
+            # S3 checks the target's policy when logging is switched on: create it first.
+            S3BucketLoggingA(
+                self,
+                "access-logging",
+                bucket=self.bucket.id,
+                target_bucket=access_log_bucket.name,
+                target_prefix=f"s3/{name}/",
+                depends_on=[access_log_bucket.policy],
+            )

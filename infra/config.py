@@ -138,8 +138,13 @@ def load_environment(root: Path, path: Path) -> EnvironmentSpec:
     region = f.string("region", pattern=REGION, describe="an AWS region name")
     production = f.boolean("production", False)
     deletion_protection = f.boolean("deletion_protection", production)
-    if production and not deletion_protection:
-        raise f.error("deletion_protection", "cannot be false in a production environment")
+    # Turning protection off in production takes a second, explicit flag.
+    allow_destroy = f.boolean("allow_destroy", False)
+    if production and not deletion_protection and not allow_destroy:
+        raise f.error(
+            "deletion_protection",
+            "cannot be false in a production environment unless allow_destroy = true is set as well",
+        )
     tags = f.mapping("tags", key_pattern=TAG_KEY, key_describe="a tag key", max_value_len=256)
     spec = EnvironmentSpec(
         name=name,
@@ -799,6 +804,9 @@ def load_app(root: Path, *, environments: Sequence[str] | None = None, local_end
         if not re.fullmatch(r"http://(127\.0\.0\.1|localhost):[0-9]{1,5}", local_endpoint):
             raise ConfigError("PLATFORM_LOCAL_ENDPOINT", "", f"{local_endpoint!r} must be http://127.0.0.1:<port> (loopback only)")
         local = LocalEndpoint(url=local_endpoint)
-        envs = tuple(replace(env, backend=BackendSpec(kind=BackendKind.LOCAL)) for env in envs)
+        # An emulator deployment is disposable: local state, and nothing that blocks destroy.
+        envs = tuple(
+            replace(env, backend=BackendSpec(kind=BackendKind.LOCAL), deletion_protection=False) for env in envs
+        )
     services = {env.name: load_services(root, env, all_names) for env in envs}
     return AppSpec(environments=envs, services=services, local=local)

@@ -176,7 +176,7 @@ class Database(Construct):
             ),
             tags={"Name": identifier},
             depends_on=log_groups,
-            lifecycle=TerraformResourceLifecycle(prevent_destroy=True) if env.production else None,
+            lifecycle=TerraformResourceLifecycle(prevent_destroy=True) if env.deletion_protection else None,
         )
         self.endpoint_address = self.instance.address
         self.port = PORT

@@ -41,6 +41,10 @@ class PlatformKey(Construct):
         self.account_id = identity.account_id
         self.partition = partition.partition
         root = f"arn:{partition.partition}:iam::{identity.account_id}:root"
+        autoscaling_role = (
+            f"arn:{partition.partition}:iam::{identity.account_id}:role/aws-service-role/"
+            "autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
+        )
         policy = DataAwsIamPolicyDocument(
             self,
             "policy",
@@ -65,6 +69,25 @@ class PlatformKey(Construct):
                             test="ArnLike",
                             variable="kms:EncryptionContext:aws:logs:arn",
                             values=[f"arn:{partition.partition}:logs:{env.region}:{identity.account_id}:*"],
+                        )
+                    ],
+                ),
+                # EC2 Auto Scaling launches the ECS capacity with root volumes encrypted
+                # by this key, acting through its service-linked role.
+                DataAwsIamPolicyDocumentStatement(
+                    sid="AutoScalingUsesKeyForVolumes",
+                    actions=KEY_USE_ACTIONS,
+                    resources=["*"],
+                    principals=[DataAwsIamPolicyDocumentStatementPrincipals(type="AWS", identifiers=[autoscaling_role])],
+                ),
+                DataAwsIamPolicyDocumentStatement(
+                    sid="AutoScalingGrantsForVolumes",
+                    actions=["kms:CreateGrant"],
+                    resources=["*"],
+                    principals=[DataAwsIamPolicyDocumentStatementPrincipals(type="AWS", identifiers=[autoscaling_role])],
+                    condition=[
+                        DataAwsIamPolicyDocumentStatementCondition(
+                            test="Bool", variable="kms:GrantIsForAWSResource", values=["true"]
                         )
                     ],
                 ),

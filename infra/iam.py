@@ -84,7 +84,7 @@ def image_tag_parameter_name(env_name: str, service: str) -> str:
     return f"/ecs-platform/{env_name}/{service}/image-tag"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, kw_only=True)
 class RoleSet:
     """The roles of one service (all values are Terraform tokens)."""
 

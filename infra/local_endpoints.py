@@ -3,11 +3,13 @@
 In local mode (`PLATFORM_LOCAL_ENDPOINT`, used by `make local-deploy` and the end-to-end
 test) every one of them is pointed at the moto server on loopback, so no request can
 leave the machine. A resource type added to the platform needs its API listed here.
+Only canonical keys (checked against `terraform providers schema -json` of 5.100.0):
+setting an alias such as `applicationautoscaling` next to `appautoscaling` is an error.
 """
 
 ENDPOINT_SERVICES: tuple[str, ...] = (
     "acm",
-    "applicationautoscaling",
+    "appautoscaling",
     "autoscaling",
     "cloudwatch",
     "codebuild",
@@ -22,6 +24,7 @@ ENDPOINT_SERVICES: tuple[str, ...] = (
     "kms",
     "logs",
     "rds",
+    "route53",
     "s3",
     "secretsmanager",
     "servicediscovery",

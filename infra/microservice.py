@@ -146,6 +146,8 @@ class Microservice(Construct):
         self.queue: SqsQueue | None = None
         self.dead_letter_queue: SqsQueue | None = None
         self.alarms: dict[str, CloudwatchMetricAlarm] = {}
+        # Permissions a task needs from its first start: the service waits for them.
+        self._task_permissions: list[IamRolePolicy] = []
 
         self._account_context()
         self.log_group = CloudwatchLogGroup(
@@ -264,12 +266,14 @@ class Microservice(Construct):
             )
         )
         document = DataAwsIamPolicyDocument(self, "secrets-policy-document", statement=statements)
-        IamRolePolicy(
-            self,
-            "secrets-policy",
-            name=EXECUTION_POLICY_NAME,
-            role=self.roles.execution_role_name,
-            policy=document.json,
+        self._task_permissions.append(
+            IamRolePolicy(
+                self,
+                "secrets-policy",
+                name=EXECUTION_POLICY_NAME,
+                role=self.roles.execution_role_name,
+                policy=document.json,
+            )
         )
 
     # --- queue (worker) ------------------------------------------------------------
@@ -326,8 +330,8 @@ class Microservice(Construct):
                 ),
             ],
         )
-        IamRolePolicy(
-            self, "queue-policy", name=TASK_POLICY_NAME, role=self.roles.task_role_name, policy=consume.json
+        self._task_permissions.append(
+            IamRolePolicy(self, "queue-policy", name=TASK_POLICY_NAME, role=self.roles.task_role_name, policy=consume.json)
         )
         self.queue = queue
         self.dead_letter_queue = dlq
@@ -523,8 +527,9 @@ class Microservice(Construct):
             # Application Auto Scaling owns the running count once the service exists; without
             # this every apply would reset it to desired_count (undoing a scale-out under load).
             lifecycle=TerraformResourceLifecycle(ignore_changes=["desired_count"]),
-            # The target group must be attached to the listener before ECS registers targets.
-            depends_on=[self.listener_rule] if self.listener_rule is not None else None,
+            # The target group must be attached to the listener before ECS registers targets,
+            # and the first tasks must be able to read their secrets and queue.
+            depends_on=[*([self.listener_rule] if self.listener_rule else []), *self._task_permissions] or None,
         )
 
     # --- alarms --------------------------------------------------------------------

@@ -8,7 +8,7 @@ and `terraform_remote_state` reads in the service stack.
 
 from __future__ import annotations
 
-from cdktf import LocalBackend, S3Backend, CloudBackend, NamedCloudWorkspace, TerraformStack
+from cdktf import CloudBackend, LocalBackend, NamedCloudWorkspace, S3Backend, TerraformOutput, TerraformStack
 from constructs import Construct
 
 from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags, AwsProviderEndpoints
@@ -60,7 +60,8 @@ def _local_provider_options(local: LocalEndpoint) -> dict[str, object]:
         "secret_key": "test",
         "skip_credentials_validation": True,
         "skip_metadata_api_check": "true",
-        "skip_requesting_account_id": True,
+        # The account id is requested (moto answers 123456789012): without it the provider
+        # reads security-group rule references back as "<account>/sg-..." and drifts.
         "s3_use_path_style": True,
         "endpoints": [AwsProviderEndpoints(**{service: local.url for service in ENDPOINT_SERVICES})],
     }
@@ -110,6 +111,9 @@ class PlatformStack(EnvironmentStack):
     ) -> None:
         super().__init__(scope, id_, env=env, local=local, component="platform")
         self.platform = Platform(self, "platform", env=env, services=services)
+        TerraformOutput(self, "alb_dns_name", value=self.platform.load_balancer.dns_name)
+        TerraformOutput(self, "cluster_name", value=self.platform.cluster.name)
+        TerraformOutput(self, "vpc_id", value=self.platform.network.vpc_id)
 
 
 class ServiceStack(EnvironmentStack):

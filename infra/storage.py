@@ -11,6 +11,7 @@ from constructs import Construct
 from cdktf_cdktf_provider_aws.data_aws_elb_service_account import DataAwsElbServiceAccount
 from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocumentStatement,
+    DataAwsIamPolicyDocumentStatementCondition,
     DataAwsIamPolicyDocumentStatementPrincipals,
 )
 
@@ -41,14 +42,19 @@ class Storage(Construct):
         deliver_s3_logs = DataAwsIamPolicyDocumentStatement(
             sid="S3ServerAccessLogDelivery",
             actions=["s3:PutObject"],
-            resources=[f"{logs_arn}/s3/*"],
+            resources=[f"{logs_arn}/*"],
             principals=[DataAwsIamPolicyDocumentStatementPrincipals(type="Service", identifiers=["logging.s3.amazonaws.com"])],
+            condition=[
+                DataAwsIamPolicyDocumentStatementCondition(
+                    test="StringEquals", variable="aws:SourceAccount", values=[key.account_id]
+                )
+            ],
         )
         self.logs = SecureBucket(
             self,
             "logs",
             name=logs_name,
-            production=env.production,
+            protect=env.deletion_protection,
             kms_key_arn=None,
             expire_days=env.load_balancer.access_log_retention_days,
             extra_policy_statements=[deliver_alb_logs, deliver_s3_logs],
@@ -57,10 +63,10 @@ class Storage(Construct):
             self,
             "artifacts",
             name=f"ecs-platform-{env.name}-artifacts-{key.account_id}",
-            production=env.production,
+            protect=env.deletion_protection,
             kms_key_arn=key.arn,
             expire_days=90,
-            access_log_bucket=self.logs.name,
+            access_log_bucket=self.logs,
         )
         self.logs_bucket_name = self.logs.name
         self.logs_bucket_arn = self.logs.arn

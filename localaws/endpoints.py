@@ -13,33 +13,8 @@ from __future__ import annotations
 
 from typing import Any
 
-ENDPOINT_SERVICES: tuple[str, ...] = (
-    "acm",
-    "appautoscaling",
-    "autoscaling",
-    "cloudwatch",
-    "codebuild",
-    "codepipeline",
-    "codestarconnections",
-    "ec2",
-    "ecr",
-    "ecs",
-    "elbv2",
-    "events",
-    "iam",
-    "kms",
-    "logs",
-    "rds",
-    "route53",
-    "s3",
-    "secretsmanager",
-    "servicediscovery",
-    "sns",
-    "sqs",
-    "ssm",
-    "sts",
-    "wafv2",
-)
+# The list lives with the infrastructure that uses it (local mode of the provider).
+from infra.local_endpoints import ENDPOINT_SERVICES  # noqa: E402
 
 
 def provider_endpoints(url: str) -> dict[str, str]:
@@ -47,15 +22,25 @@ def provider_endpoints(url: str) -> dict[str, str]:
     return {key: url for key in ENDPOINT_SERVICES}
 
 
-def provider_config(url: str, region: str = "us-east-1") -> dict[str, Any]:
-    """Provider arguments that make hashicorp/aws talk to localaws (Terraform JSON / CDKTF kwargs shape)."""
+def provider_config(url: str, region: str = "us-east-1", skip_requesting_account_id: bool = False) -> dict[str, Any]:
+    """Provider arguments that make hashicorp/aws talk to localaws.
+
+    Returned in the Terraform-JSON shape (``endpoints`` is a one-element list);
+    with CDKTF pass ``endpoints=[provider_endpoints(url)]`` etc. to ``AwsProvider``.
+
+    ``skip_requesting_account_id`` defaults to False on purpose: moto's STS answers
+    GetCallerIdentity (account 123456789012), and without a known account id the
+    provider renders ``referenced_security_group_id`` of
+    ``aws_vpc_security_group_{ingress,egress}_rule`` as ``"123456789012/sg-..."``
+    (permanent drift) and cannot build ARNs that need the account id. See FINDINGS.md.
+    """
     return {
         "region": region,
         "access_key": "test",
         "secret_key": "test",
         "skip_credentials_validation": True,
         "skip_metadata_api_check": "true",
-        "skip_requesting_account_id": True,
+        "skip_requesting_account_id": skip_requesting_account_id,
         "s3_use_path_style": True,
         "endpoints": [provider_endpoints(url)],
     }

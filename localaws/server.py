@@ -144,18 +144,16 @@ class LocalAWS:
 def running(port: int = 0, reset: bool = True) -> Iterator[str]:
     """Start an in-process server, yield its endpoint URL, always stop it.
 
-    ``reset=True`` wipes moto's (process-global) state on entry and exit so tests
-    do not see each other's resources.
+    moto's state is process-global: with ``reset=True`` (default) all emulated
+    resources are wiped when the block exits, so the next ``running()`` in the same
+    process (e.g. the next test module) starts empty.
     """
     server = LocalAWS(port=port)
     try:
-        server.start()
-        if reset:
-            server.reset()
-        yield server.url
+        yield server.start()
     finally:
         try:
-            if reset and server._server is not None:
+            if reset:
                 server.reset()
         finally:
             server.stop()

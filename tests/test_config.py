@@ -55,7 +55,8 @@ def test_checked_in_configuration_loads_into_typed_specs() -> None:
     assert dev.network.vpc_cidr == ipaddress.IPv4Network("10.10.0.0/16")
     assert dev.network.nat is NatMode.SINGLE and prod.network.nat is NatMode.PER_AZ
     assert dev.backend.kind is BackendKind.LOCAL and prod.backend.kind is BackendKind.S3
-    assert prod.deletion_protection and not dev.deletion_protection
+    assert prod.deletion_protection and dev.deletion_protection  # dev opts in explicitly
+    assert load_app(ROOT, local_endpoint="http://127.0.0.1:4566").environments[0].deletion_protection is False
     assert prod.database.multi_az and not dev.database.multi_az
     assert len(prod.network.private_subnets) == prod.network.az_count == 3
     services = {s.name: s for s in app.services["dev"]}

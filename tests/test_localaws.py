@@ -55,10 +55,12 @@ def test_plain_moto_still_answers(endpoint):
     assert sts.get_caller_identity()["Account"] == "123456789012"
 
 
-def test_managed_policies_loaded(endpoint):
-    iam = client("iam", endpoint)
-    pol = iam.get_policy(PolicyArn="arn:aws:iam::aws:policy/service-role/AmazonECSTaskExecutionRolePolicy")
-    assert pol["Policy"]["PolicyName"] == "AmazonECSTaskExecutionRolePolicy"
+def test_managed_policies_enabled():
+    # Loading all AWS-managed policies into moto takes seconds, so only check the switch here
+    # (the Terraform probes in FINDINGS.md attach AmazonECSTaskExecutionRolePolicy for real).
+    from moto import settings
+
+    assert settings.load_iam_aws_managed_policies() is True
 
 
 def _register_target(aas, resource_id: str, tags: dict | None = None, url: str = "") -> str:
@@ -229,4 +231,164 @@ def test_endpoint_helpers():
     cfg = provider_config("http://127.0.0.1:1")
     assert cfg["endpoints"] == [eps]
     assert cfg["s3_use_path_style"] is True
+    assert cfg["skip_requesting_account_id"] is False
     assert localaws.running is running
+
+
+def test_ecs_service_keeps_capacity_provider_strategy_and_flags(endpoint):
+    ecs = client("ecs", endpoint)
+    ec2 = client("ec2", endpoint)
+    vpc = ec2.create_vpc(CidrBlock="10.9.0.0/16")["Vpc"]["VpcId"]
+    subnet = ec2.create_subnet(VpcId=vpc, CidrBlock="10.9.1.0/24")["Subnet"]["SubnetId"]
+    sg = ec2.create_security_group(GroupName="svc", Description="svc", VpcId=vpc)["GroupId"]
+    ecs.create_cluster(clusterName="cps")
+    ecs.create_service(
+        cluster="cps",
+        serviceName="svc",
+        desiredCount=1,
+        capacityProviderStrategy=[{"capacityProvider": "FARGATE", "weight": 1, "base": 1}],
+        enableExecuteCommand=True,
+        enableECSManagedTags=True,
+        availabilityZoneRebalancing="DISABLED",
+        deploymentConfiguration={
+            "deploymentCircuitBreaker": {"enable": True, "rollback": True},
+            "maximumPercent": 200,
+            "minimumHealthyPercent": 100,
+        },
+        networkConfiguration={"awsvpcConfiguration": {"subnets": [subnet], "securityGroups": [sg]}},
+    )
+    svc = ecs.describe_services(cluster="cps", services=["svc"])["services"][0]
+    assert svc["capacityProviderStrategy"] == [{"capacityProvider": "FARGATE", "weight": 1, "base": 1}]
+    assert svc["enableExecuteCommand"] is True
+    assert svc["enableECSManagedTags"] is True
+    assert svc["availabilityZoneRebalancing"] == "DISABLED"
+    assert svc["deploymentConfiguration"]["deploymentCircuitBreaker"] == {"enable": True, "rollback": True}
+    assert "launchType" not in svc
+
+
+def test_rds_instance_keeps_monitoring_and_insights(endpoint):
+    rds = client("rds", endpoint)
+    rds.create_db_instance(
+        DBInstanceIdentifier="shimdb",
+        Engine="mysql",
+        DBInstanceClass="db.t3.micro",
+        AllocatedStorage=20,
+        MasterUsername="admin",
+        MasterUserPassword="password123",
+        MonitoringInterval=60,
+        MonitoringRoleArn="arn:aws:iam::123456789012:role/mon",
+        EnablePerformanceInsights=True,
+    )
+    db = rds.describe_db_instances(DBInstanceIdentifier="shimdb")["DBInstances"][0]
+    assert db["MonitoringInterval"] == 60
+    assert db["MonitoringRoleArn"] == "arn:aws:iam::123456789012:role/mon"
+    assert db["PerformanceInsightsEnabled"] is True
+
+
+def test_rds_user_parameters_have_source_user(endpoint):
+    rds = client("rds", endpoint)
+    rds.create_db_parameter_group(DBParameterGroupName="pg", DBParameterGroupFamily="mysql8.0", Description="d")
+    rds.modify_db_parameter_group(
+        DBParameterGroupName="pg",
+        Parameters=[{"ParameterName": "slow_query_log", "ParameterValue": "1", "ApplyMethod": "immediate"}],
+    )
+    params = rds.describe_db_parameters(DBParameterGroupName="pg", Source="user")["Parameters"]
+    assert [(p["ParameterName"], p.get("Source")) for p in params] == [("slow_query_log", "user")]
+
+
+def test_launch_template_data_has_no_launch_template_tags(endpoint):
+    ec2 = client("ec2", endpoint)
+    lt = ec2.create_launch_template(
+        LaunchTemplateName="lt-shim",
+        LaunchTemplateData={"InstanceType": "t3.small"},
+        TagSpecifications=[{"ResourceType": "launch-template", "Tags": [{"Key": "Env", "Value": "local"}]}],
+    )["LaunchTemplate"]
+    assert lt["Tags"] == [{"Key": "Env", "Value": "local"}]
+    data = ec2.describe_launch_template_versions(LaunchTemplateId=lt["LaunchTemplateId"])["LaunchTemplateVersions"][0][
+        "LaunchTemplateData"
+    ]
+    assert "TagSpecifications" not in data
+
+
+def test_sg_rule_description_for_referenced_group(endpoint):
+    ec2 = client("ec2", endpoint)
+    vpc = ec2.create_vpc(CidrBlock="10.8.0.0/16")["Vpc"]["VpcId"]
+    a = ec2.create_security_group(GroupName="a", Description="a", VpcId=vpc)["GroupId"]
+    b = ec2.create_security_group(GroupName="b", Description="b", VpcId=vpc)["GroupId"]
+    ec2.authorize_security_group_ingress(
+        GroupId=a,
+        IpPermissions=[
+            {
+                "IpProtocol": "tcp",
+                "FromPort": 8080,
+                "ToPort": 8080,
+                "UserIdGroupPairs": [{"GroupId": b, "Description": "from b"}],
+            }
+        ],
+    )
+    rules = ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [a]}])["SecurityGroupRules"]
+    ingress = [r for r in rules if not r["IsEgress"]]
+    assert ingress[0]["Description"] == "from b"
+    assert ingress[0]["ReferencedGroupInfo"]["GroupId"] == b
+
+
+def test_sqs_redrive_allow_policy_and_compact_redrive_policy(endpoint):
+    sqs = client("sqs", endpoint)
+    dlq = sqs.create_queue(QueueName="shim-dlq")["QueueUrl"]
+    dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    src = sqs.create_queue(
+        QueueName="shim-src",
+        Attributes={"RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 5})},
+    )["QueueUrl"]
+    allow = json.dumps({"redrivePermission": "allowAll"})
+    sqs.set_queue_attributes(QueueUrl=dlq, Attributes={"RedriveAllowPolicy": allow})
+    got = sqs.get_queue_attributes(QueueUrl=dlq, AttributeNames=["RedriveAllowPolicy"])["Attributes"]
+    assert json.loads(got["RedriveAllowPolicy"]) == {"redrivePermission": "allowAll"}
+    redrive = sqs.get_queue_attributes(QueueUrl=src, AttributeNames=["All"])["Attributes"]["RedrivePolicy"]
+    assert redrive == json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 5}, separators=(",", ":"))
+
+
+def test_s3_logging_with_tls_deny_statement_in_target_policy(endpoint):
+    s3 = client("s3", endpoint)
+    s3.create_bucket(Bucket="shim-src")
+    s3.create_bucket(Bucket="shim-logs")
+    policy = {
+        "Version": "2012-10-17",
+        "Statement": [
+            {
+                "Effect": "Deny",
+                "Principal": "*",
+                "Action": "s3:*",
+                "Resource": ["arn:aws:s3:::shim-logs", "arn:aws:s3:::shim-logs/*"],
+                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+            },
+            {
+                "Effect": "Allow",
+                "Principal": {"Service": "logging.s3.amazonaws.com"},
+                "Action": ["s3:PutObject"],
+                "Resource": ["arn:aws:s3:::shim-logs/*"],
+            },
+        ],
+    }
+    s3.put_bucket_policy(Bucket="shim-logs", Policy=json.dumps(policy))
+    s3.put_bucket_logging(
+        Bucket="shim-src",
+        BucketLoggingStatus={"LoggingEnabled": {"TargetBucket": "shim-logs", "TargetPrefix": "src/"}},
+    )
+    assert s3.get_bucket_logging(Bucket="shim-src")["LoggingEnabled"]["TargetBucket"] == "shim-logs"
+    # Without the logging grant it is still refused, as on AWS.
+    s3.create_bucket(Bucket="shim-logs-nogrant")
+    with pytest.raises(s3.exceptions.ClientError):
+        s3.put_bucket_logging(
+            Bucket="shim-src",
+            BucketLoggingStatus={"LoggingEnabled": {"TargetBucket": "shim-logs-nogrant", "TargetPrefix": "x/"}},
+        )
+
+
+def test_sqs_redrive_allow_policy_can_be_cleared(endpoint):
+    sqs = client("sqs", endpoint)
+    q = sqs.create_queue(QueueName="shim-clear")["QueueUrl"]
+    sqs.set_queue_attributes(QueueUrl=q, Attributes={"RedriveAllowPolicy": json.dumps({"redrivePermission": "denyAll"})})
+    sqs.set_queue_attributes(QueueUrl=q, Attributes={"RedriveAllowPolicy": ""})
+    attrs = sqs.get_queue_attributes(QueueUrl=q, AttributeNames=["All"])["Attributes"]
+    assert "RedriveAllowPolicy" not in attrs

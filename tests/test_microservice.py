@@ -1,0 +1,514 @@
+"""The service stacks: each sample service's resources and how they are wired to the platform."""
+
+from __future__ import annotations
+
+import json
+import re
+from functools import cache
+from typing import Any
+
+import pytest
+
+from infra.config import SECRET_LIKE, load_app
+from infra.specs import EnvironmentSpec, ServiceSpec
+from tests.conftest import ROOT, Synth, data_sources, only, resources
+
+SERVICES = ("web", "api", "worker")
+REMOTE = re.compile(r"^\$\{data\.terraform_remote_state\.[^.]+\.outputs\.([^}]+)\}$")
+HEALTH_PROBE = (
+    "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen("
+    "'http://127.0.0.1:{port}/health', timeout=3).status == 200 else 1)"
+)
+
+# What each sample service's stack holds in dev (types not listed: none).
+EXPECTED_COUNTS: dict[str, dict[str, int]] = {
+    "web": {
+        "aws_cloudwatch_log_group": 2,  # service + build logs
+        "aws_ssm_parameter": 1,
+        "aws_ecs_task_definition": 1,
+        "aws_ecs_service": 1,
+        "aws_service_discovery_service": 1,
+        "aws_lb_target_group": 1,
+        "aws_lb_listener_rule": 1,
+        "aws_cloudwatch_metric_alarm": 3,  # cpu, memory, 5xx
+        "aws_iam_role_policy": 1,  # build extras (no secrets: no execution policy)
+        "aws_appautoscaling_target": 1,
+        "aws_appautoscaling_policy": 2,  # cpu, requests
+        "aws_codebuild_project": 1,
+        "aws_codepipeline": 1,
+    },
+    "api": {
+        "aws_cloudwatch_log_group": 2,
+        "aws_ssm_parameter": 1,
+        "aws_ecs_task_definition": 1,
+        "aws_ecs_service": 1,
+        "aws_service_discovery_service": 1,
+        "aws_cloudwatch_metric_alarm": 2,  # cpu, memory
+        "aws_iam_role_policy": 2,  # database secret, build extras
+        "aws_appautoscaling_target": 1,
+        "aws_appautoscaling_policy": 2,  # cpu, memory
+        "aws_appautoscaling_scheduled_action": 2,
+        "aws_codebuild_project": 1,
+        "aws_codepipeline": 1,
+    },
+    "worker": {
+        "aws_cloudwatch_log_group": 2,
+        "aws_ssm_parameter": 1,
+        "aws_ecs_task_definition": 1,
+        "aws_ecs_service": 1,
+        "aws_service_discovery_service": 1,
+        "aws_sqs_queue": 2,
+        "aws_sqs_queue_redrive_allow_policy": 1,
+        "aws_cloudwatch_metric_alarm": 6,  # cpu, memory, queue age, DLQ, backlog high/empty
+        "aws_iam_role_policy": 2,  # queue, build extras
+        "aws_appautoscaling_target": 1,
+        "aws_appautoscaling_policy": 2,  # backlog out/in
+        "aws_codebuild_project": 1,
+        "aws_codepipeline": 1,
+    },
+}
+
+
+@cache
+def env_of(name: str) -> EnvironmentSpec:
+    (env,) = load_app(ROOT, environments=[name]).environments
+    return env
+
+
+@cache
+def spec_of(env: str, name: str) -> ServiceSpec:
+    app = load_app(ROOT, environments=[env])
+    (service,) = [s for s in app.services[env] if s.name == name]
+    return service
+
+
+def logical_id(stack: dict[str, Any], type_: str, suffix: str) -> str:
+    found = [k for k, r in resources(stack, type_).items() if r["//"]["metadata"]["path"].endswith(suffix)]
+    assert len(found) == 1, f"expected one {type_} at */{suffix}, found {found}"
+    return found[0]
+
+
+def ref(stack: dict[str, Any], type_: str, suffix: str, attribute: str) -> str:
+    """The interpolation of one attribute of the resource at */suffix."""
+    return f"${{{type_}.{logical_id(stack, type_, suffix)}.{attribute}}}"
+
+
+def platform_value(synth: Synth, env: str, value: str) -> str:
+    """What a service-stack value read through remote state is in the platform stack."""
+    match = REMOTE.match(value)
+    assert match, f"{value!r} is not read from the platform's remote state"
+    return synth.stack(f"{env}-platform")["output"][match.group(1)]["value"]
+
+
+def platform_ref(synth: Synth, env: str, type_: str, suffix: str, attribute: str) -> str:
+    return ref(synth.stack(f"{env}-platform"), type_, suffix, attribute)
+
+
+def container(stack: dict[str, Any]) -> dict[str, Any]:
+    (definition,) = json.loads(only(stack, "aws_ecs_task_definition")["container_definitions"])
+    return definition
+
+
+def env_vars(definition: dict[str, Any]) -> dict[str, str]:
+    return {item["name"]: item["value"] for item in definition.get("environment", [])}
+
+
+def _keys(value: Any) -> list[str]:
+    """Every mapping key in a JSON structure, recursively."""
+    if isinstance(value, dict):
+        return [k for k, v in value.items() for k in (k, *_keys(v))]
+    if isinstance(value, list):
+        return [k for item in value for k in _keys(item)]
+    return []
+
+
+# --- the stack as a whole ----------------------------------------------------------
+@pytest.mark.parametrize("service", SERVICES)
+def test_service_stack_holds_exactly_its_resources(synth: Synth, service: str) -> None:
+    stack = synth.stack(f"dev-{service}")
+    counts = {type_: len(items) for type_, items in stack["resource"].items()}
+    assert counts == EXPECTED_COUNTS[service]
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+@pytest.mark.parametrize("service", SERVICES)
+def test_account_partition_and_region_come_from_data_sources(synth: Synth, env: str, service: str) -> None:
+    stack = synth.stack(f"{env}-{service}")
+    for type_ in ("aws_caller_identity", "aws_partition", "aws_region"):
+        assert len(data_sources(stack, type_)) == 1, type_
+
+
+# --- task definition ---------------------------------------------------------------
+@pytest.mark.parametrize("env", ["dev", "prod"])
+@pytest.mark.parametrize("service", SERVICES)
+def test_task_definition_runs_with_the_service_roles_of_the_platform(synth: Synth, env: str, service: str) -> None:
+    task = only(synth.stack(f"{env}-{service}"), "aws_ecs_task_definition")
+    spec = spec_of(env, service)
+    assert task["family"] == f"{env}-{service}"
+    assert task["network_mode"] == "awsvpc"
+    assert task["requires_compatibilities"] == ["FARGATE"]
+    assert (task["cpu"], task["memory"]) == (str(spec.cpu), str(spec.memory))
+    assert task["runtime_platform"] == {"cpu_architecture": "X86_64", "operating_system_family": "LINUX"}
+    assert platform_value(synth, env, task["execution_role_arn"]) == platform_ref(
+        synth, env, "aws_iam_role", f"iam/{service}/exec", "arn"
+    )
+    assert platform_value(synth, env, task["task_role_arn"]) == platform_ref(
+        synth, env, "aws_iam_role", f"iam/{service}/task", "arn"
+    )
+    assert task["volume"] == [{"name": "tmp"}]
+
+
+@pytest.mark.parametrize(
+    "service, port, stop_timeout", [("web", 8080, None), ("api", 8081, None), ("worker", 8082, 60)]
+)
+def test_container_definition(synth: Synth, service: str, port: int, stop_timeout: int | None) -> None:
+    stack = synth.stack(f"dev-{service}")
+    definition = container(stack)
+    assert definition["name"] == service
+    assert definition["essential"] is True
+    assert definition["portMappings"] == [{"containerPort": port, "protocol": "tcp"}]
+    assert definition["readonlyRootFilesystem"] is True
+    assert definition["mountPoints"] == [{"containerPath": "/tmp", "readOnly": False, "sourceVolume": "tmp"}]
+    assert definition["user"] == "10001"
+    assert definition["healthCheck"]["command"] == ["CMD", "python", "-c", HEALTH_PROBE.format(port=port)]
+    assert definition["logConfiguration"] == {
+        "logDriver": "awslogs",
+        "options": {
+            "awslogs-group": ref(stack, "aws_cloudwatch_log_group", "service/logs", "name"),
+            "awslogs-region": "us-east-1",
+            "awslogs-stream-prefix": service,
+        },
+    }
+    assert definition.get("stopTimeout") == stop_timeout
+    assert "linuxParameters" not in definition  # enable_exec is off in every sample
+    assert "privileged" not in definition
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_container_definitions_are_deterministic_json_with_sorted_keys(synth: Synth, service: str) -> None:
+    text = only(synth.stack(f"dev-{service}"), "aws_ecs_task_definition")["container_definitions"]
+    assert text == json.dumps(json.loads(text), sort_keys=True)
+    names = [item["name"] for item in container(synth.stack(f"dev-{service}")).get("environment", [])]
+    assert names == sorted(names)
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+@pytest.mark.parametrize("service", SERVICES)
+def test_log_group_is_encrypted_with_the_platform_key(synth: Synth, env: str, service: str) -> None:
+    stack = synth.stack(f"{env}-{service}")
+    logs = [r for r in resources(stack, "aws_cloudwatch_log_group").values() if r["name"] == f"/ecs/{env}/{service}"]
+    assert len(logs) == 1
+    assert logs[0]["retention_in_days"] == env_of(env).observability.log_retention_days
+    assert platform_value(synth, env, logs[0]["kms_key_id"]) == platform_ref(synth, env, "aws_kms_key", "key/key", "arn")
+
+
+# --- image -------------------------------------------------------------------------
+@pytest.mark.parametrize("service", SERVICES)
+def test_image_is_the_platform_repository_at_the_tag_the_parameter_holds(synth: Synth, service: str) -> None:
+    stack = synth.stack(f"dev-{service}")
+    parameter = only(stack, "aws_ssm_parameter")
+    assert parameter["name"] == f"/ecs-platform/dev/{service}/image-tag"
+    assert parameter["value"] == "bootstrap"
+    assert parameter["lifecycle"] == {"ignore_changes": ["value"]}
+    assert parameter["type"] == "SecureString"
+    assert platform_value(synth, "dev", parameter["key_id"]) == platform_ref(synth, "dev", "aws_kms_key", "key/key", "arn")
+
+    repository, tag = container(stack)["image"].split("}:")
+    assert tag == ref(stack, "aws_ssm_parameter", "service/image-tag", "value")
+    assert platform_value(synth, "dev", repository + "}") == platform_ref(
+        synth, "dev", "aws_ecr_repository", f"registry/{service}", "repository_url"
+    )
+
+
+# --- secrets -----------------------------------------------------------------------
+def test_api_reads_the_database_through_platform_outputs_and_its_secret_through_ecs(synth: Synth) -> None:
+    stack = synth.stack("dev-api")
+    definition = container(stack)
+    variables = env_vars(definition)
+    assert platform_value(synth, "dev", variables["DB_HOST"]) == platform_ref(
+        synth, "dev", "aws_db_instance", "database/instance", "address"
+    )
+    assert variables["DB_PORT"] == "3306"
+    assert variables["DB_NAME"] == "app"
+    assert variables["LOG_LEVEL"] == "info"
+    assert "DB_SECRET" not in variables
+
+    (secret,) = definition["secrets"]
+    assert set(secret) == {"name", "valueFrom"}
+    assert secret["name"] == "DB_SECRET"
+    secret_arn = platform_ref(synth, "dev", "aws_db_instance", "database/instance", "master_user_secret[0].secret_arn")
+    assert platform_value(synth, "dev", secret["valueFrom"]) == secret_arn
+
+
+def test_execution_role_may_read_exactly_the_database_secret(synth: Synth) -> None:
+    stack = synth.stack("dev-api")
+    policies = {p["name"]: p for p in resources(stack, "aws_iam_role_policy").values()}
+    policy = policies["service-secrets"]
+    assert platform_value(synth, "dev", policy["role"]) == platform_ref(synth, "dev", "aws_iam_role", "iam/api/exec", "name")
+    document_id = policy["policy"].split(".")[2]
+    statements = {s["sid"]: s for s in data_sources(stack, "aws_iam_policy_document")[document_id]["statement"]}
+    assert set(statements) == {"ReadOwnSecrets", "DecryptWithPlatformKey"}
+    assert statements["ReadOwnSecrets"]["actions"] == ["secretsmanager:GetSecretValue"]
+    (resource,) = statements["ReadOwnSecrets"]["resources"]
+    assert resource == container(stack)["secrets"][0]["valueFrom"]
+    assert statements["DecryptWithPlatformKey"]["actions"] == ["kms:Decrypt"]
+
+
+@pytest.mark.parametrize("service", ["web", "worker"])
+def test_services_without_secrets_get_no_secret_policy(synth: Synth, service: str) -> None:
+    stack = synth.stack(f"dev-{service}")
+    assert "secrets" not in container(stack)
+    assert "service-secrets" not in {p["name"] for p in resources(stack, "aws_iam_role_policy").values()}
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+@pytest.mark.parametrize("service", SERVICES)
+def test_no_secret_value_is_read_or_written_anywhere(synth: Synth, env: str, service: str) -> None:
+    stack = synth.stack(f"{env}-{service}")
+    for reader in ("aws_secretsmanager_secret_version", "aws_ssm_parameter", "aws_secretsmanager_secret"):
+        assert reader not in stack.get("data", {}), reader
+    assert "aws_secretsmanager_secret_version" not in stack["resource"]
+    assert not [key for key in _keys(stack["resource"]) if "password" in key.lower()]
+    definition = container(stack)
+    for name, value in env_vars(definition).items():
+        assert not SECRET_LIKE.search(name), name
+        assert "secret" not in value, (name, value)
+    # The database secret only ever appears as a reference: in valueFrom and the policy.
+    for item in definition.get("secrets", []):
+        assert REMOTE.match(item["valueFrom"]) or item["valueFrom"].startswith("arn:")
+
+
+# --- queue (worker) ----------------------------------------------------------------
+def test_worker_has_a_queue_a_dead_letter_queue_and_a_redrive(synth: Synth) -> None:
+    stack = synth.stack("dev-worker")
+    queues = {q["name"]: q for q in resources(stack, "aws_sqs_queue").values()}
+    assert set(queues) == {"dev-worker", "dev-worker-dlq"}
+    queue, dlq = queues["dev-worker"], queues["dev-worker-dlq"]
+    key = platform_ref(synth, "dev", "aws_kms_key", "key/key", "arn")
+    for q in (queue, dlq):
+        assert platform_value(synth, "dev", q["kms_master_key_id"]) == key
+        assert q["kms_data_key_reuse_period_seconds"] == 300
+    assert queue["visibility_timeout_seconds"] == 120
+    assert queue["message_retention_seconds"] == 345600
+    assert dlq["message_retention_seconds"] == 14 * 24 * 3600
+    dlq_arn = ref(stack, "aws_sqs_queue", "service/dlq", "arn")
+    assert json.loads(queue["redrive_policy"]) == {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 5}
+    allow = only(stack, "aws_sqs_queue_redrive_allow_policy")
+    assert allow["queue_url"] == ref(stack, "aws_sqs_queue", "service/dlq", "url")
+    assert json.loads(allow["redrive_allow_policy"]) == {
+        "redrivePermission": "byQueue",
+        "sourceQueueArns": [ref(stack, "aws_sqs_queue", "service/queue", "arn")],
+    }
+    assert env_vars(container(stack))["QUEUE_URL"] == ref(stack, "aws_sqs_queue", "service/queue", "url")
+
+
+def test_worker_task_role_may_consume_only_its_queue(synth: Synth) -> None:
+    stack = synth.stack("dev-worker")
+    policy = {p["name"]: p for p in resources(stack, "aws_iam_role_policy").values()}["service-queue"]
+    assert platform_value(synth, "dev", policy["role"]) == platform_ref(synth, "dev", "aws_iam_role", "iam/worker/task", "name")
+    document_id = policy["policy"].split(".")[2]
+    statements = {s["sid"]: s for s in data_sources(stack, "aws_iam_policy_document")[document_id]["statement"]}
+    assert statements["ConsumeOwnQueue"]["actions"] == [
+        "sqs:ChangeMessageVisibility",
+        "sqs:DeleteMessage",
+        "sqs:GetQueueAttributes",
+        "sqs:ReceiveMessage",
+    ]
+    assert statements["ConsumeOwnQueue"]["resources"] == [ref(stack, "aws_sqs_queue", "service/queue", "arn")]
+    assert statements["QueueKey"]["actions"] == ["kms:Decrypt", "kms:GenerateDataKey"]
+    assert not any("*" in r for s in statements.values() for r in s["resources"])
+
+
+@pytest.mark.parametrize("service", ["web", "api"])
+def test_only_workers_have_queues(synth: Synth, service: str) -> None:
+    stack = synth.stack(f"dev-{service}")
+    assert not resources(stack, "aws_sqs_queue")
+    assert "QUEUE_URL" not in env_vars(container(stack))
+
+
+# --- load balancing (web) ----------------------------------------------------------
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_web_gets_a_target_group_and_a_listener_rule(synth: Synth, env: str) -> None:
+    stack = synth.stack(f"{env}-web")
+    # Service rules go to the HTTPS listener when there is a certificate, else to HTTP.
+    listener = "alb/https" if env_of(env).load_balancer.https else "alb/http"
+    spec = spec_of(env, "web")
+    group = only(stack, "aws_lb_target_group")
+    assert (group["name"], group["port"], group["protocol"], group["target_type"]) == (f"{env}-web", 8080, "HTTP", "ip")
+    assert group["deregistration_delay"] == "30"
+    assert platform_value(synth, env, group["vpc_id"]) == platform_ref(synth, env, "aws_vpc", "network/vpc", "id")
+    assert group["health_check"] == {
+        "enabled": True,
+        "protocol": "HTTP",
+        "port": "traffic-port",
+        "path": "/health",
+        "interval": 30,
+        "timeout": 5,
+        "healthy_threshold": 2,
+        "unhealthy_threshold": 3,
+        "matcher": "200-399",
+    }
+    rule = only(stack, "aws_lb_listener_rule")
+    assert spec.route is not None
+    assert rule["priority"] == spec.route.priority
+    assert rule["condition"] == [{"path_pattern": {"values": ["/*"]}}]
+    assert rule["action"] == [
+        {"type": "forward", "target_group_arn": ref(stack, "aws_lb_target_group", "service/target-group", "arn")}
+    ]
+    assert platform_value(synth, env, rule["listener_arn"]) == platform_ref(synth, env, "aws_lb_listener", listener, "arn")
+
+
+def test_catch_all_route_gets_a_late_priority_derived_from_the_name(synth: Synth) -> None:
+    from infra.config import default_priority
+
+    rule = only(synth.stack("dev-web"), "aws_lb_listener_rule")
+    assert rule["priority"] == default_priority("web", ["/*"], []) > 49000
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_web_service_is_attached_to_its_target_group_after_the_rule_exists(synth: Synth, env: str) -> None:
+    stack = synth.stack(f"{env}-web")
+    service = only(stack, "aws_ecs_service")
+    assert service["load_balancer"] == [
+        {
+            "container_name": "web",
+            "container_port": 8080,
+            "target_group_arn": ref(stack, "aws_lb_target_group", "service/target-group", "arn"),
+        }
+    ]
+    assert service["health_check_grace_period_seconds"] == 30
+    assert service["depends_on"] == [f"aws_lb_listener_rule.{logical_id(stack, 'aws_lb_listener_rule', 'service/listener-rule')}"]
+
+
+@pytest.mark.parametrize("service, policy", [("api", "service/secrets-policy"), ("worker", "service/queue-policy")])
+def test_service_starts_only_once_its_tasks_may_read_their_secrets_and_queue(synth: Synth, service: str, policy: str) -> None:
+    stack = synth.stack(f"dev-{service}")
+    ecs = only(stack, "aws_ecs_service")
+    assert ecs["depends_on"] == [f"aws_iam_role_policy.{logical_id(stack, 'aws_iam_role_policy', policy)}"]
+
+
+@pytest.mark.parametrize("service", ["api", "worker"])
+def test_backend_and_worker_are_not_behind_the_load_balancer(synth: Synth, service: str) -> None:
+    stack = synth.stack(f"dev-{service}")
+    assert not resources(stack, "aws_lb_target_group")
+    assert not resources(stack, "aws_lb_listener_rule")
+    ecs = only(stack, "aws_ecs_service")
+    assert "load_balancer" not in ecs
+    assert "health_check_grace_period_seconds" not in ecs
+    assert not any("aws_lb_listener_rule" in d for d in ecs.get("depends_on", []))
+
+
+# --- discovery and the ECS service -------------------------------------------------
+@pytest.mark.parametrize("env", ["dev", "prod"])
+@pytest.mark.parametrize("service", SERVICES)
+def test_service_registers_in_cloud_map(synth: Synth, env: str, service: str) -> None:
+    stack = synth.stack(f"{env}-{service}")
+    discovery = only(stack, "aws_service_discovery_service")
+    assert discovery["name"] == service
+    dns = discovery["dns_config"]
+    assert platform_value(synth, env, dns["namespace_id"]) == platform_ref(
+        synth, env, "aws_service_discovery_private_dns_namespace", "discovery/namespace", "id"
+    )
+    assert dns["dns_records"] == [{"ttl": 10, "type": "A"}]
+    assert dns["routing_policy"] == "MULTIVALUE"
+    assert discovery["health_check_custom_config"] == {"failure_threshold": 1}
+    ecs = only(stack, "aws_ecs_service")
+    assert ecs["service_registries"] == {
+        "registry_arn": ref(stack, "aws_service_discovery_service", "service/discovery", "arn")
+    }
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+@pytest.mark.parametrize("service", SERVICES)
+def test_ecs_service_runs_privately_with_a_rolling_back_circuit_breaker(synth: Synth, env: str, service: str) -> None:
+    stack = synth.stack(f"{env}-{service}")
+    ecs = only(stack, "aws_ecs_service")
+    spec = spec_of(env, service)
+    assert ecs["name"] == f"{env}-{service}"
+    assert platform_value(synth, env, ecs["cluster"]) == platform_ref(synth, env, "aws_ecs_cluster", "cluster/cluster", "arn")
+    assert ecs["task_definition"] == ref(stack, "aws_ecs_task_definition", "service/task", "arn")
+    assert ecs["deployment_circuit_breaker"] == {"enable": True, "rollback": True}
+    assert ecs["deployment_minimum_healthy_percent"] == 100
+    assert ecs["deployment_maximum_percent"] == 200
+    assert ecs["desired_count"] == spec.desired_count
+    assert ecs["lifecycle"] == {"ignore_changes": ["desired_count"]}
+    assert ecs["enable_execute_command"] is False
+    assert ecs["propagate_tags"] == "SERVICE"
+    assert ecs["enable_ecs_managed_tags"] is True
+    assert ecs["wait_for_steady_state"] is False
+    network = ecs["network_configuration"]
+    assert network["assign_public_ip"] is False
+    (group,) = network["security_groups"]
+    assert platform_value(synth, env, group) == platform_ref(synth, env, "aws_security_group", "security/app", "id")
+    subnets = [platform_value(synth, env, s) for s in network["subnets"]]
+    azs = 2 if env == "dev" else 3
+    assert subnets == [platform_ref(synth, env, "aws_subnet", f"network/private-{i}", "id") for i in range(azs)]
+    assert "ordered_placement_strategy" not in ecs  # Fargate only in the samples
+
+
+@pytest.mark.parametrize(
+    "env, service, strategy",
+    [
+        ("dev", "web", [("FARGATE", 1, 1), ("FARGATE_SPOT", 3, 0)]),
+        ("dev", "worker", [("FARGATE_SPOT", 1, 0)]),
+        ("prod", "api", [("FARGATE", 1, 0)]),
+        ("prod", "worker", [("FARGATE", 1, 1), ("FARGATE_SPOT", 2, 0)]),
+    ],
+)
+def test_capacity_provider_strategy_follows_the_manifest(
+    synth: Synth, env: str, service: str, strategy: list[tuple[str, int, int]]
+) -> None:
+    ecs = only(synth.stack(f"{env}-{service}"), "aws_ecs_service")
+    assert [(s["capacity_provider"], s["weight"], s["base"]) for s in ecs["capacity_provider_strategy"]] == strategy
+
+
+# --- alarms ------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "service, expected",
+    [
+        ("web", {"cpu-high": 85, "memory-high": 85, "http-5xx": 10}),
+        ("api", {"cpu-high": 85, "memory-high": 85}),
+        ("worker", {"cpu-high": 85, "memory-high": 85, "queue-age": 900, "dlq-not-empty": 0}),
+    ],
+)
+def test_service_alarms_notify_the_platform_topic(synth: Synth, service: str, expected: dict[str, int]) -> None:
+    stack = synth.stack(f"dev-{service}")
+    alarms = {
+        a["alarm_name"].removeprefix(f"dev-{service}-"): a
+        for a in resources(stack, "aws_cloudwatch_metric_alarm").values()
+        if "/service/alarm-" in a["//"]["metadata"]["path"]
+    }
+    assert {name: a["threshold"] for name, a in alarms.items()} == expected
+    topic = platform_ref(synth, "dev", "aws_sns_topic", "alarms/topic", "arn")
+    service_name = ref(stack, "aws_ecs_service", "service/service", "name")
+    for name, alarm in alarms.items():
+        assert [platform_value(synth, "dev", a) for a in alarm["alarm_actions"]] == [topic], name
+        assert alarm["treat_missing_data"] == "notBreaching"
+        assert alarm["comparison_operator"] == "GreaterThanThreshold"
+    for name in ("cpu-high", "memory-high"):
+        assert alarms[name]["namespace"] == "AWS/ECS"
+        assert alarms[name]["dimensions"] == {"ClusterName": "dev", "ServiceName": service_name}
+
+
+def test_web_5xx_alarm_watches_its_own_target_group(synth: Synth) -> None:
+    stack = synth.stack("dev-web")
+    alarm = next(a for a in resources(stack, "aws_cloudwatch_metric_alarm").values() if a["alarm_name"] == "dev-web-http-5xx")
+    assert (alarm["namespace"], alarm["metric_name"], alarm["statistic"]) == (
+        "AWS/ApplicationELB",
+        "HTTPCode_Target_5XX_Count",
+        "Sum",
+    )
+    dims = alarm["dimensions"]
+    assert platform_value(synth, "dev", dims["LoadBalancer"]) == platform_ref(synth, "dev", "aws_lb", "alb/alb", "arn_suffix")
+    assert dims["TargetGroup"] == ref(stack, "aws_lb_target_group", "service/target-group", "arn_suffix")
+
+
+def test_worker_queue_alarms_watch_the_queue_age_and_the_dead_letter_queue(synth: Synth) -> None:
+    stack = synth.stack("dev-worker")
+    alarms = {a["alarm_name"]: a for a in resources(stack, "aws_cloudwatch_metric_alarm").values()}
+    age = alarms["dev-worker-queue-age"]
+    assert (age["namespace"], age["metric_name"]) == ("AWS/SQS", "ApproximateAgeOfOldestMessage")
+    assert age["dimensions"] == {"QueueName": ref(stack, "aws_sqs_queue", "service/queue", "name")}
+    dlq = alarms["dev-worker-dlq-not-empty"]
+    assert dlq["metric_name"] == "ApproximateNumberOfMessagesVisible"
+    assert dlq["dimensions"] == {"QueueName": ref(stack, "aws_sqs_queue", "service/dlq", "name")}

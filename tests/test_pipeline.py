@@ -1,0 +1,199 @@
+"""CI/CD per service: the buildspec text, the CodeBuild project and the pipeline's stages."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+import yaml
+
+from infra.buildspec import render_buildspec
+from tests.conftest import Synth, data_sources, only, resources
+from tests.test_microservice import env_of, logical_id, platform_ref, platform_value, ref, spec_of
+
+SERVICES = ("web", "api", "worker")
+
+
+def buildspec(env: str, service: str) -> dict[str, Any]:
+    document = yaml.safe_load(render_buildspec(spec_of(env, service), env_of(env)))
+    assert isinstance(document, dict)
+    return document
+
+
+def commands(document: dict[str, Any]) -> list[str]:
+    return [c for phase in ("install", "pre_build", "build", "post_build") for c in document["phases"][phase]["commands"]]
+
+
+def index_of(items: list[str], fragment: str) -> int:
+    found = [i for i, item in enumerate(items) if fragment in item]
+    assert len(found) == 1, f"{fragment!r} in {len(found)} commands"
+    return found[0]
+
+
+# --- buildspec ---------------------------------------------------------------------
+@pytest.mark.parametrize("service", SERVICES)
+def test_buildspec_is_deterministic_yaml(service: str) -> None:
+    spec, env = spec_of("dev", service), env_of("dev")
+    text = render_buildspec(spec, env)
+    assert text == render_buildspec(spec, env)
+    assert yaml.safe_load(text) == json.loads(text)
+    assert yaml.safe_load(text)["version"] == 0.2
+    # The text is embedded in Terraform JSON: no interpolation or directive may start in it.
+    assert "${" not in text and "%{" not in text
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_buildspec_variables_name_the_service_folder_and_the_tag_parameter(service: str) -> None:
+    variables = buildspec("prod", service)["env"]["variables"]
+    assert variables == {"SERVICE_DIR": f"services/{service}", "IMAGE_TAG_PARAMETER": f"/ecs-platform/prod/{service}/image-tag"}
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_buildspec_tests_before_it_builds_and_builds_before_it_pushes(service: str) -> None:
+    document = buildspec("dev", service)
+    steps = commands(document)
+    login = index_of(steps, "aws ecr get-login-password")
+    tag = index_of(steps, "CODEBUILD_RESOLVED_SOURCE_VERSION")
+    tests = index_of(steps, "python -m pip install -r requirements.txt pytest && python -m pytest -q tests")
+    build = index_of(steps, "docker build -f Dockerfile -t \"$REPOSITORY_URI:$IMAGE_TAG\" .")
+    push = index_of(steps, "docker push")
+    parameter = index_of(steps, "aws ssm put-parameter")
+    definitions = index_of(steps, "> \"$CODEBUILD_SRC_DIR/imagedefinitions.json\"")
+    assert login < tests < build < push < parameter < definitions
+    assert tag < build
+    assert "cut -c 1-12" in steps[tag]
+    assert 'cd "$CODEBUILD_SRC_DIR/$SERVICE_DIR"' in steps[tests]
+    assert "--overwrite" in steps[parameter] and '--name "$IMAGE_TAG_PARAMETER"' in steps[parameter]
+    # A failed phase aborts the build, and post_build refuses to run after a failure.
+    for phase in ("install", "pre_build", "build"):
+        assert document["phases"][phase]["on-failure"] == "ABORT"
+    assert document["phases"]["post_build"]["commands"][0] == 'test "$CODEBUILD_BUILD_SUCCEEDING" = "1"'
+    assert document["artifacts"] == {"files": ["imagedefinitions.json"]}
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_image_definitions_name_the_container(service: str) -> None:
+    steps = commands(buildspec("dev", service))
+    write = steps[index_of(steps, "> \"$CODEBUILD_SRC_DIR/imagedefinitions.json\"")]
+    template = write.split("'")[1]
+    assert json.loads(template % "IMAGE") == [{"name": service, "imageUri": "IMAGE"}]
+
+
+# --- CodeBuild ---------------------------------------------------------------------
+@pytest.mark.parametrize("env", ["dev", "prod"])
+@pytest.mark.parametrize("service", SERVICES)
+def test_codebuild_project_builds_with_the_platform_role_and_key(synth: Synth, env: str, service: str) -> None:
+    stack = synth.stack(f"{env}-{service}")
+    project = only(stack, "aws_codebuild_project")
+    assert project["name"] == f"{env}-{service}"
+    assert project["source"] == {"type": "CODEPIPELINE", "buildspec": render_buildspec(spec_of(env, service), env_of(env))}
+    assert project["artifacts"] == {"type": "CODEPIPELINE"}
+    environment = project["environment"]
+    assert (environment["type"], environment["image"]) == ("LINUX_CONTAINER", "aws/codebuild/amazonlinux-x86_64-standard:5.0")
+    assert environment["privileged_mode"] is True
+    variables = {v["name"]: v["value"] for v in environment["environment_variable"]}
+    assert platform_value(synth, env, variables["REPOSITORY_URI"]) == platform_ref(
+        synth, env, "aws_ecr_repository", f"registry/{service}", "repository_url"
+    )
+    key = platform_ref(synth, env, "aws_kms_key", "key/key", "arn")
+    assert platform_value(synth, env, variables["TAG_PARAMETER_KEY"]) == key
+    assert platform_value(synth, env, project["encryption_key"]) == key
+    assert platform_value(synth, env, project["service_role"]) == platform_ref(
+        synth, env, "aws_iam_role", f"iam/{service}/build", "arn"
+    )
+    logs = project["logs_config"]
+    assert logs["cloudwatch_logs"] == {
+        "status": "ENABLED",
+        "group_name": ref(stack, "aws_cloudwatch_log_group", "pipeline/build-logs", "name"),
+    }
+    assert logs["s3_logs"] == {"status": "DISABLED"}
+    group = resources(stack, "aws_cloudwatch_log_group")[logical_id(stack, "aws_cloudwatch_log_group", "pipeline/build-logs")]
+    assert group["name"] == f"/codebuild/{env}-{service}"
+    assert platform_value(synth, env, group["kms_key_id"]) == key
+
+
+def test_build_role_gets_only_the_extras_its_buildspec_needs(synth: Synth) -> None:
+    stack = synth.stack("dev-web")
+    (policy,) = [p for p in resources(stack, "aws_iam_role_policy").values() if p["name"] == "service-build"]
+    assert platform_value(synth, "dev", policy["role"]) == platform_ref(synth, "dev", "aws_iam_role", "iam/web/build", "name")
+    document = data_sources(stack, "aws_iam_policy_document")[policy["policy"].split(".")[2]]
+    statements = {s["sid"]: (s["actions"], [platform_value(synth, "dev", r) for r in s["resources"]]) for s in document["statement"]}
+    assert statements == {
+        "EncryptImageTagParameter": (["kms:Encrypt"], [platform_ref(synth, "dev", "aws_kms_key", "key/key", "arn")]),
+        "FindExistingTag": (["ecr:DescribeImages"], [platform_ref(synth, "dev", "aws_ecr_repository", "registry/web", "arn")]),
+    }
+
+
+# --- CodePipeline ------------------------------------------------------------------
+def stages(stack: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    return {stage["name"]: stage["action"] for stage in only(stack, "aws_codepipeline")["stage"]}
+
+
+@pytest.mark.parametrize(
+    "env, expected",
+    [("dev", ["Source", "Build", "Deploy"]), ("prod", ["Source", "Build", "Approval", "Deploy"])],
+)
+@pytest.mark.parametrize("service", SERVICES)
+def test_pipeline_stages_and_approval_only_in_production(synth: Synth, env: str, expected: list[str], service: str) -> None:
+    stack = synth.stack(f"{env}-{service}")
+    pipeline = only(stack, "aws_codepipeline")
+    assert pipeline["name"] == f"{env}-{service}"
+    assert pipeline["pipeline_type"] == "V2"
+    assert list(stages(stack)) == expected
+    assert platform_value(synth, env, pipeline["role_arn"]) == platform_ref(
+        synth, env, "aws_iam_role", f"iam/{service}/pipeline", "arn"
+    )
+    (store,) = pipeline["artifact_store"]
+    assert platform_value(synth, env, store["location"]) == platform_ref(
+        synth, env, "aws_s3_bucket", "storage/artifacts/bucket", "id"
+    )
+    assert store["type"] == "S3"
+    assert store["encryption_key"]["type"] == "KMS"
+    assert platform_value(synth, env, store["encryption_key"]["id"]) == platform_ref(synth, env, "aws_kms_key", "key/key", "arn")
+
+    (build,) = stages(stack)["Build"]
+    assert (build["provider"], build["input_artifacts"], build["output_artifacts"]) == ("CodeBuild", ["source"], ["build"])
+    assert build["configuration"] == {"ProjectName": ref(stack, "aws_codebuild_project", "pipeline/build", "name")}
+    (deploy,) = stages(stack)["Deploy"]
+    assert (deploy["category"], deploy["provider"], deploy["input_artifacts"]) == ("Deploy", "ECS", ["build"])
+    assert deploy["configuration"] == {
+        "ClusterName": env,
+        "ServiceName": ref(stack, "aws_ecs_service", "service/service", "name"),
+        "FileName": "imagedefinitions.json",
+    }
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_dev_pipeline_starts_from_a_zip_in_the_artifacts_bucket(synth: Synth, service: str) -> None:
+    stack = synth.stack(f"dev-{service}")
+    (source,) = stages(stack)["Source"]
+    assert (source["provider"], source["output_artifacts"]) == ("S3", ["source"])
+    config = source["configuration"]
+    assert config["S3ObjectKey"] == f"sources/dev/{service}.zip"
+    assert config["PollForSourceChanges"] == "false"
+    assert platform_value(synth, "dev", config["S3Bucket"]) == platform_ref(
+        synth, "dev", "aws_s3_bucket", "storage/artifacts/bucket", "id"
+    )
+    assert "trigger" not in only(stack, "aws_codepipeline")
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_prod_pipeline_is_triggered_only_by_pushes_to_its_own_folder(synth: Synth, service: str) -> None:
+    stack = synth.stack(f"prod-{service}")
+    (source,) = stages(stack)["Source"]
+    assert source["provider"] == "CodeStarSourceConnection"
+    config = source["configuration"]
+    assert config["FullRepositoryId"] == "example/ecs-platform"
+    assert config["BranchName"] == "main"
+    assert config["DetectChanges"] == "false"
+    assert config["ConnectionArn"].startswith("arn:aws:codestar-connections:us-east-1:123456789012:connection/")
+    (trigger,) = only(stack, "aws_codepipeline")["trigger"]
+    assert trigger["provider_type"] == "CodeStarSourceConnection"
+    git = trigger["git_configuration"]
+    assert git["source_action_name"] == source["name"]
+    assert git["push"] == [
+        {"branches": {"includes": ["main"]}, "file_paths": {"includes": [f"services/{service}/**"]}}
+    ]
+    (approval,) = stages(stack)["Approval"]
+    assert (approval["category"], approval["provider"]) == ("Approval", "Manual")
