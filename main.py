@@ -28,6 +28,7 @@ def main() -> int:
     from infra.app import build_app
 
     outdir = os.environ.get("CDKTF_OUTDIR", "cdktf.out")
+    Path(outdir).parent.mkdir(parents=True, exist_ok=True)
     build_app(spec, outdir=outdir).synth()
     return 0
 

@@ -2,33 +2,27 @@
 
 One page: the load balancer (requests, 5xx, latency), CPU and memory of every ECS service,
 the database (CPU, connections, free storage) and the backlog of every worker's queue.
-Names follow the platform's conventions (cluster `<env>`, service and queue
-`<env>-<service>`), so the dashboard needs no reference to the service stacks.
+Services and queues are found by CloudWatch search expressions over the platform's naming
+conventions (cluster `<env>`, queues `<env>-<service>`), not listed one by one: adding or
+removing a service must not change a resource of the platform stack.
 
-The body is `json.dumps(..., sort_keys=True)` of data built in a fixed order (services by
-name), so the same configuration always gives the same text; the ALB's `arn_suffix` and
+The body is `json.dumps(..., sort_keys=True)` of data built in a fixed order, so the same configuration always gives the same text; the ALB's `arn_suffix` and
 the database identifier are tokens that Terraform fills in inside that text.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from typing import Any
 
 from constructs import Construct
 
 from cdktf_cdktf_provider_aws.cloudwatch_dashboard import CloudwatchDashboard
 
-from infra.specs import EnvironmentSpec, ServiceKind, ServiceSpec
+from infra.specs import EnvironmentSpec
 
 WIDTH, HEIGHT, COLUMNS = 12, 6, 2
 PERIOD = 300
-
-
-def service_resource_name(env: EnvironmentSpec, service: ServiceSpec) -> str:
-    """The ECS service and the worker's SQS queue are both named `<env>-<service>`."""
-    return f"{env.name}-{service.name}"
 
 
 class Dashboard(Construct):
@@ -40,13 +34,11 @@ class Dashboard(Construct):
         id_: str,
         *,
         env: EnvironmentSpec,
-        services: Sequence[ServiceSpec],
         alb_arn_suffix: str | None,
         db_identifier: str | None,
     ) -> None:
         super().__init__(scope, id_)
         self._region = env.region
-        ordered = sorted(services, key=lambda s: s.name)
         cluster = env.name
         widgets: list[dict[str, Any]] = []
 
@@ -64,12 +56,11 @@ class Dashboard(Construct):
                 ["AWS/ApplicationELB", "TargetResponseTime", *lb, {"label": "average", "stat": "Average"}],
             ]))
 
-        if ordered:
-            for metric, title in (("CPUUtilization", "ECS services: CPU (%)"), ("MemoryUtilization", "ECS services: memory (%)")):
-                widgets.append(self._metrics(title, "Average", [
-                    ["AWS/ECS", metric, "ClusterName", cluster, "ServiceName", service_resource_name(env, s), {"label": s.name}]
-                    for s in ordered
-                ], y_max=100))
+        for metric, title in (("CPUUtilization", "ECS services: CPU (%)"), ("MemoryUtilization", "ECS services: memory (%)")):
+            widgets.append(self._metrics(title, "Average", [
+                [{"expression": self._search("{AWS/ECS,ClusterName,ServiceName}", metric, f'ClusterName="{cluster}"', "Average"),
+                  "id": "services", "label": ""}],
+            ], y_max=100))
 
         if db_identifier is not None:
             db = ["DBInstanceIdentifier", db_identifier]
@@ -77,15 +68,13 @@ class Dashboard(Construct):
             widgets.append(self._metrics("Database: connections", "Maximum", [["AWS/RDS", "DatabaseConnections", *db]]))
             widgets.append(self._metrics("Database: free storage (bytes)", "Minimum", [["AWS/RDS", "FreeStorageSpace", *db]]))
 
-        workers = [s for s in ordered if s.kind is ServiceKind.WORKER]
-        if workers:
-            widgets.append(self._metrics("Worker queues: backlog (visible messages)", "Maximum", [
-                ["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", service_resource_name(env, s), {"label": s.name}]
-                for s in workers
-            ]))
-            widgets.append(self._metrics("Worker queues: age of oldest message (s)", "Maximum", [
-                ["AWS/SQS", "ApproximateAgeOfOldestMessage", "QueueName", service_resource_name(env, s), {"label": s.name}]
-                for s in workers
+        for metric, title in (
+            ("ApproximateNumberOfMessagesVisible", "Worker queues: backlog (visible messages)"),
+            ("ApproximateAgeOfOldestMessage", "Worker queues: age of oldest message (s)"),
+        ):
+            widgets.append(self._metrics(title, "Maximum", [
+                [{"expression": self._search("{AWS/SQS,QueueName}", metric, f"QueueName={cluster}", "Maximum"),
+                  "id": "queues", "label": ""}],
             ]))
 
         for i, widget in enumerate(widgets):
@@ -95,6 +84,10 @@ class Dashboard(Construct):
         dashboard = CloudwatchDashboard(self, "dashboard", dashboard_name=f"{env.name}-platform", dashboard_body=self.body)
         self.name = dashboard.dashboard_name
         self.arn = dashboard.dashboard_arn
+
+    @staticmethod
+    def _search(schema: str, metric: str, match: str, stat: str) -> str:
+        return f"SEARCH('{schema} MetricName=\"{metric}\" {match}', '{stat}', {PERIOD})"
 
     def _metrics(self, title: str, stat: str, metrics: list[list[Any]], *, y_max: int | None = None) -> dict[str, Any]:
         properties: dict[str, Any] = {

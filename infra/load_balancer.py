@@ -35,7 +35,6 @@ from cdktf_cdktf_provider_aws.lb_listener import (
     LbListenerDefaultActionFixedResponse,
     LbListenerDefaultActionRedirect,
 )
-from cdktf_cdktf_provider_aws.s3_bucket_policy import S3BucketPolicy
 from cdktf_cdktf_provider_aws.wafv2_web_acl import (
     Wafv2WebAcl,
     Wafv2WebAclDefaultAction,
@@ -103,7 +102,6 @@ class LoadBalancer(Construct):
 
         # ALB access-log delivery is checked when the attribute is set: the bucket policy
         # that lets the ELB account write must exist first.
-        log_policies = [c for c in storage.logs.node.find_all() if isinstance(c, S3BucketPolicy)]
         lb = Lb(
             self,
             "alb",
@@ -116,7 +114,7 @@ class LoadBalancer(Construct):
             drop_invalid_header_fields=True,
             enable_deletion_protection=env.deletion_protection,
             access_logs=LbAccessLogs(bucket=storage.logs_bucket_name, prefix=storage.alb_log_prefix, enabled=True),
-            depends_on=log_policies,
+            depends_on=[storage.logs.policy],
             tags={"Name": name},
         )
         self.arn = lb.arn

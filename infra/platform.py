@@ -105,7 +105,6 @@ class Platform(Construct):
                 self,
                 "dashboard",
                 env=env,
-                services=services,
                 alb_arn_suffix=self.load_balancer.arn_suffix,
                 db_identifier=self.database.identifier if self.database else None,
             )

@@ -60,8 +60,8 @@ class SecurityGroups(Construct):
         # ALB
         self._ingress("alb-in-http", alb, HTTP, cidr=ANYWHERE, description="HTTP from the internet (redirected to HTTPS when a certificate is set)")
         self._ingress("alb-in-https", alb, HTTPS, cidr=ANYWHERE, description="HTTPS from the internet")
-        for name, port, users in web:
-            self._egress(f"alb-out-{name}", alb, port, to_sg=app, description=f"To {users} (traffic and health checks)")
+        for port in web:
+            self._egress(f"alb-out-{port}", alb, port, to_sg=app, description=f"To web services on port {port} (traffic and health checks)")
 
         # Bastion
         self._ingress("bastion-in-ssh", bastion, SSH, cidr=str(env.network.admin_cidr), description="SSH from the admin network")
@@ -74,15 +74,15 @@ class SecurityGroups(Construct):
         self._egress("ansible-out-https", ansible, HTTPS, cidr=ANYWHERE, description="HTTPS to AWS APIs (SSM) through the NAT gateway")
 
         # Application
-        for name, port, users in web:
-            self._ingress(f"app-in-{name}-alb", app, port, from_sg=alb, description=f"To {users} from the load balancer")
-        for name, port, users in backends:
-            self._ingress(f"app-in-{name}-app", app, port, from_sg=app, description=f"To {users} from other services (Cloud Map)")
+        for port in web:
+            self._ingress(f"app-in-{port}-alb", app, port, from_sg=alb, description=f"To web services on port {port} from the load balancer")
+        for port in backends:
+            self._ingress(f"app-in-{port}-app", app, port, from_sg=app, description=f"To backend services on port {port} from other services (Cloud Map)")
         self._ingress("app-in-ssh-ansible", app, SSH, from_sg=ansible, description="SSH from the Ansible server")
         self._egress("app-out-https", app, HTTPS, cidr=ANYWHERE, description="HTTPS to ECR and AWS APIs through the NAT gateway")
         self._egress("app-out-mysql", app, MYSQL, to_sg=database, description="MySQL to the database")
-        for name, port, users in backends:
-            self._egress(f"app-out-{name}-app", app, port, to_sg=app, description=f"To {users} (Cloud Map)")
+        for port in backends:
+            self._egress(f"app-out-{port}-app", app, port, to_sg=app, description=f"To backend services on port {port} (Cloud Map)")
 
         # Database: ingress only, no egress.
         self._ingress("database-in-mysql", database, MYSQL, from_sg=app, description="MySQL from the application")
@@ -142,18 +142,8 @@ class SecurityGroups(Construct):
         )
 
 
-def _ports(services: Sequence[ServiceSpec]) -> list[tuple[str, int, str]]:
-    """One (name for ids, port, subject for descriptions) per distinct port.
-
-    AWS rejects two identical rules, so services sharing a port share one rule, named
-    after the first of them by name.
-    """
-    by_port: dict[int, list[str]] = {}
-    for s in services:
-        by_port.setdefault(s.port, []).append(s.name)
-    result = []
-    for port, names in by_port.items():
-        names.sort()
-        subject = f"the {names[0]} service" if len(names) == 1 else "the services " + ", ".join(names)
-        result.append((names[0], port, subject))
-    return sorted(result)
+def _ports(services: Sequence[ServiceSpec]) -> list[int]:
+    """The distinct ports of `services`. Rules are keyed by port, not by service: services
+    sharing a port share one rule (AWS rejects duplicates), and adding or removing a
+    service never renames the rule another service depends on."""
+    return sorted({s.port for s in services})

@@ -604,6 +604,86 @@ def _patch_s3_logging_policy_check() -> None:
     cls._log_permissions_enabled_policy = staticmethod(_log_permissions_enabled_policy)
 
 
+def _patch_ec2_monitoring() -> None:
+    """SHIM (EC2 ``MonitorInstances`` / ``UnmonitorInstances``).
+
+    Why: moto raises NotImplementedError for both; the provider calls MonitorInstances
+    for ``aws_instance.monitoring = true`` (detailed monitoring, which the bastion and
+    Ansible host use) and retries until its create timeout, so the apply hangs.
+    Fix: set the instance's monitoring state, which DescribeInstances already reports.
+    Stand-in for moto's gap.
+    """
+    from moto.ec2.responses import monitoring as monitoring_responses
+
+    def _set(self: Any, state: str) -> str:
+        self.error_on_dryrun()
+        ids = self._get_param("InstanceIds", [])
+        items = []
+        for instance_id in ids:
+            self.ec2_backend.get_instance(instance_id).monitoring_state = state
+            items.append(
+                f"<item><instanceId>{instance_id}</instanceId><monitoring><state>{state}</state></monitoring></item>"
+            )
+        action = "MonitorInstancesResponse" if state == "enabled" else "UnmonitorInstancesResponse"
+        return (
+            f'<{action} xmlns="http://ec2.amazonaws.com/doc/2016-11-15/">'
+            f"<requestId>localaws</requestId><instancesSet>{''.join(items)}</instancesSet></{action}>"
+        )
+
+    monitoring_responses.Monitoring.monitor_instances = lambda self: _set(self, "enabled")
+    monitoring_responses.Monitoring.unmonitor_instances = lambda self: _set(self, "disabled")
+
+
+def _patch_elbv2_external_certificates() -> None:
+    """SHIM (ELBv2 ``CreateListener`` / ``ModifyListener`` with a certificate ARN).
+
+    Why: an environment names its ACM certificate by ARN (it lives in the real
+    account); the emulator starts with an empty ACM, so moto answers
+    CertificateNotFound, which the provider treats as eventual consistency and retries
+    until its timeout. Fix: accept a certificate ARN ACM does not hold; certificates
+    ACM does hold are still marked in use. Stand-in for state moto cannot have.
+    """
+    from moto.elb.exceptions import CertificateNotFoundException
+    from moto.elbv2 import models as elbv2_models
+
+    original = elbv2_models.register_certificate
+
+    def register_certificate(account_id: str, region: str, arn_certificate: str, arn_user: str) -> None:
+        try:
+            original(account_id, region, arn_certificate, arn_user)
+        except CertificateNotFoundException:
+            return
+
+    elbv2_models.register_certificate = register_certificate
+
+
+def _patch_codebuild_encryption_key() -> None:
+    """SHIM (CodeBuild ``CreateProject`` / ``BatchGetProjects`` ``encryptionKey``).
+
+    Why: moto ignores the ``encryptionKey`` the request names and always reports
+    ``alias/aws/s3``, so every plan wants to change ``aws_codebuild_project.encryption_key``
+    back, and moto has no UpdateProject to apply it. Fix: keep the key that was asked for.
+    Stand-in for moto's gap.
+    """
+    from moto.codebuild import responses as codebuild_responses
+
+    original = codebuild_responses.CodeBuildResponse.create_project
+
+    def create_project(self: Any) -> str:
+        body = original(self)
+        key = self._get_param("encryptionKey")
+        if key:
+            name = self._get_param("name")
+            project = self.codebuild_backend.codebuild_projects[name]
+            project.project_metadata["encryptionKey"] = key
+            data = json.loads(body)
+            data.get("project", {})["encryptionKey"] = key
+            body = json.dumps(data)
+        return body
+
+    codebuild_responses.CodeBuildResponse.create_project = create_project
+
+
 def apply_moto_patches() -> None:
     """Apply all monkeypatches once per process (idempotent)."""
     global _PATCHED
@@ -620,4 +700,7 @@ def apply_moto_patches() -> None:
         _patch_sg_rule_description()
         _patch_sqs_redrive_allow_policy()
         _patch_s3_logging_policy_check()
+        _patch_ec2_monitoring()
+        _patch_elbv2_external_certificates()
+        _patch_codebuild_encryption_key()
         _PATCHED = True

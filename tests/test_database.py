@@ -62,7 +62,7 @@ def test_no_password_anywhere_in_the_platform_json(synth: Synth, env: str) -> No
 @pytest.mark.parametrize(
     "env, multi_az, deletion_protection, skip_final, final_id, prevent_destroy, backups, storage, max_storage",
     [
-        ("dev", False, False, True, None, None, 3, 20, 100),
+        ("dev", False, True, True, None, True, 3, 20, 100),  # dev opts into deletion protection
         ("prod", True, True, False, "prod-mysql-final", True, 14, 100, 500),
     ],
 )
@@ -104,7 +104,7 @@ def test_log_exports_go_to_encrypted_log_groups_created_first(synth: Synth, env:
     stack = synth.stack(f"{env}-platform")
     db = _db(synth, env)
     assert db["enabled_cloudwatch_logs_exports"] == ["audit", "error", "slowquery"]
-    retention = {"dev": 30, "prod": 365}[env]
+    retention = {"dev": 365, "prod": 365}[env]
     for log in db["enabled_cloudwatch_logs_exports"]:
         group = by_path(stack, "aws_cloudwatch_log_group", f"database/log-{log}")
         assert group["name"] == f"/aws/rds/instance/{env}-mysql/{log}"

@@ -30,18 +30,10 @@ def env_spec(name: str):  # type: ignore[no-untyped-def]
     return load_app(ROOT, environments=[name]).environments[0]
 
 
-def test_dev_has_only_an_http_listener_answering_404(synth: Synth) -> None:
-    stack = synth.stack("dev-platform")
-    listener = only(stack, "aws_lb_listener")
-    assert (listener["port"], listener["protocol"]) == (80, "HTTP")
-    assert listener["default_action"] == [NOT_FOUND]
-    assert listener["load_balancer_arn"] == ref(stack, "aws_lb", "/alb/alb", "arn")
-    assert not resources(stack, "aws_acm_certificate")
-
-
-def test_prod_redirects_http_and_terminates_tls_with_the_configured_policy(synth: Synth) -> None:
-    stack = synth.stack("prod-platform")
-    spec = env_spec("prod").load_balancer
+@pytest.mark.parametrize("env", ENVS)
+def test_http_redirects_and_tls_terminates_with_the_configured_policy(synth: Synth, env: str) -> None:
+    stack = synth.stack(f"{env}-platform")
+    spec = env_spec(env).load_balancer
     assert len(resources(stack, "aws_lb_listener")) == 2
     http = by_path(stack, "aws_lb_listener", "/alb/http")
     assert http["port"] == 80 and http["protocol"] == "HTTP"
@@ -81,22 +73,16 @@ def test_access_logs_go_to_the_logs_bucket_after_its_policy(synth: Synth, env: s
     assert policy.removeprefix("${").removesuffix(".id}") in lb["depends_on"]
 
 
-@pytest.mark.parametrize(("env", "protected"), [("dev", False), ("prod", True)])
-def test_invalid_headers_dropped_and_deletion_protection_in_prod_only(synth: Synth, env: str, protected: bool) -> None:
+@pytest.mark.parametrize(("env", "protected"), [("dev", True), ("prod", True)])  # dev opts in
+def test_invalid_headers_dropped_and_deletion_protection_as_configured(synth: Synth, env: str, protected: bool) -> None:
     lb = only(synth.stack(f"{env}-platform"), "aws_lb")
     assert lb["drop_invalid_header_fields"] is True
     assert lb["enable_deletion_protection"] is protected
 
 
-def test_dev_has_no_waf(synth: Synth) -> None:
-    stack = synth.stack("dev-platform")
-    for type_ in WAF_TYPES:
-        assert not resources(stack, type_)
-    assert not [g for g in resources(stack, "aws_cloudwatch_log_group").values() if g["name"].startswith("aws-waf-logs-")]
-
-
-def test_prod_waf_runs_managed_rules_on_the_alb_and_logs_encrypted(synth: Synth) -> None:
-    stack = synth.stack("prod-platform")
+@pytest.mark.parametrize("env", ENVS)
+def test_waf_runs_managed_rules_on_the_alb_and_logs_encrypted(synth: Synth, env: str) -> None:
+    stack = synth.stack(f"{env}-platform")
     acl = only(stack, "aws_wafv2_web_acl")
     assert acl["scope"] == "REGIONAL" and acl["default_action"] == {"allow": {}}
     groups = [r["statement"]["managed_rule_group_statement"] for r in acl["rule"]]
@@ -111,7 +97,7 @@ def test_prod_waf_runs_managed_rules_on_the_alb_and_logs_encrypted(synth: Synth)
     assert logging["resource_arn"] == association["web_acl_arn"]
     assert logging["log_destination_configs"] == [ref(stack, "aws_cloudwatch_log_group", "/alb/waf-logs", "arn")]
     group = by_path(stack, "aws_cloudwatch_log_group", "/alb/waf-logs")
-    assert group["name"] == "aws-waf-logs-prod"
+    assert group["name"] == f"aws-waf-logs-{env}"
     assert group["kms_key_id"] == ref(stack, "aws_kms_key", "/key/key", "arn")
     assert group["retention_in_days"] >= 365
 
@@ -146,13 +132,17 @@ def test_platform_alarms_watch_this_alb_and_notify_the_alarm_topic(
 
 
 def test_listener_attributes_follow_the_certificate(tmp_path: Path) -> None:
-    """dev with `domain` set: ACM certificate with DNS validation, records as output, no Route 53."""
+    """Without a certificate: one HTTP listener answering 404 and no WAF when it is off.
+    With `domain` set: ACM certificate with DNS validation, records as output, no Route 53."""
     from cdktf import App
 
     from infra.stacks import PlatformStack
 
     app_spec = load_app(ROOT, environments=["dev"])
-    dev = app_spec.environments[0]
+    configured = app_spec.environments[0]
+    dev = dataclasses.replace(
+        configured, load_balancer=dataclasses.replace(configured.load_balancer, certificate_arn=None, waf=False)
+    )
     domain_env = dataclasses.replace(
         dev, load_balancer=dataclasses.replace(dev.load_balancer, domain="app.example.com", certificate_arn=None)
     )
@@ -166,6 +156,15 @@ def test_listener_attributes_follow_the_certificate(tmp_path: Path) -> None:
     lb = with_domain.load_balancer
     assert lb.https is True and lb.https_listener_arn is not None
     assert lb.listener_arn == lb.https_listener_arn != lb.http_listener_arn
+
+    bare = json.loads((tmp_path / "stacks" / "dev-platform" / "cdk.tf.json").read_text())
+    listener = only(bare, "aws_lb_listener")
+    assert (listener["port"], listener["protocol"]) == (80, "HTTP")
+    assert listener["default_action"] == [NOT_FOUND]
+    assert not resources(bare, "aws_acm_certificate")
+    for type_ in WAF_TYPES:
+        assert not resources(bare, type_)
+    assert not [g for g in resources(bare, "aws_cloudwatch_log_group").values() if g["name"].startswith("aws-waf-logs-")]
 
     stack = json.loads((tmp_path / "stacks" / "domain-platform" / "cdk.tf.json").read_text())
     cert = only(stack, "aws_acm_certificate")

@@ -392,3 +392,53 @@ def test_sqs_redrive_allow_policy_can_be_cleared(endpoint):
     sqs.set_queue_attributes(QueueUrl=q, Attributes={"RedriveAllowPolicy": ""})
     attrs = sqs.get_queue_attributes(QueueUrl=q, AttributeNames=["All"])["Attributes"]
     assert "RedriveAllowPolicy" not in attrs
+
+
+def test_codebuild_keeps_the_requested_encryption_key(endpoint):
+    iam = client("iam", endpoint)
+    cb = client("codebuild", endpoint)
+    role = _pipeline_role(iam, "cb-key-role", "codebuild.amazonaws.com")
+    key = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
+    created = cb.create_project(
+        name="shim-build-key",
+        source={"type": "CODEPIPELINE", "buildspec": "version: 0.2"},
+        artifacts={"type": "CODEPIPELINE"},
+        environment={"type": "LINUX_CONTAINER", "image": "aws/codebuild/standard:7.0", "computeType": "BUILD_GENERAL1_SMALL"},
+        serviceRole=role,
+        encryptionKey=key,
+    )
+    assert created["project"]["encryptionKey"] == key
+    assert cb.batch_get_projects(names=["shim-build-key"])["projects"][0]["encryptionKey"] == key
+
+
+def test_monitor_instances_sets_detailed_monitoring(endpoint):
+    ec2 = client("ec2", endpoint)
+    image = ec2.describe_images()["Images"][0]["ImageId"]
+    instance = ec2.run_instances(ImageId=image, MinCount=1, MaxCount=1)["Instances"][0]["InstanceId"]
+    answer = ec2.monitor_instances(InstanceIds=[instance])
+    assert answer["InstanceMonitorings"][0]["Monitoring"]["State"] == "enabled"
+    described = ec2.describe_instances(InstanceIds=[instance])["Reservations"][0]["Instances"][0]
+    assert described["Monitoring"]["State"] == "enabled"
+    ec2.unmonitor_instances(InstanceIds=[instance])
+    described = ec2.describe_instances(InstanceIds=[instance])["Reservations"][0]["Instances"][0]
+    assert described["Monitoring"]["State"] == "disabled"
+
+
+def test_https_listener_accepts_a_certificate_the_emulator_does_not_hold(endpoint):
+    ec2 = client("ec2", endpoint)
+    elbv2 = client("elbv2", endpoint)
+    vpc = ec2.create_vpc(CidrBlock="10.77.0.0/16")["Vpc"]["VpcId"]
+    subnets = [
+        ec2.create_subnet(VpcId=vpc, CidrBlock=f"10.77.{i}.0/24", AvailabilityZone=f"us-east-1{z}")["Subnet"]["SubnetId"]
+        for i, z in enumerate("ab")
+    ]
+    lb = elbv2.create_load_balancer(Name="shim-cert", Subnets=subnets)["LoadBalancers"][0]["LoadBalancerArn"]
+    cert = "arn:aws:acm:us-east-1:123456789012:certificate/00000000-aaaa-bbbb-cccc-000000000000"
+    listener = elbv2.create_listener(
+        LoadBalancerArn=lb,
+        Protocol="HTTPS",
+        Port=443,
+        Certificates=[{"CertificateArn": cert}],
+        DefaultActions=[{"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "404"}}],
+    )["Listeners"][0]
+    assert listener["Certificates"][0]["CertificateArn"] == cert

@@ -107,12 +107,16 @@ def test_dashboard_shows_the_load_balancer_by_its_arn_suffix(synth: Synth, env: 
     assert all(m[2:4] == ["LoadBalancer", suffix] for m in _metrics(body) if m[0] == "AWS/ApplicationELB")
 
 
+def _expressions(body: dict[str, Any]) -> list[str]:
+    return [m[0]["expression"] for m in _metrics(body) if isinstance(m[0], dict)]
+
+
 @pytest.mark.parametrize("env", ENVS)
 @pytest.mark.parametrize("metric", ["CPUUtilization", "MemoryUtilization"])
-def test_dashboard_shows_every_ecs_service(synth: Synth, env: str, metric: str) -> None:
+def test_dashboard_finds_every_ecs_service_of_the_cluster_by_search(synth: Synth, env: str, metric: str) -> None:
     _, body = _dashboard(synth, env)
-    shown = [m[2:6] for m in _metrics(body) if m[0] == "AWS/ECS" and m[1] == metric]
-    assert shown == [["ClusterName", env, "ServiceName", f"{env}-{s}"] for s in ("api", "web", "worker")]
+    expected = f"SEARCH('{{AWS/ECS,ClusterName,ServiceName}} MetricName=\"{metric}\" ClusterName=\"{env}\"', 'Average', 300)"
+    assert expected in _expressions(body)
 
 
 @pytest.mark.parametrize("env", ENVS)
@@ -126,10 +130,17 @@ def test_dashboard_shows_the_database(synth: Synth, env: str) -> None:
 
 
 @pytest.mark.parametrize("env", ENVS)
-def test_dashboard_shows_the_backlog_of_worker_queues_only(synth: Synth, env: str) -> None:
+def test_dashboard_finds_worker_queues_by_search(synth: Synth, env: str) -> None:
     _, body = _dashboard(synth, env)
-    sqs = {(m[1], m[3]) for m in _metrics(body) if m[0] == "AWS/SQS"}
-    assert sqs == {("ApproximateNumberOfMessagesVisible", f"{env}-worker"), ("ApproximateAgeOfOldestMessage", f"{env}-worker")}
+    sqs = [e for e in _expressions(body) if "AWS/SQS" in e]
+    assert len(sqs) == 2 and all(f"QueueName={env}'" in e for e in sqs)
+    assert any("ApproximateAgeOfOldestMessage" in e for e in sqs)
+
+
+def test_dashboard_does_not_list_services_so_adding_one_leaves_it_unchanged(synth: Synth) -> None:
+    board, _ = _dashboard(synth, "dev")
+    for name in ("web", "api", "worker"):
+        assert f"dev-{name}" not in board["dashboard_body"]
 
 
 def test_dashboard_body_is_deterministic() -> None:
@@ -141,10 +152,9 @@ def test_dashboard_body_is_deterministic() -> None:
 
     spec = load_app(ROOT, environments=["dev"])
     (env,) = spec.environments
-    services = spec.services["dev"]
     stack = TerraformStack(App(), "t")
-    one = Dashboard(stack, "one", env=env, services=services, alb_arn_suffix="app/x/1", db_identifier="dev-mysql")
-    two = Dashboard(stack, "two", env=env, services=tuple(reversed(services)), alb_arn_suffix="app/x/1", db_identifier="dev-mysql")
+    one = Dashboard(stack, "one", env=env, alb_arn_suffix="app/x/1", db_identifier="dev-mysql")
+    two = Dashboard(stack, "two", env=env, alb_arn_suffix="app/x/1", db_identifier="dev-mysql")
     assert one.body == two.body
-    none = Dashboard(stack, "none", env=env, services=(), alb_arn_suffix=None, db_identifier=None)
-    assert json.loads(none.body) == {"widgets": []}
+    bare = Dashboard(stack, "bare", env=env, alb_arn_suffix=None, db_identifier=None)
+    assert all("AWS/ApplicationELB" not in json.dumps(w) and "AWS/RDS" not in json.dumps(w) for w in json.loads(bare.body)["widgets"])

@@ -46,6 +46,7 @@ def log(message: str) -> None:
 
 def synthesize(root: Path, outdir: Path, *, endpoint: str, env_name: str) -> list[str]:
     """Synthesize one environment in local mode; returns the stack names, platform first."""
+    outdir.parent.mkdir(parents=True, exist_ok=True)
     env = dict(
         os.environ,
         CDKTF_OUTDIR=str(outdir),
