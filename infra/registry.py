@@ -3,8 +3,9 @@
 Tags are immutable (a tag always names the same image, so a deployment can be traced and
 rolled back), images are scanned on push and encrypted with the platform key. A lifecycle
 policy expires untagged images after a week and keeps the last `registry.keep_images`.
-In production a repository holding images cannot be deleted by Terraform
-(`force_delete = false`) and the resource itself has `prevent_destroy`.
+With deletion protection (the default in production) a repository holding images
+cannot be deleted by Terraform (`force_delete = false`) and the resource itself has
+`prevent_destroy`.
 """
 
 from __future__ import annotations
@@ -83,8 +84,8 @@ class Registry(Construct):
                 image_tag_mutability="IMMUTABLE",
                 image_scanning_configuration=EcrRepositoryImageScanningConfiguration(scan_on_push=True),
                 encryption_configuration=[EcrRepositoryEncryptionConfiguration(encryption_type="KMS", kms_key=key.arn)],
-                force_delete=not env.production,
-                lifecycle=TerraformResourceLifecycle(prevent_destroy=True) if env.production else None,
+                force_delete=not env.deletion_protection,
+                lifecycle=TerraformResourceLifecycle(prevent_destroy=True) if env.deletion_protection else None,
             )
             EcrLifecyclePolicy(self, f"{service.name}-lifecycle", repository=repository.name, policy=policy)
             self._repositories[service.name] = repository

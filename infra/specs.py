@@ -58,6 +58,8 @@ class PipelineSource(str, Enum):
 class NetworkSpec:
     vpc_cidr: ipaddress.IPv4Network
     az_count: int  # 2..6
+    # One per AZ index, in subnet order; default <region>a, <region>b, ... (never looked up).
+    availability_zones: tuple[str, ...]
     nat: NatMode  # default: single outside production, per_az in production
     admin_cidr: ipaddress.IPv4Network  # required; SSH to the bastion only from here
     public_subnets: tuple[str, ...]  # derived from vpc_cidr, one per AZ

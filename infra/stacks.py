@@ -16,7 +16,7 @@ from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTag
 from infra.local_endpoints import ENDPOINT_SERVICES
 from infra.microservice import Microservice
 from infra.platform import Platform
-from infra.specs import BackendKind, EnvironmentSpec, LocalEndpoint, ServiceSpec
+from infra.specs import BackendKind, EnvironmentSpec, LocalEndpoint, ServiceKind, ServiceSpec
 
 PROVIDER_VERSION = "5.100.0"
 # No `required_version` in the terraform block: Checkov's terraform_json parser fails on
@@ -132,4 +132,17 @@ class ServiceStack(EnvironmentStack):
         super().__init__(scope, id_, env=env, local=local, component=service.name)
         self.add_dependency(platform.stack)
         self.service = Microservice(self, "service", env=env, spec=service, platform=platform)
+        TerraformOutput(self, "url", value=_service_url(service, platform, self.service))
+
+
+def _service_url(spec: ServiceSpec, platform: Platform, service: Microservice) -> str:
+    """Where the service is reached: through the ALB, by Cloud Map name, or its queue."""
+    if spec.kind is ServiceKind.WEB and spec.route is not None:
+        scheme = "https" if platform.load_balancer.https else "http"
+        host = spec.route.hosts[0] if spec.route.hosts else platform.load_balancer.dns_name
+        path = spec.route.paths[0].rstrip("*") if spec.route.paths else "/"
+        return f"{scheme}://{host}{path}"
+    if spec.kind is ServiceKind.WORKER and service.queue is not None:
+        return service.queue.url
+    return f"http://{spec.name}.{platform.discovery.namespace_name}:{spec.port}"
 

@@ -15,7 +15,7 @@ from tests.conftest import ROOT, Synth, by_path, data_sources, resources
 
 ENVS = ("dev", "prod")
 HOSTS = {
-    # host: (subnet tier, public IP)
+    # host: (subnet tier, Elastic IP)
     "bastion": ("public", True),
     "ansible": ("private", False),
 }
@@ -34,7 +34,16 @@ def test_host_placement_and_exposure(synth: Synth, env: str, host: str) -> None:
     tier, public = HOSTS[host]
     instance = by_path(stack, "aws_instance", f"/access/{host}")
     assert instance["subnet_id"] == ref(stack, "aws_subnet", f"/network/{tier}-0", "id")
-    assert instance["associate_public_ip_address"] is public
+    # No automatic public IP on either host: the bastion's address is an Elastic IP.
+    # Unset on purpose (see infra/access.py); no subnet maps public IPs on launch.
+    assert "associate_public_ip_address" not in instance
+    subnet = by_path(stack, "aws_subnet", f"/network/{tier}-0")
+    assert subnet["map_public_ip_on_launch"] is False
+    eips = [e for e in resources(stack, "aws_eip").values() if e.get("instance") == ref(stack, "aws_instance", f"/access/{host}", "id")]
+    assert len(eips) == int(public)
+    if public:
+        assert eips[0]["domain"] == "vpc"
+        assert eips[0]["//"]["metadata"]["path"].endswith(f"/access/{host}-ip")
     assert instance["vpc_security_group_ids"] == [ref(stack, "aws_security_group", f"/security/{host}", "id")]
     assert instance["tags"]["Name"] == f"{env}-{host}"
 
@@ -118,6 +127,7 @@ def test_access_disabled_removes_the_hosts(tmp_path: Path) -> None:
     assert platform.access is None
     stack = json.loads((tmp_path / "stacks" / "dev-platform" / "cdk.tf.json").read_text())
     assert not resources(stack, "aws_instance")
+    assert not [e for e in resources(stack, "aws_eip").values() if "/access/" in e["//"]["metadata"]["path"]]
     assert not [
         r
         for type_ in ("aws_iam_role", "aws_iam_instance_profile", "aws_iam_role_policy")

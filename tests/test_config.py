@@ -133,6 +133,8 @@ BAD = [
     ("az_count_bool", project(ENV.replace("az_count = 2", "az_count = true")), "environments/dev.toml", "network.az_count", "must be an integer"),
     ("nat_mode_unknown", project(ENV + 'nat = "many"\n'), "environments/dev.toml", "network.nat", "single, per_az"),
     ("ssh_from_anywhere", project(ENV.replace("203.0.113.0/24", "0.0.0.0/0")), "environments/dev.toml", "network.admin_cidr", "0.0.0.0/0"),
+    ("az_of_another_region", project(ENV + 'availability_zones = ["us-east-1a", "eu-west-1b"]\n'), "environments/dev.toml", "network.availability_zones[1]", "availability zone of us-east-1"),
+    ("az_wrong_count", project(ENV + 'availability_zones = ["us-east-1a", "us-east-1b", "us-east-1c"]\n'), "environments/dev.toml", "network.availability_zones", "az_count is 2"),
     ("admin_cidr_missing", project(ENV.replace('admin_cidr = "203.0.113.0/24"\n', "")), "environments/dev.toml", "network.admin_cidr", "is required"),
     (
         "subnets_overlap",

@@ -10,8 +10,8 @@ import pytest
 from tests.conftest import Synth, by_path, resources
 
 SERVICES = ("api", "web", "worker")
-# env: (production, images kept)
-ENVS = {"dev": (False, 20), "prod": (True, 50)}
+# env: (deletion_protection, images kept); dev.toml turns protection on as well.
+ENVS = {"dev": (True, 20), "prod": (True, 50)}
 
 
 def ref(stack: dict[str, Any], type_: str, suffix: str, attr: str) -> str:
@@ -31,15 +31,15 @@ def test_one_repository_per_service_keyed_by_name(synth: Synth, env: str) -> Non
 @pytest.mark.parametrize("service", SERVICES)
 def test_repository_is_immutable_scanned_and_encrypted_with_the_platform_key(synth: Synth, env: str, service: str) -> None:
     stack = synth.stack(f"{env}-platform")
-    production, _ = ENVS[env]
+    protected, _ = ENVS[env]
     repository = by_path(stack, "aws_ecr_repository", f"/registry/{service}")
     assert repository["image_tag_mutability"] == "IMMUTABLE"
     assert repository["image_scanning_configuration"] == {"scan_on_push": True}
     assert repository["encryption_configuration"] == [
         {"encryption_type": "KMS", "kms_key": ref(stack, "aws_kms_key", "/key/key", "arn")}
     ]
-    assert repository["force_delete"] is (not production)
-    if production:
+    assert repository["force_delete"] is (not protected)
+    if protected:
         assert repository["lifecycle"] == {"prevent_destroy": True}
     else:
         assert "lifecycle" not in repository
@@ -79,3 +79,21 @@ def test_registry_methods() -> None:
     assert registry.repository_arn("api") != registry.repository_arn("web")
     with pytest.raises(KeyError, match="known: api, web, worker"):
         registry.repository_url("nope")
+
+
+def test_unprotected_environment_can_delete_repositories() -> None:
+    import dataclasses
+
+    from cdktf import Testing, TerraformStack
+
+    from infra.config import load_app
+    from infra.encryption import PlatformKey
+    from infra.registry import Registry
+    from tests.conftest import ROOT
+
+    app_spec = load_app(ROOT, environments=["dev"])
+    env = dataclasses.replace(app_spec.environments[0], deletion_protection=False)
+    stack = TerraformStack(Testing.app(), "registry")
+    Registry(stack, "registry", env=env, services=app_spec.services["dev"], key=PlatformKey(stack, "key", env=env))
+    repositories = json.loads(Testing.synth(stack))["resource"]["aws_ecr_repository"].values()
+    assert repositories and all(r["force_delete"] is True and "lifecycle" not in r for r in repositories)
