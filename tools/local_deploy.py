@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -46,6 +47,9 @@ def log(message: str) -> None:
 
 def synthesize(root: Path, outdir: Path, *, endpoint: str, env_name: str) -> list[str]:
     """Synthesize one environment in local mode; returns the stack names, platform first."""
+    # A fresh folder: stacks of removed services must not linger (their state does, in
+    # the state folder, until they are destroyed).
+    shutil.rmtree(outdir, ignore_errors=True)
     outdir.parent.mkdir(parents=True, exist_ok=True)
     env = dict(
         os.environ,
