@@ -4,6 +4,10 @@ Environment variables (read here, at the edge, and nowhere else):
   PLATFORM_ENVIRONMENTS    comma-separated environment names to synthesize (default: all)
   PLATFORM_LOCAL_ENDPOINT  http://127.0.0.1:<port>: point every AWS API at a local emulator
   CDKTF_OUTDIR             where to write (default: cdktf.out; `cdktf synth` sets its own)
+
+cdktf.json runs it as `python -O main.py`: the provider bindings type-check every call
+with typeguard under `__debug__` (a third of construction time); configuration is
+validated once by infra.config, and the output is identical either way.
 """
 
 from __future__ import annotations

@@ -58,7 +58,7 @@ def synthesize(root: Path, outdir: Path, *, endpoint: str, env_name: str) -> lis
         PLATFORM_LOCAL_ENDPOINT=endpoint,
         JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20",
     )
-    result = subprocess.run([sys.executable, "main.py"], cwd=root, env=env, capture_output=True, text=True, timeout=600)
+    result = subprocess.run([sys.executable, "-O", "main.py"], cwd=root, env=env, capture_output=True, text=True, timeout=600)
     if result.returncode != 0:
         raise DeployError(f"synthesis failed:\n{result.stderr[-4000:]}")
     stacks = sorted(p.name for p in (outdir / "stacks").iterdir() if (p / "cdk.tf.json").is_file())
@@ -98,7 +98,10 @@ def destroy(stack_dir: Path) -> Result:
 
 def plan_changes(stack_dir: Path) -> list[dict[str, object]]:
     """The resource changes a fresh plan proposes (empty when the stack has converged)."""
-    terraform(stack_dir, "plan", "-input=false", "-out=converge.tfplan", "-detailed-exitcode", check=False)
+    init(stack_dir)
+    planned = terraform(stack_dir, "plan", "-input=false", "-out=converge.tfplan", "-detailed-exitcode", check=False)
+    if planned.returncode not in (0, 2):  # 2: the plan has changes
+        raise DeployError(f"terraform plan failed in {stack_dir.name}:\n{(planned.stdout + planned.stderr)[-6000:]}")
     shown = terraform(stack_dir, "show", "-json", "converge.tfplan")
     plan = json.loads(shown.stdout)
     return [
