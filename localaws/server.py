@@ -41,6 +41,12 @@ os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
 
 from werkzeug.serving import BaseWSGIServer, make_server  # noqa: E402
 
+# One request at a time. moto's backends are not thread-safe: under Terraform's parallel
+# requests we saw "dictionary changed size during iteration" (HTTP 500) and a retried
+# CreateSecurityGroup answered "already exists". Each request takes milliseconds and the
+# provider's time goes into its own waits, so serializing costs almost nothing.
+THREADED = False
+
 from .shims import AppAutoScalingTagStore, ShimMiddleware, apply_moto_patches  # noqa: E402
 
 LOOPBACK = "127.0.0.1"
@@ -108,7 +114,7 @@ class LocalAWS:
         if self._quiet:
             logging.getLogger("werkzeug").setLevel(logging.ERROR)
         app = build_app(self.tag_store)
-        self._server = make_server(self.host, self._requested_port, app, threaded=True)
+        self._server = make_server(self.host, self._requested_port, app, threaded=THREADED)
         self._thread = threading.Thread(
             target=self._server.serve_forever, name=f"localaws-{self.port}", daemon=True
         )
@@ -178,7 +184,7 @@ def serve_forever(port: int = 0, host: str = LOOPBACK, port_file: str | os.PathL
     """Run the server in the foreground until SIGINT/SIGTERM."""
     _check_host(host)
     app = build_app()
-    server = make_server(host, port, app, threaded=True)
+    server = make_server(host, port, app, threaded=THREADED)
     url = f"http://{host}:{server.server_port}"
 
     def _stop(signum: int, frame: Any) -> None:

@@ -62,8 +62,17 @@ def _clients(endpoint: str) -> dict[str, object]:
 def _leftovers(endpoint: str) -> dict[str, list[str]]:
     c = _clients(endpoint)
     vpcs = [v["VpcId"] for v in c["ec2"].describe_vpcs()["Vpcs"] if not v.get("IsDefault")]
-    clusters = c["ecs"].list_clusters()["clusterArns"]
-    services = [s for cluster in clusters for s in c["ecs"].list_services(cluster=cluster)["serviceArns"]]
+    # Deleted ECS clusters and services stay visible as INACTIVE (in AWS for a while, in
+    # moto for good); only ACTIVE ones are left behind.
+    listed = c["ecs"].list_clusters()["clusterArns"]
+    described = c["ecs"].describe_clusters(clusters=listed)["clusters"] if listed else []
+    clusters = [cl["clusterArn"] for cl in described if cl["status"] == "ACTIVE"]
+    services = []
+    for cluster in listed:
+        arns = c["ecs"].list_services(cluster=cluster)["serviceArns"]
+        for chunk in (arns[i : i + 10] for i in range(0, len(arns), 10)):
+            found = c["ecs"].describe_services(cluster=cluster, services=chunk)["services"]
+            services += [s["serviceArn"] for s in found if s["status"] == "ACTIVE"]
     return {
         "vpcs": vpcs,
         "clusters": clusters,
