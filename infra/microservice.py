@@ -568,26 +568,20 @@ class Microservice(Construct):
         spec = self.spec
         alarms = spec.alarms
         ecs = {"ClusterName": self.platform.cluster.name, "ServiceName": self.service.name}
-        self._alarm(
-            "cpu-high",
-            description=f"{self.name}: CPU above {alarms.cpu_high}% for 15 minutes",
-            namespace="AWS/ECS",
-            metric="CPUUtilization",
-            dimensions=ecs,
-            statistic="Average",
-            threshold=alarms.cpu_high,
-            periods=3,
-        )
-        self._alarm(
-            "memory-high",
-            description=f"{self.name}: memory above {alarms.memory_high}% for 15 minutes",
-            namespace="AWS/ECS",
-            metric="MemoryUtilization",
-            dimensions=ecs,
-            statistic="Average",
-            threshold=alarms.memory_high,
-            periods=3,
-        )
+        for purpose, label, metric, threshold in (
+            ("cpu-high", "CPU", "CPUUtilization", alarms.cpu_high),
+            ("memory-high", "memory", "MemoryUtilization", alarms.memory_high),
+        ):
+            self._alarm(
+                purpose,
+                description=f"{self.name}: {label} above {threshold}% for 15 minutes",
+                namespace="AWS/ECS",
+                metric=metric,
+                dimensions=ecs,
+                statistic="Average",
+                threshold=threshold,
+                periods=3,
+            )
         if self.target_group is not None:
             self._alarm(
                 "http-5xx",

@@ -97,17 +97,26 @@ class SecurityGroups(Construct):
         name = f"{self._env_name}-{role}"
         return SecurityGroup(self, role, name=name, description=description, vpc_id=self._vpc_id, tags={"Name": name})
 
-    def _ingress(
+    def _ingress(self, id_: str, group: SecurityGroup, port: int, *, description: str,
+                 cidr: str | None = None, from_sg: SecurityGroup | None = None) -> None:
+        self._rule(VpcSecurityGroupIngressRule, id_, group, port, description, cidr, from_sg)
+
+    def _egress(self, id_: str, group: SecurityGroup, port: int, *, description: str,
+                cidr: str | None = None, to_sg: SecurityGroup | None = None) -> None:
+        self._rule(VpcSecurityGroupEgressRule, id_, group, port, description, cidr, to_sg)
+
+    def _rule(
         self,
+        rule: type[VpcSecurityGroupIngressRule] | type[VpcSecurityGroupEgressRule],
         id_: str,
         group: SecurityGroup,
         port: int,
-        *,
         description: str,
-        cidr: str | None = None,
-        from_sg: SecurityGroup | None = None,
+        cidr: str | None,
+        peer: SecurityGroup | None,
     ) -> None:
-        VpcSecurityGroupIngressRule(
+        """One TCP port, to or from either a CIDR block or another security group."""
+        rule(
             self,
             id_,
             security_group_id=group.id,
@@ -115,32 +124,9 @@ class SecurityGroups(Construct):
             from_port=port,
             to_port=port,
             cidr_ipv4=cidr,
-            referenced_security_group_id=from_sg.id if from_sg else None,
+            referenced_security_group_id=peer.id if peer else None,
             description=description,
         )
-
-    def _egress(
-        self,
-        id_: str,
-        group: SecurityGroup,
-        port: int,
-        *,
-        description: str,
-        cidr: str | None = None,
-        to_sg: SecurityGroup | None = None,
-    ) -> None:
-        VpcSecurityGroupEgressRule(
-            self,
-            id_,
-            security_group_id=group.id,
-            ip_protocol="tcp",
-            from_port=port,
-            to_port=port,
-            cidr_ipv4=cidr,
-            referenced_security_group_id=to_sg.id if to_sg else None,
-            description=description,
-        )
-
 
 def _ports(services: Sequence[ServiceSpec]) -> list[int]:
     """The distinct ports of `services`. Rules are keyed by port, not by service: services
