@@ -54,6 +54,8 @@ $(BUILD)/pipenv/bin/pipenv:
 $(VENV)/.synced: Pipfile.lock | $(BUILD)/pipenv/bin/pipenv
 	@echo "==> installing Python dependencies from Pipfile.lock into $(VENV)/"
 	@$(BUILD)/pipenv/bin/pipenv sync --dev
+	@echo "==> compiling optimized bytecode for the synthesis (python -O; see tools/bytecode.py)"
+	@$(PY) -m tools.bytecode
 	@touch $@
 
 node_modules/.synced: package-lock.json
