@@ -22,7 +22,7 @@ load-independent number), stock vs. shimmed:
 * the project's own ``main.py``: wall 21.8 s -> 6.7 s, output identical.
 * The node process peaked at ~550-600 MB either way: the kernel's ``require``
   of the provider's ``lib/index.js`` compiles all 2,135 JavaScript submodules
-  (~240 MB of source, ~3.5 s).  That half is ``infra/fast_imports.js`` (below).
+  (~240 MB of source, ~3.5 s).  That half is ``infra/kernel_preload.js`` (below).
 
 ``cdktf`` itself was measured too and is *not* shimmed: ``import cdktf`` is
 ~0.65 s, almost all of it starting the node kernel and loading the constructs
@@ -64,7 +64,7 @@ Two things the eager imports provided are restored lazily:
 
 The node side
 -------------
-``install()`` also preloads ``infra/fast_imports.js`` into the jsii kernel by
+``install()`` also preloads ``infra/kernel_preload.js`` into the jsii kernel by
 adding ``--require <it>`` to ``NODE_OPTIONS`` (the kernel is a child process of
 this one and inherits its environment when it starts, at the first jsii
 import).  There the provider's ``lib/index.js`` is not run: its exports become
@@ -136,7 +136,7 @@ _TAIL_LINE = re.compile(r"^from \. import ([A-Za-z_][A-Za-z0-9_]*)$")
 _lock = threading.RLock()
 _finder: Optional["_ProviderFinder"] = None
 _status: Dict[str, Any] = {"installed": False, "reason": None, "packages": {}, "node": None}
-NODE_PRELOAD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "fast_imports.js")
+NODE_PRELOAD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "kernel_preload.js")
 # package name -> (assembly name, submodule names), for the FQN fallback.
 _shimmed: Dict[str, tuple] = {}
 _full_loaded: set = set()
@@ -412,7 +412,7 @@ def install() -> bool:
 
 
 def _preload_into_kernel() -> str:
-    """Add fast_imports.js to the NODE_OPTIONS the jsii kernel will start with."""
+    """Add kernel_preload.js to the NODE_OPTIONS the jsii kernel will start with."""
     # The kernel starts with the first assembly load, i.e. the first `<package>._jsii` import.
     if any(name.endswith("._jsii") for name in sys.modules):
         return "eager: the jsii kernel was already running"

@@ -1,4 +1,6 @@
-"""Tests for infra/fast_imports.py (lazy cdktf_cdktf_provider_* imports).
+"""Tests for the synthesis speed-ups: infra/fast_imports.py (lazy cdktf_cdktf_provider_*
+imports), infra/kernel_preload.js (the same inside the jsii kernel, and no creation stacks)
+and infra/fast_kernel.py (jsii's per-call work).
 
 The heavy tests run in subprocesses so that neither the shim nor the
 provider package ends up imported into the pytest process.  fast_imports is
@@ -12,8 +14,10 @@ import importlib.util
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
+import tarfile
 import textwrap
 from pathlib import Path
 
@@ -21,6 +25,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SHIM_PATH = ROOT / "infra" / "fast_imports.py"
+KERNEL_PATH = ROOT / "infra" / "fast_kernel.py"
+PRELOAD_PATH = ROOT / "infra" / "kernel_preload.js"
 PKG = "cdktf_cdktf_provider_aws"
 
 # Prepended to every subprocess script: load the shim by path and install it
@@ -32,6 +38,10 @@ _spec = importlib.util.spec_from_file_location("fast_imports", {str(SHIM_PATH)!r
 fast_imports = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(fast_imports)
 SHIM = fast_imports.install()
+_spec = importlib.util.spec_from_file_location("fast_kernel", {str(KERNEL_PATH)!r})
+fast_kernel = importlib.util.module_from_spec(_spec)
+_spec.loader.exec_module(fast_kernel)
+KERNEL = fast_kernel.install()
 """
 
 SYNTH_APP = """
@@ -64,7 +74,8 @@ service = EcsService(svc, "svc", name="api", cluster="c", task_definition=role.a
 TerraformOutput(svc, "rollback", value=service.deployment_circuit_breaker.rollback)
 TerraformOutput(svc, "cross", value=listener.default_action.get(0).fixed_response.status_code)
 app.synth()
-print(json.dumps({"shim": SHIM, "modules": len([m for m in sys.modules if m.startswith("cdktf_cdktf_provider_aws")])}))
+print(json.dumps({"shim": SHIM, "kernel": KERNEL, "node": fast_imports.status()["node"],
+                  "modules": len([m for m in sys.modules if m.startswith("cdktf_cdktf_provider_aws")])}))
 # synth() has returned, so the files are written.  Skip interpreter teardown
 # (for the stock run, freeing ~4,300 provider modules takes another 5-10 s),
 # but still run atexit: jsii stops node and deletes its runtime temp dir there.
@@ -216,14 +227,129 @@ def test_synth_is_byte_identical_with_and_without_shim(tmp_path):
         results[label] = _last_json(stdout)
 
     assert results["fast"]["shim"] is True and results["stock"]["shim"] is False
+    assert results["fast"]["kernel"] is True and results["stock"]["kernel"] is False
+    assert results["fast"]["node"] == "lazy" and results["stock"]["node"] is None
     assert results["fast"]["modules"] < 50 < results["stock"]["modules"]
+    _assert_same_tree(tmp_path / "fast", tmp_path / "stock")
 
-    fast_files = sorted(p.relative_to(tmp_path / "fast") for p in (tmp_path / "fast").rglob("*") if p.is_file())
-    stock_files = sorted(p.relative_to(tmp_path / "stock") for p in (tmp_path / "stock").rglob("*") if p.is_file())
+
+def _assert_same_tree(fast: Path, stock: Path) -> None:
+    fast_files = sorted(p.relative_to(fast) for p in fast.rglob("*") if p.is_file())
+    stock_files = sorted(p.relative_to(stock) for p in stock.rglob("*") if p.is_file())
     assert fast_files == stock_files
     assert any(str(p).endswith("cdk.tf.json") for p in fast_files)
     for rel in fast_files:
-        assert (tmp_path / "fast" / rel).read_bytes() == (tmp_path / "stock" / rel).read_bytes(), rel
+        assert (fast / rel).read_bytes() == (stock / rel).read_bytes(), rel
+
+
+@pytest.mark.timeout(900)
+def test_the_app_synthesizes_byte_identical_with_and_without_speedups(tmp_path):
+    """The project's own app, run as cdktf.json runs it, with every speed-up and with none."""
+    runs = {
+        label: subprocess.Popen(
+            [sys.executable, "-O", "main.py"],
+            cwd=ROOT, env=_env(PLATFORM_FAST_IMPORTS=switch, CDKTF_OUTDIR=str(tmp_path / label)),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+        )
+        for label, switch in (("fast", "1"), ("stock", "0"))
+    }
+    for label, proc in runs.items():
+        _, stderr = proc.communicate()
+        assert proc.returncode == 0, f"{label} synth failed:\n{stderr[-3000:]}"
+    assert len(list((tmp_path / "fast" / "stacks").iterdir())) == 8
+    _assert_same_tree(tmp_path / "fast", tmp_path / "stock")
+
+
+# --- the kernel preload, in node alone ------------------------------------------------
+
+NODE_PROBE = """
+const path = require("path");
+const loaded = (globalThis.loaded = []);
+const index = process.argv[1];
+const provider = require(index);
+const before = [...loaded];
+const keys = Object.keys(provider).sort();
+const value = provider.fooBar.FooBar;
+const after = [...loaded];
+provider.bazQux;
+console.log(JSON.stringify({ before, keys, value, after, all: [...loaded] }));
+"""
+
+
+def _fake_provider(root: Path, index: str) -> Path:
+    lib = root / "node_modules" / "@cdktf" / "provider-fake" / "lib"
+    for name in ("foo-bar", "baz-qux"):
+        (lib / name).mkdir(parents=True)
+        (lib / name / "index.js").write_text(
+            f'globalThis.loaded.push("{name}");\nexports.FooBar = "{name}";\n'
+        )
+    (lib / "index.js").write_text(index)
+    return lib / "index.js"
+
+
+GENERATED_INDEX = """"use strict";
+/**
+ * Copyright (c) HashiCorp, Inc.
+ */
+Object.defineProperty(exports, "__esModule", { value: true });
+exports.fooBar = exports.bazQux = void 0;
+exports.bazQux = require("./baz-qux");
+exports.fooBar = require("./foo-bar");
+// generated by cdktf get
+//# sourceMappingURL=data:application/json;base64,e30=
+"""
+
+
+def _node_probe(index: Path) -> dict:
+    node = shutil.which("node")
+    if node is None:
+        pytest.fail("node is not on PATH")
+    proc = subprocess.run(
+        [node, "--require", str(PRELOAD_PATH), "-e", NODE_PROBE, str(index)],
+        capture_output=True, text=True, timeout=60,
+    )
+    assert proc.returncode == 0, proc.stderr
+    return json.loads(proc.stdout)
+
+
+def test_preload_requires_provider_submodules_on_first_use(tmp_path):
+    out = _node_probe(_fake_provider(tmp_path, GENERATED_INDEX))
+    assert out["before"] == []
+    assert out["keys"] == ["bazQux", "fooBar"]  # every export is still there, and enumerable
+    assert out["value"] == "foo-bar" and out["after"] == ["foo-bar"]
+    assert out["all"] == ["foo-bar", "baz-qux"]
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(lambda s: s + "globalThis.sideEffect = 1;\n", id="extra statement"),
+        pytest.param(lambda s: s.replace("exports.fooBar = exports.bazQux = void 0;", "exports.bazQux = void 0;"),
+                     id="declared names differ"),
+    ],
+)
+def test_preload_runs_an_index_of_any_other_shape_as_it_is(tmp_path, change):
+    out = _node_probe(_fake_provider(tmp_path, change(GENERATED_INDEX)))
+    assert out["before"] == ["baz-qux", "foo-bar"]  # eager, in the file's own order
+
+
+def test_preload_recognizes_the_installed_providers_index(tmp_path):
+    """The real lib/index.js of the pinned provider (from its jsii tarball) has the shape."""
+    tarball = next((_provider_init().parent / "_jsii").glob("*.jsii.tgz"))
+    with tarfile.open(tarball) as archive:
+        source = archive.extractfile("package/lib/index.js").read().decode()
+    node = shutil.which("node")
+    probe = (
+        "const m = require(process.argv[1]);"
+        "const src = require('fs').readFileSync(process.argv[2], 'utf8');"
+        "const found = m.lazyExports(src);"
+        "console.log(JSON.stringify(found === null ? null : found.size));"
+    )
+    (tmp_path / "index.js").write_text(source)
+    proc = subprocess.run([node, "-e", probe, str(PRELOAD_PATH), str(tmp_path / "index.js")],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout) == len(_load_shim()._split_source(_provider_init().read_text())[1])
 
 
 @pytest.mark.timeout(600)
