@@ -74,7 +74,12 @@ service = EcsService(svc, "svc", name="api", cluster="c", task_definition=role.a
 TerraformOutput(svc, "rollback", value=service.deployment_circuit_breaker.rollback)
 TerraformOutput(svc, "cross", value=listener.default_action.get(0).fixed_response.status_code)
 app.synth()
-print(json.dumps({"shim": SHIM, "kernel": KERNEL, "node": fast_imports.status()["node"],
+import glob, os
+def _children_scripts():
+    # What this process runs as children: the last word of each child's command line.
+    pids = " ".join(open(f).read() for f in glob.glob(f"/proc/{os.getpid()}/task/*/children")).split()
+    return sorted(os.path.basename(open(f"/proc/{pid}/cmdline").read().split(chr(0))[-2]) for pid in pids)
+print(json.dumps({"shim": SHIM, "kernel": KERNEL, "node": fast_imports.status()["node"], "children": _children_scripts(),
                   "modules": len([m for m in sys.modules if m.startswith("cdktf_cdktf_provider_aws")])}))
 # synth() has returned, so the files are written.  Skip interpreter teardown
 # (for the stock run, freeing ~4,300 provider modules takes another 5-10 s),
@@ -229,6 +234,9 @@ def test_synth_is_byte_identical_with_and_without_shim(tmp_path):
     assert results["fast"]["shim"] is True and results["stock"]["shim"] is False
     assert results["fast"]["kernel"] is True and results["stock"]["kernel"] is False
     assert results["fast"]["node"] == "lazy" and results["stock"]["node"] is None
+    # The kernel runs without jsii's relay process in the fast run, with it in the stock one.
+    assert results["fast"]["children"] == ["program.js"]
+    assert results["stock"]["children"] == ["jsii-runtime.js"]
     assert results["fast"]["modules"] < 50 < results["stock"]["modules"]
     _assert_same_tree(tmp_path / "fast", tmp_path / "stock")
 
