@@ -141,7 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{'case':<20} {'wall s':>8} {'peak MB':>8}")
     for name, (wall, mb) in rows.items():
         print(f"{name:<20} {wall:>8.2f} {mb:>8.0f}")
-    print(f"{'stock app (ref.)':<20} {stock[0]:>8.2f} {stock[1]:>8.0f}   every speed-up off, 1 run")
+    print(f"{'stock app (ref.)':<20} {stock[0]:>8.2f} {stock[1]:>8.0f}   PLATFORM_FAST_IMPORTS=0 (only -O left), 1 run")
     print(f"each added service: {per_service_ms:.0f} ms (its stack in both environments, and its platform parts)")
     print()
     ok = True
