@@ -10,5 +10,5 @@ per-call work. The synthesized JSON is the same with and without them
 from infra import fast_imports as _fast_imports
 from infra import fast_kernel as _fast_kernel
 
-_fast_imports.install()
-_fast_kernel.install()
+if _fast_imports.install():  # False when PLATFORM_FAST_IMPORTS=0
+    _fast_kernel.install()

@@ -33,8 +33,9 @@ messages:
   Not done when JSII_RUNTIME names a runtime of the user's, or off POSIX.
 
 The 50-service synthesis takes about 4.5 s less; tests/test_fast_imports.py proves the
-synthesized files are byte-identical with and without it (``PLATFORM_FAST_IMPORTS=0``
-switches it off together with the lazy imports).
+synthesized files are byte-identical with and without it. infra/__init__.py installs it
+only where infra/fast_imports.py is installed, so ``PLATFORM_FAST_IMPORTS=0`` switches
+both off.
 
 It patches private jsii functions, so it only does so for the jsii version it was written
 against and checked with; with any other version it changes nothing and ``status()`` says
@@ -56,7 +57,6 @@ from types import BuiltinFunctionType, FunctionType, LambdaType, MethodType
 from typing import Any
 
 SUPPORTED_JSII = "1.142.0"
-ENV_SWITCH = "PLATFORM_FAST_IMPORTS"
 
 _status: dict[str, Any] = {"installed": False, "reason": "not installed"}
 
@@ -67,9 +67,6 @@ def status() -> dict[str, Any]:
 
 def install() -> bool:
     """Patch the jsii runtime (idempotent). Returns True when the fast paths are active."""
-    if os.environ.get(ENV_SWITCH, "1").strip().lower() in ("0", "false", "no", "off"):
-        _status.update(installed=False, reason=f"disabled by {ENV_SWITCH}")
-        return False
     import jsii
 
     if jsii.__version__ != SUPPORTED_JSII:

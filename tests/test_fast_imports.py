@@ -41,7 +41,7 @@ SHIM = fast_imports.install()
 _spec = importlib.util.spec_from_file_location("fast_kernel", {str(KERNEL_PATH)!r})
 fast_kernel = importlib.util.module_from_spec(_spec)
 _spec.loader.exec_module(fast_kernel)
-KERNEL = fast_kernel.install()
+KERNEL = fast_kernel.install() if SHIM else False  # as infra/__init__.py does
 """
 
 SYNTH_APP = """
