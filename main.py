@@ -9,10 +9,10 @@ cdktf.json runs it as `python -O main.py`: the provider bindings type-check ever
 with typeguard under `__debug__` (a third of construction time); configuration is
 validated once by infra.config, and the output is identical either way.
 
-The cyclic garbage collector is off for this short process (with the other speed-ups): the provider bindings it
-imports are large, and each collection walks all of them again, about 0.6 s of a 3.5 s
-synthesis for garbage a synthesis hardly makes (peak memory is the same either way).
-Freezing before exit spares the interpreter's last collection too.
+With the other speed-ups, the cyclic garbage collector is off for this short process: the
+provider bindings it imports are large, and each collection walks all of them again, about
+0.6 s of a 3.5 s synthesis for garbage a synthesis hardly makes (peak memory is the same
+either way). Freezing before exit spares the interpreter's last collection too.
 """
 
 from __future__ import annotations
@@ -25,7 +25,8 @@ from pathlib import Path
 import infra  # installs the synthesis speed-ups before anything loads jsii or the provider
 from infra.config import ConfigError, load_app
 
-if infra.fast_imports.status()["installed"]:  # PLATFORM_FAST_IMPORTS=0 leaves all of it stock
+SPEEDUPS = infra.fast_imports.status()["installed"]  # PLATFORM_FAST_IMPORTS=0 leaves all of it stock
+if SPEEDUPS:
     gc.disable()
 
 ROOT = Path(__file__).resolve().parent
@@ -48,5 +49,6 @@ def main() -> int:
 
 if __name__ == "__main__":
     code = main()
-    gc.freeze()
+    if SPEEDUPS:
+        gc.freeze()
     sys.exit(code)

@@ -154,8 +154,8 @@ def _patch() -> None:
         self._process.stdin.write(b"%b\n" % (json.dumps(message, default=process.jdefault).encode("utf8"),))
         self._process.stdin.flush()
         answer = self._next_message()
-        ok = answer.get("ok", answer) if len(answer) == 1 else answer
-        if ok is not answer:
+        if len(answer) == 1 and "ok" in answer:
+            ok = answer["ok"]
             if response_type is types.CreateResponse and type(ok) is types.ObjRef:
                 return types.CreateResponse(ref=ok.ref)
             field = value_field.get(response_type)
