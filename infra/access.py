@@ -36,7 +36,7 @@ from cdktf_cdktf_provider_aws.instance import Instance, InstanceMetadataOptions,
 from infra.encryption import PlatformKey
 from infra.network import Network
 from infra.security import SecurityGroups
-from infra.specs import EnvironmentSpec
+from infra.config.specs import EnvironmentSpec
 
 AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
 # Explicit (the AMI's snapshot is 8 GiB): room for packages, logs and Ansible's checkouts.

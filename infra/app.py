@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from cdktf import App
 
-from infra.specs import AppSpec
+from infra.config.specs import AppSpec
 from infra.stacks import PlatformStack, ServiceStack, stack_name
 
 

@@ -33,7 +33,7 @@ from cdktf_cdktf_provider_aws.appautoscaling_scheduled_action import (
 from cdktf_cdktf_provider_aws.appautoscaling_target import AppautoscalingTarget
 from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAlarm
 
-from infra.specs import EnvironmentSpec, ServiceKind, ServiceSpec
+from infra.config.specs import EnvironmentSpec, ServiceKind, ServiceSpec
 
 SCALABLE_DIMENSION = "ecs:service:DesiredCount"
 # Scale-out steps on the backlog, as multiples of queue_backlog_per_task above the alarm

@@ -31,7 +31,7 @@ import json
 import shlex
 
 from infra.iam import image_tag_parameter_name as _parameter_name
-from infra.specs import EnvironmentSpec, ServiceSpec
+from infra.config.specs import EnvironmentSpec, ServiceSpec
 
 IMAGE_DEFINITIONS = "imagedefinitions.json"
 PYTHON_RUNTIME = "3.11"

@@ -56,7 +56,7 @@ from cdktf_cdktf_provider_aws.launch_template import (
 from infra.encryption import PlatformKey
 from infra.iam import ServiceRoles, exec_log_group_name
 from infra.network import Network
-from infra.specs import CapacityProvider, EnvironmentSpec
+from infra.config.specs import CapacityProvider, EnvironmentSpec
 
 if TYPE_CHECKING:
     from infra.security import SecurityGroups

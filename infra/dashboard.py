@@ -19,7 +19,7 @@ from constructs import Construct
 
 from cdktf_cdktf_provider_aws.cloudwatch_dashboard import CloudwatchDashboard
 
-from infra.specs import EnvironmentSpec
+from infra.config.specs import EnvironmentSpec
 
 WIDTH, HEIGHT, COLUMNS = 12, 6, 2
 PERIOD = 300

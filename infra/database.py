@@ -36,7 +36,7 @@ from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 
 from infra.encryption import PlatformKey
 from infra.network import Network
-from infra.specs import DatabaseSpec, EnvironmentSpec
+from infra.config.specs import DatabaseSpec, EnvironmentSpec
 
 PORT = 3306
 ENGINE = "mysql"

@@ -11,7 +11,7 @@ from constructs import Construct
 from cdktf_cdktf_provider_aws.service_discovery_private_dns_namespace import ServiceDiscoveryPrivateDnsNamespace
 
 from infra.network import Network
-from infra.specs import EnvironmentSpec
+from infra.config.specs import EnvironmentSpec
 
 
 class Discovery(Construct):

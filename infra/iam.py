@@ -41,7 +41,7 @@ from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 
 from infra.encryption import PlatformKey
-from infra.specs import EnvironmentSpec, ServiceSpec
+from infra.config.specs import EnvironmentSpec, ServiceSpec
 from infra.storage import Storage
 
 POLICY_NAME = "platform"

@@ -54,7 +54,7 @@ from cdktf_cdktf_provider_aws.wafv2_web_acl_logging_configuration import (
 
 from infra.network import Network
 from infra.security import SecurityGroups
-from infra.specs import EnvironmentSpec
+from infra.config.specs import EnvironmentSpec
 from infra.storage import Storage
 
 # AWS managed rule groups in evaluation order (WAF priority = position * 10), each with

@@ -86,7 +86,7 @@ from infra.autoscaling import ServiceScaling
 from infra.buildspec import image_tag_parameter_name
 from infra.pipeline import ServicePipeline
 from infra.platform import Platform
-from infra.specs import CapacityProvider, EnvironmentSpec, ImageSource, SecretRef, ServiceKind, ServiceSpec
+from infra.config.specs import CapacityProvider, EnvironmentSpec, ImageSource, SecretRef, ServiceKind, ServiceSpec
 
 TMP_VOLUME = "tmp"
 WORKER_STOP_TIMEOUT = 60  # seconds between SIGTERM and SIGKILL: a worker finishes its batch

@@ -28,7 +28,7 @@ from cdktf_cdktf_provider_aws.route_table_association import RouteTableAssociati
 from cdktf_cdktf_provider_aws.subnet import Subnet
 from cdktf_cdktf_provider_aws.vpc import Vpc
 
-from infra.specs import EnvironmentSpec, NatMode
+from infra.config.specs import EnvironmentSpec, NatMode
 
 
 class Network(Construct):

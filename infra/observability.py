@@ -23,7 +23,7 @@ from cdktf_cdktf_provider_aws.sns_topic_policy import SnsTopicPolicy
 from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
 
 from infra.encryption import PlatformKey
-from infra.specs import EnvironmentSpec
+from infra.config.specs import EnvironmentSpec
 
 
 def subscription_id(address: str) -> str:

@@ -54,7 +54,7 @@ from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 
 from infra.buildspec import IMAGE_DEFINITIONS, render_buildspec, service_dir
 from infra.platform import Platform
-from infra.specs import Architecture, EnvironmentSpec, PipelineSource, ServiceSpec
+from infra.config.specs import Architecture, EnvironmentSpec, PipelineSource, ServiceSpec
 
 # CodeBuild's standard Amazon Linux 2023 images (Python 3.11 runtime, Docker).
 BUILD_IMAGES: dict[Architecture, tuple[str, str]] = {

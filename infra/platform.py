@@ -37,7 +37,7 @@ from infra.network import Network
 from infra.observability import AlarmTopic
 from infra.registry import Registry
 from infra.security import SecurityGroups
-from infra.specs import EnvironmentSpec, ServiceSpec
+from infra.config.specs import EnvironmentSpec, ServiceSpec
 from infra.storage import Storage
 
 

@@ -24,7 +24,7 @@ from cdktf_cdktf_provider_aws.ecr_repository import (
 )
 
 from infra.encryption import PlatformKey
-from infra.specs import EnvironmentSpec, ServiceSpec
+from infra.config.specs import EnvironmentSpec, ServiceSpec
 
 UNTAGGED_EXPIRY_DAYS = 7
 

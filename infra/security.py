@@ -26,7 +26,7 @@ from cdktf_cdktf_provider_aws.vpc_security_group_egress_rule import VpcSecurityG
 from cdktf_cdktf_provider_aws.vpc_security_group_ingress_rule import VpcSecurityGroupIngressRule
 
 from infra.network import Network
-from infra.specs import EnvironmentSpec, ServiceKind, ServiceSpec
+from infra.config.specs import EnvironmentSpec, ServiceKind, ServiceSpec
 
 ANYWHERE = "0.0.0.0/0"
 HTTP, HTTPS, SSH, MYSQL = 80, 443, 22, 3306

@@ -16,7 +16,7 @@ from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTag
 from infra.local_endpoints import ENDPOINT_SERVICES
 from infra.microservice import Microservice
 from infra.platform import Platform
-from infra.specs import BackendKind, EnvironmentSpec, LocalEndpoint, ServiceKind, ServiceSpec
+from infra.config.specs import BackendKind, EnvironmentSpec, LocalEndpoint, ServiceKind, ServiceSpec
 
 PROVIDER_VERSION = "5.100.0"
 # No `required_version` in the terraform block: Checkov's terraform_json parser fails on

@@ -17,7 +17,7 @@ from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
 
 from infra.bucket import SecureBucket
 from infra.encryption import PlatformKey
-from infra.specs import EnvironmentSpec
+from infra.config.specs import EnvironmentSpec
 
 ALB_LOG_PREFIX = "alb"
 

@@ -12,7 +12,7 @@ import pytest
 
 from infra.cluster import AMI_PARAMETER, AMI_PARAMETER_ARM64
 from infra.config import load_app
-from infra.specs import CapacityProvider, StrategyItem
+from infra.config.specs import CapacityProvider, StrategyItem
 from tests.conftest import ROOT, Synth, by_path, data_sources, only, resources
 
 ENVS = ("dev", "prod")

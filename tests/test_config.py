@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from infra.config import ConfigError, default_priority, load_app
-from infra.specs import BackendKind, CapacityProvider, NatMode, ServiceKind
+from infra.config.specs import BackendKind, CapacityProvider, NatMode, ServiceKind
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from infra.config import SECRET_LIKE, load_app
-from infra.specs import EnvironmentSpec, ServiceSpec
+from infra.config.specs import EnvironmentSpec, ServiceSpec
 from tests.conftest import ROOT, Synth, data_sources, only, resources
 
 SERVICES = ("web", "api", "worker")

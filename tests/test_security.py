@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from infra.config import load_app
-from infra.specs import ServiceKind
+from infra.config.specs import ServiceKind
 from tests.conftest import ROOT, Synth, by_path, resources
 
 ENVS = ("dev", "prod")

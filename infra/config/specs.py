@@ -267,6 +267,28 @@ class SecretRef:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ConditionSpec:
+    """One IAM condition of a `[[permissions]]` entry."""
+
+    test: str  # a condition operator, e.g. StringEquals
+    variable: str  # a condition key, e.g. aws:SourceVpce
+    values: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
+class PermissionSpec:
+    """An IAM statement the application needs, rendered into its task role."""
+
+    actions: tuple[str, ...]
+    resources: tuple[str, ...]  # ARNs, "*" (only for actions without resource-level permissions), "queue", "dlq"
+    conditions: tuple[ConditionSpec, ...]
+
+
+# Names a `[[permissions]]` resource may use for the service's own things.
+OWN_RESOURCES = ("queue", "dlq")
+
+
+@dataclass(frozen=True, kw_only=True)
 class BuildSpec:
     dockerfile: str  # relative to the service folder, default Dockerfile
     test_command: str  # run inside the build, default "python -m pytest -q tests"
@@ -301,6 +323,8 @@ class ServiceSpec:
     min_healthy_percent: int  # default 100
     max_percent: int  # default 200
     build: BuildSpec
+    allow_from: tuple[str, ...] = ()  # backend: the services whose tasks may connect to its port
+    permissions: tuple[PermissionSpec, ...] = ()  # the application's own IAM permissions
 
     @property
     def uses_fargate(self) -> bool:

@@ -3,7 +3,7 @@
     environments/<env>.toml      one file per environment
     services/<name>/service.toml one manifest per microservice
 
-This is the only module that parses. Rules about one value live in `infra.fields`,
+This is the only module that parses. Rules about one value live in `infra.config.fields`,
 rules about one spec live in the `_environment`/`_service` readers below, and rules
 across specs (unique names, routes and priorities, references between files) run in
 `load_app` right after parsing. Every failure is a `ConfigError` naming file and field.
@@ -11,6 +11,7 @@ across specs (unique names, routes and priorities, references between files) run
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import re
 import tomllib
@@ -20,9 +21,9 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-from infra import limits
-from infra.fields import ConfigError, Fields
-from infra.specs import (
+from infra.config import iam_actions, limits
+from infra.config.fields import ConfigError, Fields
+from infra.config.specs import (
     AccessSpec,
     AlarmSpec,
     AppSpec,
@@ -32,6 +33,7 @@ from infra.specs import (
     BuildSpec,
     CapacityProvider,
     CloudBackendSpec,
+    ConditionSpec,
     ClusterSpec,
     DatabaseSpec,
     Ec2CapacitySpec,
@@ -45,6 +47,7 @@ from infra.specs import (
     NetworkSpec,
     ObservabilitySpec,
     PipelineSource,
+    PermissionSpec,
     PipelineSpec,
     QueueSpec,
     RegistrySpec,
@@ -57,6 +60,7 @@ from infra.specs import (
     ServiceSpec,
     StrategyItem,
 )
+from infra.config.specs import OWN_RESOURCES
 
 __all__ = ["ConfigError", "load_app", "load_environment", "load_services"]
 
@@ -92,6 +96,9 @@ HOST_PATTERN = re.compile(r"^(\*\.)?([A-Za-z0-9-?*]+\.)*[A-Za-z0-9-?*]+$")
 SCHEDULE = re.compile(r"^(cron\([0-9*?,/ LW#A-Za-z-]+\)|rate\([1-9][0-9]* (minute|minutes|hour|hours|day|days)\)|at\([0-9T:-]+\))$")
 SCHEDULE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 TIMEZONE = re.compile(r"^[A-Za-z_]+(/[A-Za-z_+-]+)*$")
+IAM_ACTION = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9*?]+$|^\*$")
+CONDITION_KEY = re.compile(r"^[A-Za-z0-9-]+:[A-Za-z0-9/_.:${}-]+$")
+ARN = re.compile(r"^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:([0-9]{12})?:[^\s]+$")
 USER = re.compile(r"^[0-9]{1,10}(:[0-9]{1,10})?$|^[a-z_][a-z0-9_-]{0,31}$")
 SECRETSMANAGER_ARN = re.compile(
     r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+(:[A-Za-z0-9_-]*:[A-Za-z0-9_-]*:[A-Za-z0-9_-]*)?$"
@@ -566,9 +573,69 @@ def _service(f: Fields, directory: Path, env: EnvironmentSpec) -> ServiceSpec:
         min_healthy_percent=f.integer("min_healthy_percent", 100, low=0, high=100),
         max_percent=f.integer("max_percent", 200, low=100, high=200),
         build=_build(f.table("build")),
+        allow_from=_allow_from(f, kind, name),
+        permissions=tuple(_permission(item, kind) for item in f.tables("permissions")),
     )
     f.done()
     return spec
+
+
+def _allow_from(f: Fields, kind: ServiceKind, name: str) -> tuple[str, ...]:
+    """Callers of a backend; that they exist is checked with the other services."""
+    callers = f.strings("allow_from", pattern=SERVICE_NAME, describe="a service name", max_len=21)
+    if callers and kind is not ServiceKind.BACKEND:
+        reach = "only the load balancer reaches a web service" if kind is ServiceKind.WEB else "a worker accepts no connections"
+        raise f.error("allow_from", f"is only for backend services ({reach})")
+    if name in callers:
+        raise f.error("allow_from", f"names the service itself ({name!r})")
+    return callers
+
+
+def _permission(f: Fields, kind: ServiceKind) -> PermissionSpec:
+    """One `[[permissions]]` entry, refused where IAM would refuse it or where it is wider than
+    an application should ask for (see infra/config/iam_actions.py)."""
+    actions = f.strings("actions", pattern=IAM_ACTION, describe="an IAM action (service:Action)", max_items=50)
+    if not actions:
+        raise f.error("actions", "is required: a non-empty array of IAM actions")
+    for i, action in enumerate(actions):
+        prefix, _, verb = action.partition(":")
+        if action == "*" or verb == "*":
+            raise f.error(f"actions[{i}]", f"{action!r} grants every action; name the actions the application calls")
+        if prefix not in iam_actions.SERVICE_PREFIXES:
+            close = difflib.get_close_matches(prefix, iam_actions.SERVICE_PREFIXES, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise f.error(f"actions[{i}]", f"{prefix!r} is not an AWS service prefix{hint}")
+    resources = f.strings("resources", max_len=2048, max_items=50)
+    if not resources:
+        raise f.error("resources", "is required: ARNs, \"queue\"/\"dlq\" (the service's own), or \"*\" for actions without resource-level permissions")
+    for i, resource in enumerate(resources):
+        if resource == "*":
+            scoped = [a for a in actions if "*" in a or iam_actions.supports_resource_level(a)]
+            if scoped:
+                raise f.error(
+                    f"resources[{i}]",
+                    f"'*' for {scoped[0]!r}, which supports resource-level permissions; name its resources",
+                )
+        elif resource in OWN_RESOURCES:
+            if kind is not ServiceKind.WORKER:
+                raise f.error(f"resources[{i}]", f"{resource!r}: only a worker has a queue and a dead-letter queue")
+        elif not ARN.fullmatch(resource):
+            raise f.error(
+                f"resources[{i}]", f"{resource!r} is not an ARN, '*', or one of {', '.join(map(repr, OWN_RESOURCES))}"
+            )
+    conditions = []
+    for c in f.tables("conditions"):
+        test = c.string("test", max_len=64)
+        if not iam_actions.condition_operator_known(test):
+            raise c.error("test", f"{test!r} is not an IAM condition operator (e.g. StringEquals, ArnLike, Bool)")
+        variable = c.string("variable", pattern=CONDITION_KEY, describe="a condition key (e.g. aws:SourceVpce)", max_len=256)
+        values = c.strings("values", max_len=1024, max_items=50)
+        if not values:
+            raise c.error("values", "is required: a non-empty array of strings")
+        c.done()
+        conditions.append(ConditionSpec(test=test, variable=variable, values=values))
+    f.done()
+    return PermissionSpec(actions=actions, resources=resources, conditions=tuple(conditions))
 
 
 def _cpu_memory(f: Fields, fargate: bool) -> tuple[int, int]:
@@ -786,6 +853,11 @@ def _check_services(env: EnvironmentSpec, specs: Sequence[ServiceSpec]) -> None:
         if spec.name in by_name:
             raise ConfigError(spec.file, "name", f"{spec.name!r} is already used by {by_name[spec.name].file}")
         by_name[spec.name] = spec
+    for spec in specs:
+        for i, caller in enumerate(spec.allow_from):
+            if caller not in by_name:
+                known = ", ".join(sorted(by_name))
+                raise ConfigError(spec.file, f"allow_from[{i}]", f"{caller!r} is not a service (known: {known})")
         resource_name = f"{env.name}-{spec.name}"
         if not limits.LB_NAME.fullmatch(resource_name):
             raise ConfigError(spec.file, "name", f"{resource_name!r} (<env>-<name>) exceeds the 32-character target group name limit")
