@@ -2,6 +2,8 @@
 
 Environment variables (read here, at the edge, and nowhere else):
   PLATFORM_ENVIRONMENTS    comma-separated environment names to synthesize (default: all)
+  PLATFORM_SERVICES        comma-separated service names: synthesize only their stacks, without
+                           the platform stacks (a service stack needs nothing of its platform)
   PLATFORM_LOCAL_ENDPOINT  http://127.0.0.1:<port>: point every AWS API at a local emulator
   CDKTF_OUTDIR             where to write (default: cdktf.out; `cdktf synth` sets its own)
 
@@ -33,7 +35,8 @@ ROOT = Path(__file__).resolve().parent
 
 
 def main() -> int:
-    envs = [name.strip() for name in os.environ.get("PLATFORM_ENVIRONMENTS", "").split(",") if name.strip()]
+    envs = _names("PLATFORM_ENVIRONMENTS")
+    services = _names("PLATFORM_SERVICES")
     try:
         spec = load_app(ROOT, environments=envs or None, local_endpoint=os.environ.get("PLATFORM_LOCAL_ENDPOINT") or None)
     except ConfigError as exc:
@@ -43,8 +46,18 @@ def main() -> int:
 
     outdir = os.environ.get("CDKTF_OUTDIR", "cdktf.out")
     Path(outdir).parent.mkdir(parents=True, exist_ok=True)
-    build_app(spec, outdir=outdir).synth()
+    if services:
+        known = {s.name for specs in spec.services.values() for s in specs}
+        unknown = [name for name in services if name not in known]
+        if unknown:
+            print(f"error: services/: has no service {unknown[0]!r} (known: {', '.join(sorted(known))})", file=sys.stderr)
+            return 2
+    build_app(spec, outdir=outdir, services=services or None, platform=not services).synth()
     return 0
+
+
+def _names(variable: str) -> list[str]:
+    return [name.strip() for name in os.environ.get(variable, "").split(",") if name.strip()]
 
 
 if __name__ == "__main__":

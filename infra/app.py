@@ -1,25 +1,40 @@
-"""Build the CDKTF app from a loaded `AppSpec`: the only wiring between specs and stacks."""
+"""Build the CDKTF app from a loaded `AppSpec`: the only wiring between specs and stacks.
+
+`services` limits the service stacks built (None: all), and without `platform` the platform
+stacks are left out: a service stack needs nothing of its platform at synthesis.
+Deploy order is recorded as stack dependencies (cdktf deploy follows them): the platform
+first, then a backend after the services named in its `allow_from` (it adds rules to their
+security groups, so they must exist).
+"""
 
 from __future__ import annotations
 
-from cdktf import App
+from collections.abc import Collection
+
+from cdktf import App, TerraformStack
 
 from infra.config.specs import AppSpec
-from infra.stacks import PlatformStack, ServiceStack, stack_name
+from infra.platform.stack import PlatformStack
+from infra.service.stack import ServiceStack
+from infra.stacks import stack_name
 
 
-def build_app(spec: AppSpec, *, outdir: str = "cdktf.out") -> App:
+def build_app(
+    spec: AppSpec, *, outdir: str = "cdktf.out", services: Collection[str] | None = None, platform: bool = True
+) -> App:
     app = App(outdir=outdir)
     for env in spec.environments:
-        services = spec.services[env.name]
-        platform_stack = PlatformStack(app, stack_name(env, "platform"), env=env, services=services, local=spec.local)
-        for service in services:
-            ServiceStack(
-                app,
-                stack_name(env, service.name),
-                env=env,
-                service=service,
-                platform=platform_stack.platform,
-                local=spec.local,
-            )
+        platform_stack = PlatformStack(app, stack_name(env, "platform"), env=env, local=spec.local) if platform else None
+        stacks: dict[str, TerraformStack] = {}
+        for service in spec.services[env.name]:
+            if services is not None and service.name not in services:
+                continue
+            stack = ServiceStack(app, stack_name(env, service.name), env=env, service=service, local=spec.local)
+            if platform_stack is not None:
+                stack.add_dependency(platform_stack)
+            stacks[service.name] = stack
+        for service in spec.services[env.name]:
+            for caller in service.allow_from:
+                if service.name in stacks and caller in stacks:
+                    stacks[service.name].add_dependency(stacks[caller])
     return app

@@ -1,22 +1,22 @@
-"""The stacks: `<env>-platform` and one `<env>-<service>` per microservice.
+"""What every stack of an environment shares: the provider, its pinned version, the
+backend, default tags; and where a stack's state lives, for whoever reads it.
 
-Each stack has its own Terraform state, so a change to one service plans only that
-service. Service stacks receive the platform construct itself and read its typed
-attributes; CDKTF turns those cross-stack references into outputs of the platform stack
-and `terraform_remote_state` reads in the service stack.
+The stacks themselves: `infra.platform.stack.PlatformStack` (`<env>-platform`) and
+`infra.service.stack.ServiceStack` (`<env>-<service>`). Each has its own Terraform state,
+so a change to one service plans only that service. Service stacks read the platform
+through its published contract (`terraform_remote_state` by output name), never through
+CDKTF cross-stack references, so one service stack synthesizes alone.
 """
 
 from __future__ import annotations
 
-from cdktf import CloudBackend, LocalBackend, NamedCloudWorkspace, S3Backend, TerraformOutput, TerraformStack
+from cdktf import CloudBackend, LocalBackend, NamedCloudWorkspace, S3Backend, TerraformStack
 from constructs import Construct
 
 from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags, AwsProviderEndpoints
 
+from infra.config.specs import BackendKind, EnvironmentSpec, LocalEndpoint
 from infra.local_endpoints import ENDPOINT_SERVICES
-from infra.microservice import Microservice
-from infra.platform import Platform
-from infra.config.specs import BackendKind, EnvironmentSpec, LocalEndpoint, ServiceKind, ServiceSpec
 
 PROVIDER_VERSION = "5.100.0"
 # No `required_version` in the terraform block: Checkov's terraform_json parser fails on
@@ -70,8 +70,7 @@ def _local_provider_options(local: LocalEndpoint) -> dict[str, object]:
 def _configure_backend(stack: TerraformStack, env: EnvironmentSpec, name: str) -> None:
     backend = env.backend
     if backend.kind is BackendKind.S3:
-        assert backend.s3 is not None
-        s3 = backend.s3
+        s3 = _required(backend.s3, env, "backend.s3")
         S3Backend(
             stack,
             bucket=s3.bucket,
@@ -86,63 +85,53 @@ def _configure_backend(stack: TerraformStack, env: EnvironmentSpec, name: str) -
             # S3-native locking (Terraform >= 1.10) is newer than CDKTF's S3Backend props.
             stack.add_override("terraform.backend.s3.use_lockfile", True)
     elif backend.kind is BackendKind.CLOUD:
-        assert backend.cloud is not None
+        cloud = _required(backend.cloud, env, "backend.cloud")
         CloudBackend(
             stack,
-            organization=backend.cloud.organization,
-            hostname=backend.cloud.hostname,
-            workspaces=NamedCloudWorkspace(f"{backend.cloud.workspace_prefix}{name}"),
+            organization=cloud.organization,
+            hostname=cloud.hostname,
+            workspaces=NamedCloudWorkspace(f"{cloud.workspace_prefix}{name}"),
         )
     else:
-        # Relative to the stack's working directory (cdktf.out/stacks/<stack>): the state
-        # lives at the project root, outside cdktf.out, and survives re-synthesis.
-        LocalBackend(
-            stack,
-            path=f"../../../terraform.{name}.tfstate",
-            workspace_dir=f"../../../terraform.tfstate.d/{name}",
-        )
+        LocalBackend(stack, **local_state_paths(name))
 
 
-class PlatformStack(EnvironmentStack):
-    """The shared layer of one environment."""
-
-    def __init__(
-        self, scope: Construct, id_: str, *, env: EnvironmentSpec, services: tuple[ServiceSpec, ...], local: LocalEndpoint | None
-    ) -> None:
-        super().__init__(scope, id_, env=env, local=local, component="platform")
-        self.platform = Platform(self, "platform", env=env, services=services)
-        TerraformOutput(self, "alb_dns_name", value=self.platform.load_balancer.dns_name)
-        TerraformOutput(self, "cluster_name", value=self.platform.cluster.name)
-        TerraformOutput(self, "vpc_id", value=self.platform.network.vpc_id)
+def local_state_paths(stack_name_: str) -> dict[str, str]:
+    """Relative to the stack's working directory (cdktf.out/stacks/<stack>): the state
+    lives at the project root, outside cdktf.out, and survives re-synthesis."""
+    return {
+        "path": f"../../../terraform.{stack_name_}.tfstate",
+        "workspace_dir": f"../../../terraform.tfstate.d/{stack_name_}",
+    }
 
 
-class ServiceStack(EnvironmentStack):
-    """One microservice of one environment, deployed independently of the others."""
+def remote_state_config(env: EnvironmentSpec, stack_name_: str) -> tuple[str, dict[str, object]]:
+    """(backend type, config) of a `terraform_remote_state` that reads `stack_name_`'s state,
+    written exactly as `_configure_backend` stores it."""
+    backend = env.backend
+    if backend.kind is BackendKind.S3:
+        s3 = _required(backend.s3, env, "backend.s3")
+        config: dict[str, object] = {
+            "bucket": s3.bucket,
+            "key": f"{s3.key_prefix}/{stack_name_}.tfstate",
+            "region": s3.region,
+            "encrypt": True,
+            "workspace_key_prefix": s3.workspace_key_prefix,
+        }
+        if s3.kms_key_id:
+            config["kms_key_id"] = s3.kms_key_id
+        return "s3", config
+    if backend.kind is BackendKind.CLOUD:
+        cloud = _required(backend.cloud, env, "backend.cloud")
+        return "remote", {
+            "hostname": cloud.hostname,
+            "organization": cloud.organization,
+            "workspaces": {"name": f"{cloud.workspace_prefix}{stack_name_}"},
+        }
+    return "local", dict(local_state_paths(stack_name_))
 
-    def __init__(
-        self,
-        scope: Construct,
-        id_: str,
-        *,
-        env: EnvironmentSpec,
-        service: ServiceSpec,
-        platform: Platform,
-        local: LocalEndpoint | None,
-    ) -> None:
-        super().__init__(scope, id_, env=env, local=local, component=service.name)
-        self.add_dependency(platform.stack)
-        self.service = Microservice(self, "service", env=env, spec=service, platform=platform)
-        TerraformOutput(self, "url", value=_service_url(service, platform, self.service))
 
-
-def _service_url(spec: ServiceSpec, platform: Platform, service: Microservice) -> str:
-    """Where the service is reached: through the ALB, by Cloud Map name, or its queue."""
-    if spec.kind is ServiceKind.WEB and spec.route is not None:
-        scheme = "https" if platform.load_balancer.https else "http"
-        host = spec.route.hosts[0] if spec.route.hosts else platform.load_balancer.dns_name
-        path = spec.route.paths[0].rstrip("*") if spec.route.paths else "/"
-        return f"{scheme}://{host}{path}"
-    if spec.kind is ServiceKind.WORKER and service.queue is not None:
-        return service.queue.url
-    return f"http://{spec.name}.{platform.discovery.namespace_name}:{spec.port}"
-
+def _required(value, env: EnvironmentSpec, field: str):  # type: ignore[no-untyped-def]
+    if value is None:
+        raise ValueError(f"{env.file}: {field}: missing although the backend type needs it")
+    return value

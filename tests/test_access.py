@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from infra.access import AMI_PARAMETER
+from infra.platform.access import AMI_PARAMETER
 from infra.config import load_app
 from tests.conftest import ROOT, Synth, by_path, data_sources, resources
 

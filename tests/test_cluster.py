@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from infra.cluster import AMI_PARAMETER, AMI_PARAMETER_ARM64
+from infra.platform.cluster import AMI_PARAMETER, AMI_PARAMETER_ARM64
 from infra.config import load_app
 from infra.config.specs import CapacityProvider, StrategyItem
 from tests.conftest import ROOT, Synth, by_path, data_sources, only, resources

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from infra.database import connections_threshold, estimated_memory_gib, free_storage_threshold_bytes
+from infra.platform.database import connections_threshold, estimated_memory_gib, free_storage_threshold_bytes
 from tests.conftest import ROOT, Synth, by_path, data_sources, only, resources
 
 ENVS = ("dev", "prod")

@@ -29,8 +29,8 @@ def test_namespace_name_is_a_plain_string_for_service_stacks() -> None:
     from cdktf import App, TerraformStack
 
     from infra.config import load_app
-    from infra.discovery import Discovery
-    from infra.network import Network
+    from infra.platform.discovery import Discovery
+    from infra.platform.network import Network
     from tests.conftest import ROOT
 
     spec = load_app(ROOT, environments=["dev"])

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from infra.config import load_app
-from infra.iam import EXEC_CHANNEL_ACTIONS
+from infra.service.roles import EXEC_CHANNEL_ACTIONS
 from tests.conftest import ROOT, Synth, by_path, data_sources, resources
 
 ENVS = ("dev", "prod")

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from infra.observability import subscription_id
+from infra.platform.observability import subscription_id
 from tests.conftest import Synth, by_path, data_sources, only, resources
 
 ENVS = ("dev", "prod")
@@ -147,7 +147,7 @@ def test_dashboard_body_is_deterministic() -> None:
     from cdktf import App, TerraformStack
 
     from infra.config import load_app
-    from infra.dashboard import Dashboard
+    from infra.platform.dashboard import Dashboard
     from tests.conftest import ROOT
 
     spec = load_app(ROOT, environments=["dev"])

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from infra.buildspec import render_buildspec
+from infra.service.buildspec import render_buildspec
 from tests.conftest import Synth, data_sources, only, resources
 from tests.test_microservice import env_of, logical_id, platform_ref, platform_value, ref, spec_of
 

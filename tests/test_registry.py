@@ -66,8 +66,8 @@ def test_registry_methods() -> None:
     from cdktf import Testing, TerraformStack
 
     from infra.config import load_app
-    from infra.encryption import PlatformKey
-    from infra.registry import Registry
+    from infra.platform.encryption import PlatformKey
+    from infra.service.registry import Registry
     from tests.conftest import ROOT
 
     app_spec = load_app(ROOT, environments=["dev"])
@@ -87,8 +87,8 @@ def test_unprotected_environment_can_delete_repositories() -> None:
     from cdktf import Testing, TerraformStack
 
     from infra.config import load_app
-    from infra.encryption import PlatformKey
-    from infra.registry import Registry
+    from infra.platform.encryption import PlatformKey
+    from infra.service.registry import Registry
     from tests.conftest import ROOT
 
     app_spec = load_app(ROOT, environments=["dev"])

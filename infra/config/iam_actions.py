@@ -38,9 +38,8 @@ SERVICE_PREFIXES = frozenset(
 
 # Actions with no resource type in the Service Authorization Reference: `"Resource": "*"`
 # is the only value IAM accepts for them. Lower case, matched case-insensitively.
-NO_RESOURCE_LEVEL = frozenset(
-    action.lower()
-    for action in """
+NO_RESOURCE_LEVEL_NAMES = tuple(
+    """
     bedrock:ListFoundationModels
     cloudwatch:DescribeAlarmsForMetric cloudwatch:GetMetricData cloudwatch:GetMetricStatistics
     cloudwatch:ListMetrics cloudwatch:PutMetricData
@@ -72,6 +71,7 @@ NO_RESOURCE_LEVEL = frozenset(
     xray:PutTelemetryRecords xray:PutTraceSegments
     """.split()
 )
+NO_RESOURCE_LEVEL = frozenset(action.lower() for action in NO_RESOURCE_LEVEL_NAMES)
 
 # IAM policy condition operators ("IAM JSON policy elements: Condition operators"), each also
 # valid with the IfExists suffix (but Null).

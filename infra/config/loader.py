@@ -861,15 +861,14 @@ def _check_services(env: EnvironmentSpec, specs: Sequence[ServiceSpec]) -> None:
         resource_name = f"{env.name}-{spec.name}"
         if not limits.LB_NAME.fullmatch(resource_name):
             raise ConfigError(spec.file, "name", f"{resource_name!r} (<env>-<name>) exceeds the 32-character target group name limit")
-    routed = [s for s in specs if s.route is not None]
-    for i, a in enumerate(routed):
-        for b in routed[i + 1 :]:
-            assert a.route and b.route
-            if set(a.route.paths) == set(b.route.paths) and set(a.route.hosts) == set(b.route.hosts):
+    routed = [(s, s.route) for s in specs if s.route is not None]
+    for i, (a, route_a) in enumerate(routed):
+        for b, route_b in routed[i + 1 :]:
+            if set(route_a.paths) == set(route_b.paths) and set(route_a.hosts) == set(route_b.hosts):
                 raise ConfigError(b.file, "routes", f"routes the same paths and hosts as {a.file}")
-            if a.route.priority == b.route.priority:
+            if route_a.priority == route_b.priority:
                 raise ConfigError(
-                    b.file, "routes.priority", f"{b.route.priority} is also the priority of {a.file}; set routes.priority explicitly"
+                    b.file, "routes.priority", f"{route_b.priority} is also the priority of {a.file}; set routes.priority explicitly"
                 )
 
 

@@ -85,7 +85,8 @@ class ServiceScaling(Construct):
         if scaling.memory_target is not None:
             self._target_tracking("memory", "ECSServiceAverageMemoryUtilization", scaling.memory_target)
         if scaling.requests_per_target is not None and spec.kind is ServiceKind.WEB:
-            assert load_balancer_arn_suffix is not None and target_group_arn_suffix is not None
+            if load_balancer_arn_suffix is None or target_group_arn_suffix is None:
+                raise ValueError(f"{spec.file}: scaling.requests_per_target needs the service's target group")
             self._target_tracking(
                 "requests",
                 "ALBRequestCountPerTarget",
@@ -93,7 +94,8 @@ class ServiceScaling(Construct):
                 resource_label=f"{load_balancer_arn_suffix}/{target_group_arn_suffix}",
             )
         if scaling.queue_backlog_per_task is not None and spec.kind is ServiceKind.WORKER:
-            assert queue_name is not None
+            if queue_name is None:
+                raise ValueError(f"{spec.file}: scaling.queue_backlog_per_task needs the service's queue")
             self._backlog_scaling(queue_name, scaling.queue_backlog_per_task)
         for schedule in scaling.schedules:
             self._schedule(schedule.name, schedule.expression, schedule.timezone, schedule.min_count, schedule.max_count)

@@ -6,17 +6,15 @@
              or, with `pipeline.source = "s3"`, the zip `sources/<env>/<name>.zip` in the
              artifacts bucket (no polling: whoever uploads it starts the pipeline, e.g.
              `aws codepipeline start-pipeline-execution --name <env>-<name>`)
-    Build    CodeBuild with the buildspec of `infra.buildspec`: tests, image, push, the
+    Build    CodeBuild with the buildspec of `infra.service.buildspec`: tests, image, push, the
              image-tag parameter, imagedefinitions.json
     Approval manual, when `pipeline.manual_approval` (production by default)
     Deploy   the ECS deploy action: a new task definition revision with the new image,
              rolled out by the service (circuit breaker with rollback)
 
-The roles are the platform's (`platform.iam.for_service(name)`: build and pipeline);
-this construct adds to the build role only what its buildspec needs beyond them
-(encrypting the tag parameter with the platform key, looking up an existing tag). Build
-logs go to a KMS-encrypted log group `/codebuild/<env>-<service>`; artifacts are
-encrypted with the platform key.
+The build and pipeline roles are the service's own (`infra.service.roles`). Build logs go
+to a KMS-encrypted log group `/codebuild/<env>-<service>`; artifacts are encrypted with
+the platform key; the artifacts bucket is the platform's (from its contract).
 """
 
 from __future__ import annotations
@@ -46,15 +44,10 @@ from cdktf_cdktf_provider_aws.codepipeline import (
     CodepipelineTriggerGitConfigurationPushBranches,
     CodepipelineTriggerGitConfigurationPushFilePaths,
 )
-from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
-    DataAwsIamPolicyDocument,
-    DataAwsIamPolicyDocumentStatement,
-)
-from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 
-from infra.buildspec import IMAGE_DEFINITIONS, render_buildspec, service_dir
-from infra.platform import Platform
+from infra.service.buildspec import IMAGE_DEFINITIONS, render_buildspec, service_dir
 from infra.config.specs import Architecture, EnvironmentSpec, PipelineSource, ServiceSpec
+from infra.service.platform_ref import PlatformRef
 
 # CodeBuild's standard Amazon Linux 2023 images (Python 3.11 runtime, Docker).
 BUILD_IMAGES: dict[Architecture, tuple[str, str]] = {
@@ -65,8 +58,6 @@ BUILD_TIMEOUT_MINUTES = 30
 SOURCE_ARTIFACT = "source"
 BUILD_ARTIFACT = "build"
 SOURCE_ACTION = "Source"
-# The build role's extra inline policy; the platform's own is named "platform".
-BUILD_POLICY_NAME = "service-build"
 
 
 def source_object_key(env: EnvironmentSpec, spec: ServiceSpec) -> str:
@@ -89,16 +80,19 @@ class ServicePipeline(Construct):
         *,
         env: EnvironmentSpec,
         spec: ServiceSpec,
-        platform: Platform,
+        platform: PlatformRef,
         service_name: str,
+        repository_url: str,
+        build_role_arn: str,
+        pipeline_role_arn: str,
     ) -> None:
         super().__init__(scope, id_)
         self._env = env
         self._spec = spec
         self._platform = platform
         self._name = f"{env.name}-{spec.name}"
-        self._roles = platform.iam.for_service(spec.name)
-        self._build_permissions()
+        self._repository_url = repository_url
+        self._build_role_arn = build_role_arn
         project = self._project()
         self.project_name = project.name
         self.project_arn = project.arn
@@ -113,12 +107,12 @@ class ServicePipeline(Construct):
             name=self._name,
             pipeline_type="V2",
             execution_mode="QUEUED",
-            role_arn=self._roles.pipeline_role_arn,
+            role_arn=pipeline_role_arn,
             artifact_store=[
                 CodepipelineArtifactStore(
-                    location=platform.storage.artifacts_bucket_name,
+                    location=platform.artifacts_bucket_name,
                     type="S3",
-                    encryption_key=CodepipelineArtifactStoreEncryptionKey(id=platform.key.arn, type="KMS"),
+                    encryption_key=CodepipelineArtifactStoreEncryptionKey(id=platform.kms_key_arn, type="KMS"),
                 )
             ],
             stage=list(stages.values()),
@@ -127,34 +121,13 @@ class ServicePipeline(Construct):
         self.pipeline_name = pipeline.name
         self.pipeline_arn = pipeline.arn
 
-    def _build_permissions(self) -> None:
-        """What the buildspec does beyond the platform's build role: encrypt the SecureString
-        tag parameter with the platform key, and ask ECR whether a tag already exists."""
-        document = DataAwsIamPolicyDocument(
-            self,
-            "build-policy-document",
-            statement=[
-                DataAwsIamPolicyDocumentStatement(
-                    sid="EncryptImageTagParameter", actions=["kms:Encrypt"], resources=[self._platform.key.arn]
-                ),
-                DataAwsIamPolicyDocumentStatement(
-                    sid="FindExistingTag",
-                    actions=["ecr:DescribeImages"],
-                    resources=[self._platform.registry.repository_arn(self._spec.name)],
-                ),
-            ],
-        )
-        IamRolePolicy(
-            self, "build-policy", name=BUILD_POLICY_NAME, role=self._roles.build_role_name, policy=document.json
-        )
-
     def _project(self) -> CodebuildProject:
         log_group = CloudwatchLogGroup(
             self,
             "build-logs",
             name=f"/codebuild/{self._name}",
             retention_in_days=self._env.observability.log_retention_days,
-            kms_key_id=self._platform.key.arn,
+            kms_key_id=self._platform.kms_key_arn,
         )
         self.log_group_name = log_group.name
         compute, image = BUILD_IMAGES[self._spec.architecture]
@@ -163,8 +136,8 @@ class ServicePipeline(Construct):
             "build",
             name=self._name,
             description=f"{self._env.name}: test, build and push {self._spec.name}",
-            service_role=self._roles.build_role_arn,
-            encryption_key=self._platform.key.arn,
+            service_role=self._build_role_arn,
+            encryption_key=self._platform.kms_key_arn,
             build_timeout=BUILD_TIMEOUT_MINUTES,
             source=CodebuildProjectSource(type="CODEPIPELINE", buildspec=render_buildspec(self._spec, self._env)),
             artifacts=CodebuildProjectArtifacts(type="CODEPIPELINE"),
@@ -178,9 +151,9 @@ class ServicePipeline(Construct):
                 privileged_mode=True,
                 environment_variable=[
                     CodebuildProjectEnvironmentEnvironmentVariable(
-                        name="REPOSITORY_URI", value=self._platform.registry.repository_url(self._spec.name)
+                        name="REPOSITORY_URI", value=self._repository_url
                     ),
-                    CodebuildProjectEnvironmentEnvironmentVariable(name="TAG_PARAMETER_KEY", value=self._platform.key.arn),
+                    CodebuildProjectEnvironmentEnvironmentVariable(name="TAG_PARAMETER_KEY", value=self._platform.kms_key_arn),
                 ],
             ),
             logs_config=CodebuildProjectLogsConfig(
@@ -192,7 +165,8 @@ class ServicePipeline(Construct):
     def _source_stage(self) -> CodepipelineStage:
         pipeline = self._env.pipeline
         if pipeline.source is PipelineSource.CODESTAR:
-            assert pipeline.connection_arn is not None  # the loader checked it
+            if pipeline.connection_arn is None:
+                raise ValueError(f"{self._env.file}: pipeline.connection_arn: required with source = codestar")
             action = CodepipelineStageAction(
                 name=SOURCE_ACTION,
                 category="Source",
@@ -218,7 +192,7 @@ class ServicePipeline(Construct):
                 version="1",
                 output_artifacts=[SOURCE_ARTIFACT],
                 configuration={
-                    "S3Bucket": self._platform.storage.artifacts_bucket_name,
+                    "S3Bucket": self._platform.artifacts_bucket_name,
                     "S3ObjectKey": source_object_key(self._env, self._spec),
                     "PollForSourceChanges": "false",
                 },
@@ -291,7 +265,7 @@ class ServicePipeline(Construct):
                     version="1",
                     input_artifacts=[BUILD_ARTIFACT],
                     configuration={
-                        "ClusterName": self._platform.cluster.name,
+                        "ClusterName": self._platform.cluster_name,
                         "ServiceName": service_name,
                         "FileName": IMAGE_DEFINITIONS,
                     },

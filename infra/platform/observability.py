@@ -22,7 +22,7 @@ from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
 from cdktf_cdktf_provider_aws.sns_topic_policy import SnsTopicPolicy
 from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
 
-from infra.encryption import PlatformKey
+from infra.platform.encryption import PlatformKey
 from infra.config.specs import EnvironmentSpec
 
 

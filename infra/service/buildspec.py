@@ -30,7 +30,7 @@ from __future__ import annotations
 import json
 import shlex
 
-from infra.iam import image_tag_parameter_name as _parameter_name
+from infra.service.roles import image_tag_parameter_name as _parameter_name  # noqa: F401
 from infra.config.specs import EnvironmentSpec, ServiceSpec
 
 IMAGE_DEFINITIONS = "imagedefinitions.json"
@@ -39,7 +39,7 @@ PYTHON_RUNTIME = "3.11"
 
 def image_tag_parameter_name(env: EnvironmentSpec, spec: ServiceSpec) -> str:
     """The SSM parameter that holds the service's current image tag (written by its pipeline;
-    the platform's build role may write exactly this name)."""
+    its build role may write exactly this name)."""
     return _parameter_name(env.name, spec.name)
 
 

@@ -52,10 +52,10 @@ from cdktf_cdktf_provider_aws.wafv2_web_acl_logging_configuration import (
     Wafv2WebAclLoggingConfigurationRedactedFieldsSingleHeader,
 )
 
-from infra.network import Network
-from infra.security import SecurityGroups
+from infra.platform.network import Network
+from infra.platform.security import SecurityGroups
 from infra.config.specs import EnvironmentSpec
-from infra.storage import Storage
+from infra.platform.storage import Storage
 
 # AWS managed rule groups in evaluation order (WAF priority = position * 10), each with
 # the rules of the group that only count instead of blocking.

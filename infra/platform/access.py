@@ -7,7 +7,7 @@ is reached through an Elastic IP attached to it (`bastion_public_ip`).
 `true -> false # forces replacement` forever (hashicorp/terraform-provider-aws#37318).
 
 SSH runs admin CIDR -> bastion -> Ansible server -> EC2 capacity hosts (see
-`infra.security`); SSM Session Manager reaches both hosts without SSH. Both run the
+`infra.platform.security`); SSM Session Manager reaches both hosts without SSH. Both run the
 latest Amazon Linux 2023 at creation time; `ignore_changes = [ami]` keeps a newer AMI
 from replacing them on the next plan (patching is Ansible's job, not Terraform's).
 
@@ -33,9 +33,9 @@ from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from cdktf_cdktf_provider_aws.instance import Instance, InstanceMetadataOptions, InstanceRootBlockDevice
 
-from infra.encryption import PlatformKey
-from infra.network import Network
-from infra.security import SecurityGroups
+from infra.platform.encryption import PlatformKey
+from infra.platform.network import Network
+from infra.platform.security import SecurityGroups
 from infra.config.specs import EnvironmentSpec
 
 AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"

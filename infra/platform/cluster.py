@@ -53,13 +53,16 @@ from cdktf_cdktf_provider_aws.launch_template import (
     LaunchTemplateTagSpecifications,
 )
 
-from infra.encryption import PlatformKey
-from infra.iam import ServiceRoles, exec_log_group_name
-from infra.network import Network
+from cdktf_cdktf_provider_aws.iam_instance_profile import IamInstanceProfile
+
+from infra.arns import Arns
 from infra.config.specs import CapacityProvider, EnvironmentSpec
+from infra.iam import ECR_PULL, ecr_login, inline_policy, service_role, statement
+from infra.platform.encryption import PlatformKey
+from infra.platform.network import Network
 
 if TYPE_CHECKING:
-    from infra.security import SecurityGroups
+    from infra.platform.security import SecurityGroups
 
 AMI_PARAMETER = "/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id"
 AMI_PARAMETER_ARM64 = "/aws/service/ecs/optimized-ami/amazon-linux-2023/arm64/recommended/image_id"
@@ -68,6 +71,26 @@ GRAVITON_FAMILY = re.compile(r"^[a-z]+[0-9]+g")
 ROOT_DEVICE = "/dev/xvda"  # the ECS-optimized AL2023 AMI's root device
 ROOT_VOLUME_GIB = 30  # the AMI's snapshot size; the volume may not be smaller
 EXEC_LOG_MIN_RETENTION_DAYS = 365
+# What the ECS agent on a container instance does with its cluster and itself.
+CONTAINER_INSTANCE_ACTIONS = [
+    "ecs:DeregisterContainerInstance",
+    "ecs:Poll",
+    "ecs:RegisterContainerInstance",
+    "ecs:StartTelemetrySession",
+    "ecs:SubmitAttachmentStateChanges",  # awsvpc tasks: ENI attachments
+    "ecs:SubmitContainerStateChange",
+    "ecs:SubmitTaskStateChange",
+    "ecs:UpdateContainerInstancesState",
+]
+
+
+def exec_log_group_name(env_name: str) -> str:
+    """The log group of ECS Exec sessions (created here, written by task roles).
+
+    Not under `/ecs/<env>/`, where a service named "exec" would collide with it.
+    """
+    return f"/ecs-exec/{env_name}"
+
 
 
 def ec2_capacity_provider_name(env_name: str) -> str:
@@ -92,8 +115,10 @@ def user_data(cluster_name: str) -> str:
 
 
 class Cluster(Construct):
-    """Typed outputs: `name` (plain string, `<env>`), `arn`, `ec2_capacity_provider_name`
-    (plain string, None when EC2 capacity is off), `capacity_provider_names` (all providers
+    """Typed outputs: `name` (plain string, `<env>`), `cluster_name_ref` (the same, as a
+    reference to the cluster), `arn`, `exec_log_group_name` (a reference),
+    `ec2_capacity_provider_name` (plain string, None when EC2 capacity is off) and
+    `ec2_capacity_provider_ref` (a reference), `capacity_provider_names` (all providers
     associated with the cluster)."""
 
     def __init__(
@@ -104,8 +129,8 @@ class Cluster(Construct):
         env: EnvironmentSpec,
         network: Network,
         security: SecurityGroups,
-        iam: ServiceRoles,
         key: PlatformKey,
+        arns: Arns,
     ) -> None:
         super().__init__(scope, id_)
         self.name = env.name
@@ -137,12 +162,16 @@ class Cluster(Construct):
             ),
         )
         self.arn = cluster.arn
+        self.cluster_name_ref = cluster.name
+        self.exec_log_group_name = exec_logs.name
 
         providers = [CapacityProvider.FARGATE.value, CapacityProvider.FARGATE_SPOT.value]
         provider_refs = list(providers)
         self.ec2_capacity_provider_name: str | None = None
+        self.ec2_capacity_provider_ref: str | None = None
         if env.cluster.ec2.enabled:
-            ec2_provider = self._ec2_capacity(env, network, security, iam, key)
+            ec2_provider = self._ec2_capacity(env, network, security, key, arns)
+            self.ec2_capacity_provider_ref = ec2_provider.name
             self.ec2_capacity_provider_name = ec2_capacity_provider_name(env.name)
             providers.append(self.ec2_capacity_provider_name)
             provider_refs.append(ec2_provider.name)  # a reference, so Terraform creates it first
@@ -150,7 +179,8 @@ class Cluster(Construct):
 
         def provider_name(provider: CapacityProvider) -> str:
             if provider is CapacityProvider.EC2:
-                assert self.ec2_capacity_provider_name is not None  # the loader checked it
+                if self.ec2_capacity_provider_name is None:
+                    raise ValueError(f"{env.file}: cluster.default_strategy uses EC2 but cluster.ec2 is off")
                 return self.ec2_capacity_provider_name
             return provider.value
 
@@ -168,10 +198,10 @@ class Cluster(Construct):
         )
 
     def _ec2_capacity(
-        self, env: EnvironmentSpec, network: Network, security: SecurityGroups, iam: ServiceRoles, key: PlatformKey
+        self, env: EnvironmentSpec, network: Network, security: SecurityGroups, key: PlatformKey, arns: Arns
     ) -> EcsCapacityProvider:
         spec = env.cluster.ec2
-        assert iam.instance_profile_arn is not None  # created whenever EC2 capacity is on
+        profile = self._instance_profile(env, arns)
         graviton = bool(GRAVITON_FAMILY.match(spec.instance_type))
         ami = DataAwsSsmParameter(self, "ami", name=AMI_PARAMETER_ARM64 if graviton else AMI_PARAMETER)
         instance_name = f"{env.name}-ecs-instance"
@@ -183,7 +213,7 @@ class Cluster(Construct):
             # insecure_value: a public AMI id, not a secret; `value` would hide it in every plan.
             image_id=ami.insecure_value,
             instance_type=spec.instance_type,
-            iam_instance_profile=LaunchTemplateIamInstanceProfile(arn=iam.instance_profile_arn),
+            iam_instance_profile=LaunchTemplateIamInstanceProfile(arn=profile.arn),
             vpc_security_group_ids=[security.app_sg_id],
             user_data=user_data(self.name),
             # IMDSv2 only. Hop limit 1: every task uses awsvpc networking (its own ENI, its
@@ -242,3 +272,30 @@ class Cluster(Construct):
                 ),
             ),
         )
+
+    def _instance_profile(self, env: EnvironmentSpec, arns: Arns) -> IamInstanceProfile:
+        """The container instances' role `<env>-ecs-instance`: the ECS agent's own calls, image
+        pulls from this environment's repositories, task logs under `/ecs/<env>/`."""
+        name = f"{env.name}-ecs-instance"
+        role = service_role(self, "instance-role", name=name, principal="ec2.amazonaws.com")
+        inline_policy(
+            self,
+            "instance-policy",
+            role=role,
+            name="ecs-agent",
+            statements=[
+                # DiscoverPollEndpoint supports no resource-level permissions: AWS requires "*".
+                statement("DiscoverPollEndpoint", ["ecs:DiscoverPollEndpoint"], ["*"]),
+                statement(
+                    "ContainerInstance",
+                    CONTAINER_INSTANCE_ACTIONS,
+                    [arns.cluster(env.name), arns.container_instances(env.name)],
+                ),
+                ecr_login(),
+                statement("PullEnvironmentImages", ECR_PULL, [arns.repository(f"{env.name}/*")]),
+                statement(
+                    "WriteTaskLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [arns.log_group(f"/ecs/{env.name}/*")]
+                ),
+            ],
+        )
+        return IamInstanceProfile(self, "instance-profile", name=name, role=role.name)

@@ -10,7 +10,7 @@ from constructs import Construct
 
 from cdktf_cdktf_provider_aws.service_discovery_private_dns_namespace import ServiceDiscoveryPrivateDnsNamespace
 
-from infra.network import Network
+from infra.platform.network import Network
 from infra.config.specs import EnvironmentSpec
 
 
@@ -28,4 +28,5 @@ class Discovery(Construct):
         )
         self.namespace_id = namespace.id
         self.namespace_name = env.namespace
+        self.namespace_ref = namespace.name
         self.namespace_arn = namespace.arn

@@ -15,8 +15,8 @@ from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocumentStatementPrincipals,
 )
 
-from infra.bucket import SecureBucket
-from infra.encryption import PlatformKey
+from infra.platform.bucket import SecureBucket
+from infra.platform.encryption import PlatformKey
 from infra.config.specs import EnvironmentSpec
 
 ALB_LOG_PREFIX = "alb"

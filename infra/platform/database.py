@@ -34,8 +34,8 @@ from cdktf_cdktf_provider_aws.db_subnet_group import DbSubnetGroup
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 
-from infra.encryption import PlatformKey
-from infra.network import Network
+from infra.platform.encryption import PlatformKey
+from infra.platform.network import Network
 from infra.config.specs import DatabaseSpec, EnvironmentSpec
 
 PORT = 3306

@@ -1,0 +1,286 @@
+"""One microservice: everything its validated manifest asks for, in its own stack.
+
+    log group       /ecs/<env>/<service>, KMS, retention from the environment
+    repository      ECR `<env>/<service>` (ECR images)                 infra.service.registry
+    image           ECR: `<repository url>:<tag>`, the tag read from the SSM parameter
+                    /ecs-platform/<env>/<service>/image-tag; external: the URI as given
+    queues          worker: SQS queue + DLQ                             infra.service.queue
+    security group  its own, and the rules admitting it elsewhere      infra.service.security_group
+    roles           exec / task (under the boundary) / build / pipeline  infra.service.roles
+    task definition family <env>-<service>, one container              infra.service.container_definition
+    route           web: target group + listener rule; all: Cloud Map  infra.service.route
+    service         ECS service <env>-<service>: circuit breaker with rollback, private
+                    subnets, its own security group, capacity-provider strategy
+    alarms, scaling, pipeline                                           infra.service.alarms / scaling / pipeline
+
+The image tag: Terraform and the pipeline split the work
+------------------------------------------------------
+For ECR images the pipeline owns the tag. CodeBuild pushes `<repository>:<commit>` and
+writes `<commit>` to the SSM parameter `/ecs-platform/<env>/<service>/image-tag`; the ECS
+deploy action then registers a revision with that image and rolls it out. Terraform
+creates the parameter with `image.tag` (default "bootstrap") and ignores later changes to
+its value (`lifecycle.ignore_changes = ["value"]`), and builds the container image from
+the parameter's *current* value. So a `terraform apply` after a pipeline run registers a
+revision with the image that is running, never the old one.
+
+Secrets never appear in the configuration, the plan or the task definition: the container
+gets them through `secrets[].valueFrom` (ARNs), the database password as DB_SECRET from the
+platform's RDS-managed secret.
+"""
+
+from __future__ import annotations
+
+import json
+
+from cdktf import TerraformResourceLifecycle, Token
+from constructs import Construct
+
+from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
+from cdktf_cdktf_provider_aws.ecs_service import (
+    EcsService,
+    EcsServiceCapacityProviderStrategy,
+    EcsServiceDeploymentCircuitBreaker,
+    EcsServiceLoadBalancer,
+    EcsServiceNetworkConfiguration,
+    EcsServiceOrderedPlacementStrategy,
+    EcsServiceServiceRegistries,
+)
+from cdktf_cdktf_provider_aws.ecs_task_definition import (
+    EcsTaskDefinition,
+    EcsTaskDefinitionRuntimePlatform,
+    EcsTaskDefinitionVolume,
+)
+from cdktf_cdktf_provider_aws.ssm_parameter import SsmParameter
+
+from infra.arns import Arns
+from infra.config.specs import CapacityProvider, EnvironmentSpec, ImageSource, ServiceKind, ServiceSpec
+from infra.service import secrets
+from infra.service.alarms import ServiceAlarms
+from infra.service.buildspec import image_tag_parameter_name
+from infra.service.container_definition import TMP_VOLUME, ContainerRefs, container_definition
+from infra.service.pipeline import ServicePipeline
+from infra.service.platform_ref import PlatformRef
+from infra.service.queue import ServiceQueues
+from infra.service.registry import Repository
+from infra.service.roles import ServiceRoles
+from infra.service.route import LoadBalancerRoute, discovery_service
+from infra.service.scaling import ServiceScaling
+from infra.service.security_group import ServiceSecurityGroup
+
+
+class Microservice(Construct):
+    """One service of one environment.
+
+    Typed outputs: `name` (`<env>-<service>`), `log_group`, `repository` (None for external
+    images), `image`, `image_tag_parameter` (None for external images), `queues` (worker),
+    `security_group`, `roles`, `container_definitions`, `task_definition`, `route` (web),
+    `discovery`, `service`, `alarms`, `scaling`, `pipeline` (None for external images).
+    """
+
+    def __init__(
+        self, scope: Construct, id_: str, *, env: EnvironmentSpec, spec: ServiceSpec, platform: PlatformRef, arns: Arns
+    ) -> None:
+        super().__init__(scope, id_)
+        self.name = name = f"{env.name}-{spec.name}"
+        ecr = spec.image.source is ImageSource.ECR
+        self.log_group = CloudwatchLogGroup(
+            self,
+            "logs",
+            name=f"/ecs/{env.name}/{spec.name}",
+            retention_in_days=env.observability.log_retention_days,
+            kms_key_id=platform.kms_key_arn,
+        )
+        self.repository = Repository(self, "registry", env=env, spec=spec, kms_key_arn=platform.kms_key_arn) if ecr else None
+        self.image, self.image_tag_parameter = self._image(env, spec, platform)
+        self.queues = (
+            ServiceQueues(self, "queues", name=name, spec=spec.queue, kms_key_arn=platform.kms_key_arn)
+            if spec.queue is not None
+            else None
+        )
+        self.security_group = ServiceSecurityGroup(
+            self, "security", env_name=env.name, spec=spec, platform=platform, callers=spec.allow_from
+        )
+
+        container_secrets = {var: secrets.value_from(ref, arns) for var, ref in spec.secrets.items()}
+        secret_resources = sorted({secrets.policy_resource(ref, arns) for ref in spec.secrets.values()})
+        environment: dict[str, str] = {}
+        if spec.database:
+            container_secrets["DB_SECRET"] = platform.database_secret_arn
+            secret_resources.append(platform.database_secret_arn)
+            environment.update(
+                DB_HOST=platform.database_endpoint,
+                DB_PORT=Token.as_string(platform.database_port),
+                DB_NAME=platform.database_name,
+            )
+        own_resources: dict[str, str] = {}
+        if self.queues is not None:
+            environment["QUEUE_URL"] = self.queues.queue.url
+            own_resources = {"queue": self.queues.queue.arn, "dlq": self.queues.dead_letter_queue.arn}
+
+        self.roles = ServiceRoles(
+            self,
+            "iam",
+            env=env,
+            spec=spec,
+            platform=platform,
+            arns=arns,
+            repository_arn=self.repository.arn if self.repository else None,
+            log_group_name=self.log_group.name,
+            secret_resources=secret_resources,
+            own_resources=own_resources,
+            ecs_service_name=name,
+            build_project_name=name,
+        )
+        self.container_definitions = [
+            container_definition(
+                spec,
+                ContainerRefs(
+                    image=self.image,
+                    log_group=self.log_group.name,
+                    region=env.region,
+                    environment=environment,
+                    secrets=container_secrets,
+                ),
+            )
+        ]
+        self.task_definition = EcsTaskDefinition(
+            self,
+            "task",
+            family=name,
+            network_mode="awsvpc",
+            requires_compatibilities=["FARGATE" if spec.uses_fargate else "EC2"],
+            cpu=str(spec.cpu),
+            memory=str(spec.memory),
+            runtime_platform=EcsTaskDefinitionRuntimePlatform(
+                operating_system_family="LINUX", cpu_architecture=spec.architecture.value
+            ),
+            execution_role_arn=self.roles.execution_role_arn,
+            task_role_arn=self.roles.task_role_arn,
+            container_definitions=json.dumps(self.container_definitions, sort_keys=True),
+            # Fargate: task ephemeral storage; EC2: a Docker-managed scratch volume.
+            volume=[EcsTaskDefinitionVolume(name=TMP_VOLUME)],
+        )
+        self.route = (
+            LoadBalancerRoute(self, "route", name=name, spec=spec, route=spec.route, platform=platform)
+            if spec.kind is ServiceKind.WEB and spec.route is not None
+            else None
+        )
+        self.discovery = discovery_service(
+            self, "discovery", name=name, spec=spec, namespace=env.namespace, platform=platform
+        )
+        self.service = self._service(spec, platform)
+        target_group = self.route.target_group if self.route else None
+        self.alarms = ServiceAlarms(
+            self,
+            "alarms",
+            name=name,
+            spec=spec.alarms,
+            topic_arn=platform.alarm_topic_arn,
+            cluster_name=platform.cluster_name,
+            service_name=self.service.name,
+            load_balancer_arn_suffix=platform.alb_arn_suffix if target_group else None,
+            target_group_arn_suffix=target_group.arn_suffix if target_group else None,
+            queue_name=self.queues.queue.name if self.queues else None,
+            dead_letter_queue_name=self.queues.dead_letter_queue.name if self.queues else None,
+        )
+        self.scaling = ServiceScaling(
+            self,
+            "scaling",
+            env=env,
+            spec=spec,
+            cluster_name=platform.cluster_name,
+            service_name=self.service.name,
+            load_balancer_arn_suffix=platform.alb_arn_suffix if target_group else None,
+            target_group_arn_suffix=target_group.arn_suffix if target_group else None,
+            queue_name=self.queues.queue.name if self.queues else None,
+        )
+        self.pipeline = None
+        if self.repository is not None and self.roles.build_role_arn and self.roles.pipeline_role_arn:
+            self.pipeline = ServicePipeline(
+                self,
+                "pipeline",
+                env=env,
+                spec=spec,
+                platform=platform,
+                service_name=self.service.name,
+                repository_url=self.repository.url,
+                build_role_arn=self.roles.build_role_arn,
+                pipeline_role_arn=self.roles.pipeline_role_arn,
+            )
+
+    def _image(self, env: EnvironmentSpec, spec: ServiceSpec, platform: PlatformRef) -> tuple[str, SsmParameter | None]:
+        if self.repository is None:
+            if spec.image.uri is None:
+                raise ValueError(f"{spec.file}: image.uri: required with image.source = external")
+            return spec.image.uri, None
+        parameter = SsmParameter(
+            self,
+            "image-tag",
+            name=image_tag_parameter_name(env, spec),
+            description=f"{self.name}: image tag deployed by the pipeline (Terraform reads it, never reverts it)",
+            type="SecureString",
+            key_id=platform.kms_key_arn,
+            value=spec.image.tag,
+            # The pipeline writes the tag; Terraform only creates the parameter.
+            lifecycle=TerraformResourceLifecycle(ignore_changes=["value"]),
+        )
+        return f"{self.repository.url}:{parameter.value}", parameter
+
+    def _capacity_provider(self, spec: ServiceSpec, provider: CapacityProvider, platform: PlatformRef) -> str:
+        if provider is CapacityProvider.EC2:
+            return platform.ec2_capacity_provider_name
+        return provider.value
+
+    def _service(self, spec: ServiceSpec, platform: PlatformRef) -> EcsService:
+        route = self.route
+        on_ec2 = any(item.provider is CapacityProvider.EC2 for item in spec.capacity)
+        return EcsService(
+            self,
+            "service",
+            name=self.name,
+            cluster=platform.cluster_arn,
+            task_definition=self.task_definition.arn,
+            desired_count=spec.desired_count,
+            deployment_circuit_breaker=EcsServiceDeploymentCircuitBreaker(enable=True, rollback=True),
+            deployment_minimum_healthy_percent=spec.min_healthy_percent,
+            deployment_maximum_percent=spec.max_percent,
+            health_check_grace_period_seconds=spec.health_check.grace_period if route else None,
+            enable_execute_command=spec.enable_exec,
+            network_configuration=EcsServiceNetworkConfiguration(
+                subnets=platform.private_subnet_ids,
+                security_groups=[self.security_group.id],
+                assign_public_ip=False,
+            ),
+            service_registries=EcsServiceServiceRegistries(registry_arn=self.discovery.arn),
+            capacity_provider_strategy=[
+                EcsServiceCapacityProviderStrategy(
+                    capacity_provider=self._capacity_provider(spec, item.provider, platform),
+                    weight=item.weight,
+                    base=item.base,
+                )
+                for item in spec.capacity
+            ],
+            ordered_placement_strategy=(
+                [EcsServiceOrderedPlacementStrategy(type="spread", field="attribute:ecs.availability-zone")]
+                if on_ec2
+                else None
+            ),
+            load_balancer=(
+                [
+                    EcsServiceLoadBalancer(
+                        target_group_arn=route.target_group.arn, container_name=spec.name, container_port=spec.port
+                    )
+                ]
+                if route
+                else None
+            ),
+            propagate_tags="SERVICE",
+            enable_ecs_managed_tags=True,
+            wait_for_steady_state=False,
+            # Application Auto Scaling owns the running count once the service exists; without
+            # this every apply would reset it to desired_count (undoing a scale-out under load).
+            lifecycle=TerraformResourceLifecycle(ignore_changes=["desired_count"]),
+            # The target group must be attached to the listener before ECS registers targets,
+            # and the first tasks must be able to read their secrets and queue.
+            depends_on=[*([route.listener_rule] if route else []), *self.roles.task_policies] or None,
+        )

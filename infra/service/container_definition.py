@@ -1,0 +1,84 @@
+"""The service's container definition, as a pure function of its spec and a few references.
+
+`container_definition(spec, refs)` returns the dict ECS receives (one element of the task
+definition's `containerDefinitions`); values only known to Terraform (the image with its
+tag, the log group, the queue URL, the database endpoint) arrive in `refs` as references.
+Testable without a synthesis.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from infra.config.specs import ServiceKind, ServiceSpec
+
+TMP_VOLUME = "tmp"
+WORKER_STOP_TIMEOUT = 60  # seconds between SIGTERM and SIGKILL: a worker finishes its batch
+# ECS container health check limits ("HealthCheck", Amazon ECS API Reference).
+HEALTH_INTERVAL_RANGE = (5, 300)
+HEALTH_TIMEOUT_RANGE = (2, 60)
+HEALTH_START_PERIOD_MAX = 300
+
+
+@dataclass(frozen=True, kw_only=True)
+class ContainerRefs:
+    image: str
+    log_group: str
+    region: str
+    environment: Mapping[str, str] = field(default_factory=dict)  # added to the manifest's
+    secrets: Mapping[str, str] = field(default_factory=dict)  # variable -> valueFrom ARN
+
+
+def _clamp(value: int, bounds: tuple[int, int]) -> int:
+    return max(bounds[0], min(bounds[1], value))
+
+
+def health_check_command(port: int, path: str) -> list[str]:
+    """The container's health check: the Dockerfile's HEALTHCHECK, which ECS ignores."""
+    probe = (
+        "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen("
+        f"'http://127.0.0.1:{port}{path}', timeout=3).status == 200 else 1)"
+    )
+    return ["CMD", "python", "-c", probe]
+
+
+def container_definition(spec: ServiceSpec, refs: ContainerRefs) -> dict[str, Any]:
+    health = spec.health_check
+    container: dict[str, Any] = {
+        "name": spec.name,
+        "image": refs.image,
+        "essential": True,
+        "portMappings": [{"containerPort": spec.port, "protocol": "tcp"}],
+        "logConfiguration": {
+            "logDriver": "awslogs",
+            "options": {
+                "awslogs-group": refs.log_group,
+                "awslogs-region": refs.region,
+                "awslogs-stream-prefix": spec.name,
+            },
+        },
+        "readonlyRootFilesystem": spec.read_only_root_filesystem,
+        "mountPoints": [{"sourceVolume": TMP_VOLUME, "containerPath": "/tmp", "readOnly": False}],
+        "user": spec.user,
+        "healthCheck": {
+            "command": health_check_command(spec.port, health.path),
+            "interval": _clamp(health.interval, HEALTH_INTERVAL_RANGE),
+            "timeout": _clamp(health.timeout, HEALTH_TIMEOUT_RANGE),
+            "retries": health.unhealthy_threshold,
+            "startPeriod": min(health.grace_period, HEALTH_START_PERIOD_MAX),
+        },
+    }
+    # Empty lists are left out: ECS does not store them, so they would show as a diff.
+    environment = {**spec.environment, **refs.environment}
+    if environment:
+        container["environment"] = [{"name": k, "value": v} for k, v in sorted(environment.items())]
+    if refs.secrets:
+        container["secrets"] = [{"name": k, "valueFrom": v} for k, v in sorted(refs.secrets.items())]
+    if spec.enable_exec:
+        # ECS Exec needs an init process to reap the session's processes.
+        container["linuxParameters"] = {"initProcessEnabled": True}
+    if spec.kind is ServiceKind.WORKER:
+        container["stopTimeout"] = WORKER_STOP_TIMEOUT
+    return container

@@ -1,0 +1,57 @@
+"""A worker's SQS queue `<env>-<service>` and its dead-letter queue `<env>-<service>-dlq`.
+
+Both are encrypted with the platform key. The DLQ keeps messages 14 days (the SQS maximum:
+time to inspect and redrive) and accepts messages only from its own queue.
+"""
+
+from __future__ import annotations
+
+import json
+
+from constructs import Construct
+
+from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
+from cdktf_cdktf_provider_aws.sqs_queue_redrive_allow_policy import SqsQueueRedriveAllowPolicy
+
+from infra.config.specs import QueueSpec
+
+DLQ_RETENTION_SECONDS = 14 * 24 * 3600
+DATA_KEY_REUSE_SECONDS = 300
+
+
+class ServiceQueues(Construct):
+    """Typed outputs: `queue` and `dead_letter_queue` (SqsQueue)."""
+
+    def __init__(self, scope: Construct, id_: str, *, name: str, spec: QueueSpec, kms_key_arn: str) -> None:
+        super().__init__(scope, id_)
+        self.dead_letter_queue = SqsQueue(
+            self,
+            "dlq",
+            name=f"{name}-dlq",
+            message_retention_seconds=DLQ_RETENTION_SECONDS,
+            kms_master_key_id=kms_key_arn,
+            kms_data_key_reuse_period_seconds=DATA_KEY_REUSE_SECONDS,
+        )
+        self.queue = SqsQueue(
+            self,
+            "queue",
+            name=name,
+            visibility_timeout_seconds=spec.visibility_timeout,
+            message_retention_seconds=spec.retention_seconds,
+            kms_master_key_id=kms_key_arn,
+            kms_data_key_reuse_period_seconds=DATA_KEY_REUSE_SECONDS,
+            redrive_policy=json.dumps(
+                {"deadLetterTargetArn": self.dead_letter_queue.arn, "maxReceiveCount": spec.max_receive_count},
+                sort_keys=True,
+            ),
+        )
+        # Separate resource: inline on the DLQ it would reference the queue, which
+        # references the DLQ (a cycle).
+        SqsQueueRedriveAllowPolicy(
+            self,
+            "dlq-redrive-allow",
+            queue_url=self.dead_letter_queue.url,
+            redrive_allow_policy=json.dumps(
+                {"redrivePermission": "byQueue", "sourceQueueArns": [self.queue.arn]}, sort_keys=True
+            ),
+        )

@@ -1,0 +1,229 @@
+"""The service's four IAM roles, all in its own stack, named `<env>-<service>-<purpose>`:
+
+  exec      ECS task execution role: pull its own image, write its own log group, decrypt
+            with the platform key, read exactly its own secrets (and the database secret
+            with `database = true`).
+  task      the application's role, under the platform's permissions boundary
+            (`task_role_boundary_arn`): its queue (worker), ECS Exec's channels
+            (`enable_exec`), and the manifest's `[[permissions]]`.
+  build     CodeBuild: its own log group, push/pull on its own repository, the pipeline
+            artifacts, the image-tag parameter.
+  pipeline  CodePipeline: artifacts, start its own build, deploy its own ECS service, pass
+            only its own exec/task roles to ECS.
+
+Each role has one inline policy per purpose (named after it), so a role's permissions live
+in one state: this stack's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from constructs import Construct
+
+from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import DataAwsIamPolicyDocumentStatement
+from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
+
+from infra.arns import Arns
+from infra.config.specs import EnvironmentSpec, ServiceSpec
+from infra.iam import (
+    ECR_PULL,
+    ECR_PUSH,
+    ECS_TASKS,
+    SSM_CHANNEL_ACTIONS,
+    condition,
+    ecr_login,
+    inline_policy,
+    service_role,
+    statement,
+)
+from infra.service.platform_ref import PlatformRef
+
+ARTIFACT_OBJECT_ACTIONS = ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"]
+QUEUE_CONSUMER_ACTIONS = [
+    "sqs:ChangeMessageVisibility",
+    "sqs:DeleteMessage",
+    "sqs:GetQueueAttributes",
+    "sqs:ReceiveMessage",
+]
+
+
+def image_tag_parameter_name(env_name: str, service: str) -> str:
+    """The SSM parameter the service's build writes the deployed image tag to."""
+    return f"/ecs-platform/{env_name}/{service}/image-tag"
+
+
+class ServiceRoles(Construct):
+    """Typed outputs: `execution_role_arn`, `task_role_arn`, `task_role_name`, `build_role_arn`,
+    `pipeline_role_arn` (None for external images: no build, no pipeline), `task_policies`
+    (the inline policies a task needs from its first start: the service waits for them)."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        env: EnvironmentSpec,
+        spec: ServiceSpec,
+        platform: PlatformRef,
+        arns: Arns,
+        repository_arn: str | None,
+        log_group_name: str,
+        secret_resources: Sequence[str],
+        own_resources: dict[str, str],
+        ecs_service_name: str,
+        build_project_name: str,
+    ) -> None:
+        super().__init__(scope, id_)
+        prefix = f"{env.name}-{spec.name}"
+        key = platform.kms_key_arn
+        self.task_policies: list[IamRolePolicy] = []
+
+        execution = service_role(self, "exec", name=f"{prefix}-exec", principal=ECS_TASKS, source_account=arns.account_id)
+        exec_statements = [
+            statement("WriteOwnLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [arns.log_group(log_group_name)]),
+            statement("DecryptWithPlatformKey", ["kms:Decrypt"], [key]),
+        ]
+        if repository_arn is not None:
+            exec_statements[:0] = [ecr_login(), statement("PullOwnImage", ECR_PULL, [repository_arn])]
+        # A token (the database secret from the platform) is a Secrets Manager ARN.
+        parameters = [r for r in secret_resources if ":ssm:" in r]
+        secrets = [r for r in secret_resources if ":ssm:" not in r]
+        if secrets:
+            exec_statements.append(statement("ReadOwnSecrets", ["secretsmanager:GetSecretValue"], secrets))
+        if parameters:
+            exec_statements.append(statement("ReadOwnParameters", ["ssm:GetParameters"], parameters))
+        self.task_policies.append(
+            inline_policy(self, "exec-policy", role=execution, name="task-execution", statements=exec_statements)
+        )
+
+        task = service_role(
+            self,
+            "task",
+            name=f"{prefix}-task",
+            principal=ECS_TASKS,
+            source_account=arns.account_id,
+            permissions_boundary=platform.task_role_boundary_arn,
+        )
+        task_statements = self._task_statements(spec, platform, arns, own_resources)
+        if task_statements:
+            self.task_policies.append(
+                inline_policy(self, "task-policy", role=task, name="application", statements=task_statements)
+            )
+
+        self.execution_role_arn = execution.arn
+        self.task_role_arn = task.arn
+        self.task_role_name = task.name
+        self.build_role_arn: str | None = None
+        self.pipeline_role_arn: str | None = None
+        if repository_arn is not None:
+            self._ci_roles(env, spec, platform, arns, prefix, repository_arn, execution.arn, task.arn,
+                           ecs_service_name, build_project_name)
+
+    @staticmethod
+    def _task_statements(
+        spec: ServiceSpec, platform: PlatformRef, arns: Arns, own: dict[str, str]
+    ) -> list[DataAwsIamPolicyDocumentStatement]:
+        key = platform.kms_key_arn
+        statements = []
+        if "queue" in own:
+            statements += [
+                statement("ConsumeOwnQueue", QUEUE_CONSUMER_ACTIONS, [own["queue"]]),
+                statement("QueueKey", ["kms:Decrypt", "kms:GenerateDataKey"], [key]),
+            ]
+        if spec.enable_exec:
+            statements += [
+                statement("ExecChannels", SSM_CHANNEL_ACTIONS, ["*"]),
+                # Sessions are encrypted with the platform key and logged to the exec log group.
+                statement("ExecSessionKey", ["kms:Decrypt"], [key]),
+                # DescribeLogGroups has no resource-level permissions: AWS requires "*".
+                statement("ExecFindLogGroup", ["logs:DescribeLogGroups"], ["*"]),
+                statement(
+                    "ExecSessionLogs",
+                    ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
+                    [arns.log_group(platform.exec_log_group_name)],
+                ),
+            ]
+        for i, permission in enumerate(spec.permissions):
+            statements.append(
+                statement(
+                    f"Manifest{i}",
+                    permission.actions,
+                    [own.get(resource, resource) for resource in permission.resources],
+                    [condition(c.test, c.variable, c.values) for c in permission.conditions],
+                )
+            )
+        return statements
+
+    def _ci_roles(
+        self,
+        env: EnvironmentSpec,
+        spec: ServiceSpec,
+        platform: PlatformRef,
+        arns: Arns,
+        prefix: str,
+        repository_arn: str,
+        execution_role_arn: str,
+        task_role_arn: str,
+        ecs_service_name: str,
+        build_project_name: str,
+    ) -> None:
+        key = platform.kms_key_arn
+        artifacts = platform.artifacts_bucket_arn
+        artifact_objects = statement("Artifacts", ARTIFACT_OBJECT_ACTIONS, [f"{artifacts}/*"])
+
+        build = service_role(self, "build", name=f"{prefix}-build", principal="codebuild.amazonaws.com")
+        inline_policy(
+            self,
+            "build-policy",
+            role=build,
+            name="build",
+            statements=[
+                statement(
+                    "WriteBuildLogs",
+                    ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
+                    [arns.log_group(f"/codebuild/{prefix}")],
+                ),
+                ecr_login(),
+                # DescribeImages: the buildspec skips the push of a tag that already exists.
+                statement("PushPullOwnImage", ECR_PULL + ECR_PUSH + ["ecr:DescribeImages"], [repository_arn]),
+                artifact_objects,
+                statement("ArtifactsBucket", ["s3:GetBucketAcl", "s3:GetBucketLocation"], [artifacts]),
+                # Encrypt: the SecureString tag parameter is written with the platform key.
+                statement("PlatformKey", ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"], [key]),
+                statement(
+                    "ImageTagParameter",
+                    ["ssm:GetParameter", "ssm:PutParameter"],
+                    [arns.parameter(image_tag_parameter_name(env.name, spec.name))],
+                ),
+            ],
+        )
+
+        pipeline_statements = [
+            artifact_objects,
+            statement("ArtifactsBucket", ["s3:GetBucketLocation", "s3:GetBucketVersioning"], [artifacts]),
+            statement("RunOwnBuild", ["codebuild:BatchGetBuilds", "codebuild:StartBuild"], [arns.build_project(build_project_name)]),
+            statement(
+                "DeployOwnService", ["ecs:DescribeServices", "ecs:UpdateService"], [arns.ecs_service(env.name, ecs_service_name)]
+            ),
+            # Task definition registration and lookup support no resource-level
+            # permissions: AWS requires "*".
+            statement("TaskDefinitions", ["ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition"], ["*"]),
+            statement(
+                "PassOwnTaskRoles",
+                ["iam:PassRole"],
+                [execution_role_arn, task_role_arn],
+                [condition("StringEquals", "iam:PassedToService", [ECS_TASKS])],
+            ),
+            statement("PlatformKey", ["kms:Decrypt", "kms:GenerateDataKey"], [key]),
+        ]
+        connection = env.pipeline.connection_arn
+        if connection:
+            # The connection's ARN names its service: codestar-connections or codeconnections.
+            service_prefix = connection.split(":")[2]
+            pipeline_statements.append(statement("UseSourceConnection", [f"{service_prefix}:UseConnection"], [connection]))
+        pipeline = service_role(self, "pipeline", name=f"{prefix}-pipeline", principal="codepipeline.amazonaws.com")
+        inline_policy(self, "pipeline-policy", role=pipeline, name="pipeline", statements=pipeline_statements)
+        self.build_role_arn = build.arn
+        self.pipeline_role_arn = pipeline.arn
+
