@@ -35,7 +35,7 @@ def test_host_placement_and_exposure(synth: Synth, env: str, host: str) -> None:
     instance = by_path(stack, "aws_instance", f"/access/{host}")
     assert instance["subnet_id"] == ref(stack, "aws_subnet", f"/network/{tier}-0", "id")
     # No automatic public IP on either host: the bastion's address is an Elastic IP.
-    # Unset on purpose (see infra/access.py); no subnet maps public IPs on launch.
+    # Unset on purpose (see infra/platform/access.py); no subnet maps public IPs on launch.
     assert "associate_public_ip_address" not in instance
     subnet = by_path(stack, "aws_subnet", f"/network/{tier}-0")
     assert subnet["map_public_ip_on_launch"] is False
@@ -115,14 +115,14 @@ def test_instance_role_allows_session_manager_only_through_inline_policy(synth: 
 def test_access_disabled_removes_the_hosts(tmp_path: Path) -> None:
     from cdktf import App
 
-    from infra.stacks import PlatformStack
+    from infra.platform.stack import PlatformStack
 
     app_spec = load_app(ROOT, environments=["dev"])
     dev = app_spec.environments[0]
     assert dev.access.enabled
     off = dataclasses.replace(dev, access=dataclasses.replace(dev.access, enabled=False))
     app = App(outdir=str(tmp_path))
-    platform = PlatformStack(app, "dev-platform", env=off, services=app_spec.services["dev"], local=None).platform
+    platform = PlatformStack(app, "dev-platform", env=off, local=None).platform
     app.synth()
     assert platform.access is None
     stack = json.loads((tmp_path / "stacks" / "dev-platform" / "cdk.tf.json").read_text())

@@ -105,7 +105,11 @@ def test_launch_template_hardening(synth: Synth, env: str) -> None:
     (device,) = template["block_device_mappings"]
     assert device["ebs"]["encrypted"] == "true"
     assert device["ebs"]["kms_key_id"] == ref(stack, "aws_kms_key", "/key/key", "arn")
-    assert template["iam_instance_profile"] == {"arn": ref(stack, "aws_iam_instance_profile", "/iam/ecs-instance-profile", "arn")}
+    # The container-instance role is the cluster's own (it exists only with EC2 capacity).
+    assert template["iam_instance_profile"] == {"arn": ref(stack, "aws_iam_instance_profile", "/cluster/instance-profile", "arn")}
+    profile = by_path(stack, "aws_iam_instance_profile", "/cluster/instance-profile")
+    assert profile["role"] == ref(stack, "aws_iam_role", "/cluster/instance-role", "name")
+    assert by_path(stack, "aws_iam_role", "/cluster/instance-role")["name"] == f"{env}-ecs-instance"
     assert template["vpc_security_group_ids"] == [ref(stack, "aws_security_group", "/security/app", "id")]
     assert "network_interfaces" not in template  # no public IP: private subnets, no interface override
     assert template["image_id"] == ref(stack, "aws_ssm_parameter", "/cluster/ami", "insecure_value", data=True)
@@ -131,7 +135,7 @@ def test_user_data_joins_the_right_cluster(synth: Synth, env: str) -> None:
 def variants(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[dict[str, Any], Any]]:
     from cdktf import App
 
-    from infra.stacks import PlatformStack
+    from infra.platform.stack import PlatformStack
 
     app_spec = load_app(ROOT, environments=["dev"])
     dev = app_spec.environments[0]
@@ -158,7 +162,7 @@ def variants(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[dict[s
     outdir: Path = tmp_path_factory.mktemp("cluster-variants")
     app = App(outdir=str(outdir))
     platforms = {
-        name: PlatformStack(app, name, env=env, services=app_spec.services["dev"], local=None).platform
+        name: PlatformStack(app, name, env=env, local=None).platform
         for name, env in envs.items()
     }
     app.synth()
@@ -173,10 +177,14 @@ def test_without_ec2_only_fargate_providers_remain(variants: dict[str, tuple[dic
     for type_ in ("aws_launch_template", "aws_autoscaling_group", "aws_ecs_capacity_provider"):
         assert not resources(stack, type_), type_
     assert not [d for d in data_sources(stack, "aws_ssm_parameter").values() if "/cluster/" in d["//"]["metadata"]["path"]]
+    # No container instances, so no container-instance role or profile.
+    for type_ in ("aws_iam_role", "aws_iam_instance_profile", "aws_iam_role_policy"):
+        assert not [r for r in resources(stack, type_).values() if "/cluster/" in r["//"]["metadata"]["path"]], type_
     association = only(stack, "aws_ecs_cluster_capacity_providers")
     assert association["capacity_providers"] == ["FARGATE", "FARGATE_SPOT"]
     assert association["default_capacity_provider_strategy"] == [{"capacity_provider": "FARGATE_SPOT", "weight": 1, "base": 0}]
     assert platform.cluster.ec2_capacity_provider_name is None
+    assert "ec2_capacity_provider_name" not in stack["output"]  # services find no EC2 provider in the contract
     assert platform.cluster.capacity_provider_names == ("FARGATE", "FARGATE_SPOT")
     assert platform.cluster.name == "dev"
 
@@ -186,6 +194,9 @@ def test_ec2_in_the_default_strategy_maps_to_the_ec2_provider(variants: dict[str
     association = only(stack, "aws_ecs_cluster_capacity_providers")
     assert association["default_capacity_provider_strategy"] == [{"capacity_provider": "ec2-dev", "weight": 1, "base": 1}]
     assert platform.cluster.ec2_capacity_provider_name == "ec2-dev"
+    assert stack["output"]["ec2_capacity_provider_name"]["value"] == ref(
+        stack, "aws_ecs_capacity_provider", "/cluster/ec2-capacity-provider", "name"
+    )
     assert platform.cluster.capacity_provider_names == ("FARGATE", "FARGATE_SPOT", "ec2-dev")
     assert only(stack, "aws_ecs_capacity_provider")["auto_scaling_group_provider"]["managed_scaling"]["target_capacity"] == 80
     assert only(stack, "aws_ecs_cluster")["setting"] == [{"name": "containerInsights", "value": "disabled"}]

@@ -59,6 +59,20 @@ def test_no_password_anywhere_in_the_platform_json(synth: Synth, env: str) -> No
     assert "password" not in json.dumps(synth.stack(f"{env}-platform")).replace("manage_master_user_password", "")
 
 
+@pytest.mark.parametrize("env", ENVS)
+def test_database_is_published_in_the_contract(synth: Synth, env: str) -> None:
+    """Services read the database only through these outputs (never the instance itself)."""
+    stack = synth.stack(f"{env}-platform")
+    outputs = {name: output["value"] for name, output in stack["output"].items()}
+    db = _db(synth, env)
+    instance = "database/instance"
+    assert outputs["database_endpoint"] == _ref(stack, "aws_db_instance", instance, "address")
+    assert outputs["database_port"] == db["port"] == 3306
+    assert outputs["database_name"] == db["db_name"]
+    assert outputs["database_secret_arn"] == _ref(stack, "aws_db_instance", instance, "master_user_secret[0].secret_arn")
+    assert outputs["database_security_group_id"] == _ref(stack, "aws_security_group", "security/database", "id")
+
+
 @pytest.mark.parametrize(
     "env, multi_az, deletion_protection, skip_final, final_id, prevent_destroy, backups, storage, max_storage",
     [
@@ -215,17 +229,20 @@ def test_disabled_database_builds_nothing(tmp_path: Path) -> None:
     from cdktf import App, Testing
 
     from infra.config import load_app
-    from infra.stacks import PlatformStack
+    from infra.platform.stack import PlatformStack
 
     spec = load_app(ROOT, environments=["dev"])
     (env,) = spec.environments
     env = replace(env, database=replace(env.database, enabled=False))
     app = App(outdir=str(tmp_path))
-    stack = PlatformStack(app, "dev-platform", env=env, services=spec.services["dev"], local=None)
+    stack = PlatformStack(app, "dev-platform", env=env, local=None)
     assert stack.platform.database is None
     out = json.loads(Testing.synth(stack))
     for type_ in ("aws_db_instance", "aws_db_subnet_group", "aws_db_parameter_group", "aws_db_option_group"):
         assert not resources(out, type_)
     assert not [a for a in resources(out, "aws_cloudwatch_metric_alarm").values() if "AWS/RDS" in json.dumps(a)]
+    # Nor does the contract offer a database to services.
+    database_outputs = {"database_endpoint", "database_port", "database_name", "database_secret_arn"}
+    assert not database_outputs & set(out["output"])
     body = only(out, "aws_cloudwatch_dashboard")["dashboard_body"]
     assert "AWS/RDS" not in body and "AWS/ECS" in body

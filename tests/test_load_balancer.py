@@ -45,6 +45,8 @@ def test_http_redirects_and_tls_terminates_with_the_configured_policy(synth: Syn
     assert https["ssl_policy"] == spec.ssl_policy and "TLS13-1-2" in https["ssl_policy"]
     assert https["certificate_arn"] == spec.certificate_arn
     assert https["default_action"] == [NOT_FOUND]
+    # Service stacks attach their listener rules to the listener the contract publishes: HTTPS.
+    assert stack["output"]["listener_arn"]["value"] == ref(stack, "aws_lb_listener", "/alb/https", "arn")
 
 
 @pytest.mark.parametrize("env", ENVS)
@@ -55,6 +57,8 @@ def test_alb_is_public_in_the_public_subnets_behind_its_group(synth: Synth, env:
     assert lb["name"] == f"{env}-alb"
     assert lb["internal"] is False and lb["load_balancer_type"] == "application"
     assert lb["security_groups"] == [ref(stack, "aws_security_group", "/security/alb", "id")]
+    # Service stacks admit the ALB on their port through this published group.
+    assert stack["output"]["alb_security_group_id"]["value"] == lb["security_groups"][0]
     assert len(lb["subnets"]) == spec.network.az_count
     assert all(s.startswith("${aws_subnet.platform_network_public-") for s in lb["subnets"])
     assert lb["idle_timeout"] == spec.load_balancer.idle_timeout
@@ -136,7 +140,7 @@ def test_listener_attributes_follow_the_certificate(tmp_path: Path) -> None:
     With `domain` set: ACM certificate with DNS validation, records as output, no Route 53."""
     from cdktf import App
 
-    from infra.stacks import PlatformStack
+    from infra.platform.stack import PlatformStack
 
     app_spec = load_app(ROOT, environments=["dev"])
     configured = app_spec.environments[0]
@@ -147,8 +151,8 @@ def test_listener_attributes_follow_the_certificate(tmp_path: Path) -> None:
         dev, load_balancer=dataclasses.replace(dev.load_balancer, domain="app.example.com", certificate_arn=None)
     )
     app = App(outdir=str(tmp_path))
-    plain = PlatformStack(app, "dev-platform", env=dev, services=app_spec.services["dev"], local=None).platform
-    with_domain = PlatformStack(app, "domain-platform", env=domain_env, services=app_spec.services["dev"], local=None).platform
+    plain = PlatformStack(app, "dev-platform", env=dev, local=None).platform
+    with_domain = PlatformStack(app, "domain-platform", env=domain_env, local=None).platform
     app.synth()
 
     assert plain.load_balancer.https is False and plain.load_balancer.https_listener_arn is None
@@ -165,6 +169,8 @@ def test_listener_attributes_follow_the_certificate(tmp_path: Path) -> None:
     for type_ in WAF_TYPES:
         assert not resources(bare, type_)
     assert not [g for g in resources(bare, "aws_cloudwatch_log_group").values() if g["name"].startswith("aws-waf-logs-")]
+    # Services add their listener rules to the listener the contract names: here the HTTP one.
+    assert bare["output"]["listener_arn"]["value"] == ref(bare, "aws_lb_listener", "/alb/http", "arn")
 
     stack = json.loads((tmp_path / "stacks" / "domain-platform" / "cdk.tf.json").read_text())
     cert = only(stack, "aws_acm_certificate")
@@ -175,6 +181,7 @@ def test_listener_attributes_follow_the_certificate(tmp_path: Path) -> None:
     https = by_path(stack, "aws_lb_listener", "/alb/https")
     assert https["certificate_arn"] == ref(stack, "aws_acm_certificate_validation", "/alb/certificate-validation", "certificate_arn")
     assert by_path(stack, "aws_lb_listener", "/alb/http")["default_action"][0]["type"] == "redirect"
+    assert stack["output"]["listener_arn"]["value"] == ref(stack, "aws_lb_listener", "/alb/https", "arn")
     outputs = [o for o in stack["output"].values() if "domain_validation_options" in str(o["value"])]
     assert len(outputs) == 1
     assert not [t for t in stack["resource"] if t.startswith("aws_route53")]

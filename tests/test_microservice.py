@@ -31,7 +31,14 @@ EXPECTED_COUNTS: dict[str, dict[str, int]] = {
         "aws_lb_target_group": 1,
         "aws_lb_listener_rule": 1,
         "aws_cloudwatch_metric_alarm": 3,  # cpu, memory, 5xx
-        "aws_iam_role_policy": 1,  # build extras (no secrets: no execution policy)
+        "aws_iam_role_policy": 3,  # execution, build, pipeline (no task permissions)
+        "aws_vpc_security_group_ingress_rule": 1,  # from the ALB
+        "aws_vpc_security_group_egress_rule": 2,  # HTTPS out; the ALB's egress to it
+        # what the service owns since it no longer lives in the platform
+        "aws_ecr_repository": 1,
+        "aws_ecr_lifecycle_policy": 1,
+        "aws_iam_role": 4,  # exec, task, build, pipeline
+        "aws_security_group": 1,
         "aws_appautoscaling_target": 1,
         "aws_appautoscaling_policy": 2,  # cpu, requests
         "aws_codebuild_project": 1,
@@ -44,7 +51,14 @@ EXPECTED_COUNTS: dict[str, dict[str, int]] = {
         "aws_ecs_service": 1,
         "aws_service_discovery_service": 1,
         "aws_cloudwatch_metric_alarm": 2,  # cpu, memory
-        "aws_iam_role_policy": 2,  # database secret, build extras
+        "aws_iam_role_policy": 3,  # execution (with the database secret), build, pipeline
+        "aws_vpc_security_group_ingress_rule": 2,  # from web (allow_from); the database's from it
+        "aws_vpc_security_group_egress_rule": 3,  # HTTPS out, MySQL out; web's egress to it
+        # what the service owns since it no longer lives in the platform
+        "aws_ecr_repository": 1,
+        "aws_ecr_lifecycle_policy": 1,
+        "aws_iam_role": 4,  # exec, task, build, pipeline
+        "aws_security_group": 1,
         "aws_appautoscaling_target": 1,
         "aws_appautoscaling_policy": 2,  # cpu, memory
         "aws_appautoscaling_scheduled_action": 2,
@@ -60,7 +74,13 @@ EXPECTED_COUNTS: dict[str, dict[str, int]] = {
         "aws_sqs_queue": 2,
         "aws_sqs_queue_redrive_allow_policy": 1,
         "aws_cloudwatch_metric_alarm": 6,  # cpu, memory, queue age, DLQ, backlog high/empty
-        "aws_iam_role_policy": 2,  # queue, build extras
+        "aws_iam_role_policy": 4,  # execution, task (its queue), build, pipeline
+        "aws_vpc_security_group_egress_rule": 1,  # HTTPS out; no ingress at all
+        # what the service owns since it no longer lives in the platform
+        "aws_ecr_repository": 1,
+        "aws_ecr_lifecycle_policy": 1,
+        "aws_iam_role": 4,  # exec, task, build, pipeline
+        "aws_security_group": 1,
         "aws_appautoscaling_target": 1,
         "aws_appautoscaling_policy": 2,  # backlog out/in
         "aws_codebuild_project": 1,
@@ -132,16 +152,16 @@ def test_service_stack_holds_exactly_its_resources(synth: Synth, service: str) -
 
 @pytest.mark.parametrize("env", ["dev", "prod"])
 @pytest.mark.parametrize("service", SERVICES)
-def test_account_partition_and_region_come_from_data_sources(synth: Synth, env: str, service: str) -> None:
+def test_account_and_partition_come_from_data_sources(synth: Synth, env: str, service: str) -> None:
     stack = synth.stack(f"{env}-{service}")
-    for type_ in ("aws_caller_identity", "aws_partition", "aws_region"):
+    for type_ in ("aws_caller_identity", "aws_partition"):
         assert len(data_sources(stack, type_)) == 1, type_
 
 
 # --- task definition ---------------------------------------------------------------
 @pytest.mark.parametrize("env", ["dev", "prod"])
 @pytest.mark.parametrize("service", SERVICES)
-def test_task_definition_runs_with_the_service_roles_of_the_platform(synth: Synth, env: str, service: str) -> None:
+def test_task_definition_runs_with_the_roles_of_its_own_stack(synth: Synth, env: str, service: str) -> None:
     task = only(synth.stack(f"{env}-{service}"), "aws_ecs_task_definition")
     spec = spec_of(env, service)
     assert task["family"] == f"{env}-{service}"
@@ -149,12 +169,9 @@ def test_task_definition_runs_with_the_service_roles_of_the_platform(synth: Synt
     assert task["requires_compatibilities"] == ["FARGATE"]
     assert (task["cpu"], task["memory"]) == (str(spec.cpu), str(spec.memory))
     assert task["runtime_platform"] == {"cpu_architecture": "X86_64", "operating_system_family": "LINUX"}
-    assert platform_value(synth, env, task["execution_role_arn"]) == platform_ref(
-        synth, env, "aws_iam_role", f"iam/{service}/exec", "arn"
-    )
-    assert platform_value(synth, env, task["task_role_arn"]) == platform_ref(
-        synth, env, "aws_iam_role", f"iam/{service}/task", "arn"
-    )
+    stack = synth.stack(f"{env}-{service}")
+    assert task["execution_role_arn"] == ref(stack, "aws_iam_role", "service/iam/exec", "arn")
+    assert task["task_role_arn"] == ref(stack, "aws_iam_role", "service/iam/task", "arn")
     assert task["volume"] == [{"name": "tmp"}]
 
 
@@ -204,7 +221,7 @@ def test_log_group_is_encrypted_with_the_platform_key(synth: Synth, env: str, se
 
 # --- image -------------------------------------------------------------------------
 @pytest.mark.parametrize("service", SERVICES)
-def test_image_is_the_platform_repository_at_the_tag_the_parameter_holds(synth: Synth, service: str) -> None:
+def test_image_is_its_own_repository_at_the_tag_the_parameter_holds(synth: Synth, service: str) -> None:
     stack = synth.stack(f"dev-{service}")
     parameter = only(stack, "aws_ssm_parameter")
     assert parameter["name"] == f"/ecs-platform/dev/{service}/image-tag"
@@ -215,9 +232,7 @@ def test_image_is_the_platform_repository_at_the_tag_the_parameter_holds(synth: 
 
     repository, tag = container(stack)["image"].split("}:")
     assert tag == ref(stack, "aws_ssm_parameter", "service/image-tag", "value")
-    assert platform_value(synth, "dev", repository + "}") == platform_ref(
-        synth, "dev", "aws_ecr_repository", f"registry/{service}", "repository_url"
-    )
+    assert repository + "}" == ref(stack, "aws_ecr_repository", "service/registry/repository", "repository_url")
 
 
 # --- secrets -----------------------------------------------------------------------
@@ -228,8 +243,8 @@ def test_api_reads_the_database_through_platform_outputs_and_its_secret_through_
     assert platform_value(synth, "dev", variables["DB_HOST"]) == platform_ref(
         synth, "dev", "aws_db_instance", "database/instance", "address"
     )
-    assert variables["DB_PORT"] == "3306"
-    assert variables["DB_NAME"] == "app"
+    assert platform_value(synth, "dev", variables["DB_PORT"]) == 3306
+    assert platform_value(synth, "dev", variables["DB_NAME"]) == "app"
     assert variables["LOG_LEVEL"] == "info"
     assert "DB_SECRET" not in variables
 
@@ -243,11 +258,11 @@ def test_api_reads_the_database_through_platform_outputs_and_its_secret_through_
 def test_execution_role_may_read_exactly_the_database_secret(synth: Synth) -> None:
     stack = synth.stack("dev-api")
     policies = {p["name"]: p for p in resources(stack, "aws_iam_role_policy").values()}
-    policy = policies["service-secrets"]
-    assert platform_value(synth, "dev", policy["role"]) == platform_ref(synth, "dev", "aws_iam_role", "iam/api/exec", "name")
+    policy = policies["task-execution"]
+    assert policy["role"] == ref(stack, "aws_iam_role", "service/iam/exec", "id")
     document_id = policy["policy"].split(".")[2]
     statements = {s["sid"]: s for s in data_sources(stack, "aws_iam_policy_document")[document_id]["statement"]}
-    assert set(statements) == {"ReadOwnSecrets", "DecryptWithPlatformKey"}
+    assert set(statements) == {"EcrLogin", "PullOwnImage", "WriteOwnLogs", "ReadOwnSecrets", "DecryptWithPlatformKey"}
     assert statements["ReadOwnSecrets"]["actions"] == ["secretsmanager:GetSecretValue"]
     (resource,) = statements["ReadOwnSecrets"]["resources"]
     assert resource == container(stack)["secrets"][0]["valueFrom"]
@@ -255,10 +270,11 @@ def test_execution_role_may_read_exactly_the_database_secret(synth: Synth) -> No
 
 
 @pytest.mark.parametrize("service", ["web", "worker"])
-def test_services_without_secrets_get_no_secret_policy(synth: Synth, service: str) -> None:
+def test_services_without_secrets_get_no_secret_statement(synth: Synth, service: str) -> None:
     stack = synth.stack(f"dev-{service}")
     assert "secrets" not in container(stack)
-    assert "service-secrets" not in {p["name"] for p in resources(stack, "aws_iam_role_policy").values()}
+    sids = {s.get("sid") for d in data_sources(stack, "aws_iam_policy_document").values() for s in d["statement"]}
+    assert "ReadOwnSecrets" not in sids and "ReadOwnParameters" not in sids
 
 
 @pytest.mark.parametrize("env", ["dev", "prod"])
@@ -291,21 +307,21 @@ def test_worker_has_a_queue_a_dead_letter_queue_and_a_redrive(synth: Synth) -> N
     assert queue["visibility_timeout_seconds"] == 120
     assert queue["message_retention_seconds"] == 345600
     assert dlq["message_retention_seconds"] == 14 * 24 * 3600
-    dlq_arn = ref(stack, "aws_sqs_queue", "service/dlq", "arn")
+    dlq_arn = ref(stack, "aws_sqs_queue", "service/queues/dlq", "arn")
     assert json.loads(queue["redrive_policy"]) == {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 5}
     allow = only(stack, "aws_sqs_queue_redrive_allow_policy")
-    assert allow["queue_url"] == ref(stack, "aws_sqs_queue", "service/dlq", "url")
+    assert allow["queue_url"] == ref(stack, "aws_sqs_queue", "service/queues/dlq", "url")
     assert json.loads(allow["redrive_allow_policy"]) == {
         "redrivePermission": "byQueue",
-        "sourceQueueArns": [ref(stack, "aws_sqs_queue", "service/queue", "arn")],
+        "sourceQueueArns": [ref(stack, "aws_sqs_queue", "service/queues/queue", "arn")],
     }
-    assert env_vars(container(stack))["QUEUE_URL"] == ref(stack, "aws_sqs_queue", "service/queue", "url")
+    assert env_vars(container(stack))["QUEUE_URL"] == ref(stack, "aws_sqs_queue", "service/queues/queue", "url")
 
 
 def test_worker_task_role_may_consume_only_its_queue(synth: Synth) -> None:
     stack = synth.stack("dev-worker")
-    policy = {p["name"]: p for p in resources(stack, "aws_iam_role_policy").values()}["service-queue"]
-    assert platform_value(synth, "dev", policy["role"]) == platform_ref(synth, "dev", "aws_iam_role", "iam/worker/task", "name")
+    policy = {p["name"]: p for p in resources(stack, "aws_iam_role_policy").values()}["application"]
+    assert policy["role"] == ref(stack, "aws_iam_role", "service/iam/task", "id")
     document_id = policy["policy"].split(".")[2]
     statements = {s["sid"]: s for s in data_sources(stack, "aws_iam_policy_document")[document_id]["statement"]}
     assert statements["ConsumeOwnQueue"]["actions"] == [
@@ -314,7 +330,7 @@ def test_worker_task_role_may_consume_only_its_queue(synth: Synth) -> None:
         "sqs:GetQueueAttributes",
         "sqs:ReceiveMessage",
     ]
-    assert statements["ConsumeOwnQueue"]["resources"] == [ref(stack, "aws_sqs_queue", "service/queue", "arn")]
+    assert statements["ConsumeOwnQueue"]["resources"] == [ref(stack, "aws_sqs_queue", "service/queues/queue", "arn")]
     assert statements["QueueKey"]["actions"] == ["kms:Decrypt", "kms:GenerateDataKey"]
     assert not any("*" in r for s in statements.values() for r in s["resources"])
 
@@ -353,7 +369,7 @@ def test_web_gets_a_target_group_and_a_listener_rule(synth: Synth, env: str) -> 
     assert rule["priority"] == spec.route.priority
     assert rule["condition"] == [{"path_pattern": {"values": ["/*"]}}]
     assert rule["action"] == [
-        {"type": "forward", "target_group_arn": ref(stack, "aws_lb_target_group", "service/target-group", "arn")}
+        {"type": "forward", "target_group_arn": ref(stack, "aws_lb_target_group", "service/route/target-group", "arn")}
     ]
     assert platform_value(synth, env, rule["listener_arn"]) == platform_ref(synth, env, "aws_lb_listener", listener, "arn")
 
@@ -373,18 +389,18 @@ def test_web_service_is_attached_to_its_target_group_after_the_rule_exists(synth
         {
             "container_name": "web",
             "container_port": 8080,
-            "target_group_arn": ref(stack, "aws_lb_target_group", "service/target-group", "arn"),
+            "target_group_arn": ref(stack, "aws_lb_target_group", "service/route/target-group", "arn"),
         }
     ]
     assert service["health_check_grace_period_seconds"] == 30
-    assert service["depends_on"] == [f"aws_lb_listener_rule.{logical_id(stack, 'aws_lb_listener_rule', 'service/listener-rule')}"]
+    assert service["depends_on"][0] == f"aws_lb_listener_rule.{logical_id(stack, 'aws_lb_listener_rule', 'service/route/listener-rule')}"
 
 
-@pytest.mark.parametrize("service, policy", [("api", "service/secrets-policy"), ("worker", "service/queue-policy")])
-def test_service_starts_only_once_its_tasks_may_read_their_secrets_and_queue(synth: Synth, service: str, policy: str) -> None:
+@pytest.mark.parametrize("service, policies", [("api", ["iam/exec-policy"]), ("worker", ["iam/exec-policy", "iam/task-policy"])])
+def test_service_starts_only_once_its_tasks_may_read_their_secrets_and_queue(synth: Synth, service: str, policies: list[str]) -> None:
     stack = synth.stack(f"dev-{service}")
     ecs = only(stack, "aws_ecs_service")
-    assert ecs["depends_on"] == [f"aws_iam_role_policy.{logical_id(stack, 'aws_iam_role_policy', policy)}"]
+    assert ecs["depends_on"] == [f"aws_iam_role_policy.{logical_id(stack, 'aws_iam_role_policy', p)}" for p in policies]
 
 
 @pytest.mark.parametrize("service", ["api", "worker"])
@@ -439,8 +455,8 @@ def test_ecs_service_runs_privately_with_a_rolling_back_circuit_breaker(synth: S
     network = ecs["network_configuration"]
     assert network["assign_public_ip"] is False
     (group,) = network["security_groups"]
-    assert platform_value(synth, env, group) == platform_ref(synth, env, "aws_security_group", "security/app", "id")
-    subnets = [platform_value(synth, env, s) for s in network["subnets"]]
+    assert group == ref(stack, "aws_security_group", "service/security/group", "id")
+    subnets = platform_value(synth, env, network["subnets"])
     azs = 2 if env == "dev" else 3
     assert subnets == [platform_ref(synth, env, "aws_subnet", f"network/private-{i}", "id") for i in range(azs)]
     assert "ordered_placement_strategy" not in ecs  # Fargate only in the samples
@@ -476,7 +492,7 @@ def test_service_alarms_notify_the_platform_topic(synth: Synth, service: str, ex
     alarms = {
         a["alarm_name"].removeprefix(f"dev-{service}-"): a
         for a in resources(stack, "aws_cloudwatch_metric_alarm").values()
-        if "/service/alarm-" in a["//"]["metadata"]["path"]
+        if "/service/alarms/" in a["//"]["metadata"]["path"]
     }
     assert {name: a["threshold"] for name, a in alarms.items()} == expected
     topic = platform_ref(synth, "dev", "aws_sns_topic", "alarms/topic", "arn")
@@ -487,7 +503,8 @@ def test_service_alarms_notify_the_platform_topic(synth: Synth, service: str, ex
         assert alarm["comparison_operator"] == "GreaterThanThreshold"
     for name in ("cpu-high", "memory-high"):
         assert alarms[name]["namespace"] == "AWS/ECS"
-        assert alarms[name]["dimensions"] == {"ClusterName": "dev", "ServiceName": service_name}
+        assert platform_value(synth, "dev", alarms[name]["dimensions"]["ClusterName"]).startswith("${aws_ecs_cluster.")
+        assert alarms[name]["dimensions"]["ServiceName"] == service_name
 
 
 def test_web_5xx_alarm_watches_its_own_target_group(synth: Synth) -> None:
@@ -500,7 +517,7 @@ def test_web_5xx_alarm_watches_its_own_target_group(synth: Synth) -> None:
     )
     dims = alarm["dimensions"]
     assert platform_value(synth, "dev", dims["LoadBalancer"]) == platform_ref(synth, "dev", "aws_lb", "alb/alb", "arn_suffix")
-    assert dims["TargetGroup"] == ref(stack, "aws_lb_target_group", "service/target-group", "arn_suffix")
+    assert dims["TargetGroup"] == ref(stack, "aws_lb_target_group", "service/route/target-group", "arn_suffix")
 
 
 def test_worker_queue_alarms_watch_the_queue_age_and_the_dead_letter_queue(synth: Synth) -> None:
@@ -508,7 +525,7 @@ def test_worker_queue_alarms_watch_the_queue_age_and_the_dead_letter_queue(synth
     alarms = {a["alarm_name"]: a for a in resources(stack, "aws_cloudwatch_metric_alarm").values()}
     age = alarms["dev-worker-queue-age"]
     assert (age["namespace"], age["metric_name"]) == ("AWS/SQS", "ApproximateAgeOfOldestMessage")
-    assert age["dimensions"] == {"QueueName": ref(stack, "aws_sqs_queue", "service/queue", "name")}
+    assert age["dimensions"] == {"QueueName": ref(stack, "aws_sqs_queue", "service/queues/queue", "name")}
     dlq = alarms["dev-worker-dlq-not-empty"]
     assert dlq["metric_name"] == "ApproximateNumberOfMessagesVisible"
-    assert dlq["dimensions"] == {"QueueName": ref(stack, "aws_sqs_queue", "service/dlq", "name")}
+    assert dlq["dimensions"] == {"QueueName": ref(stack, "aws_sqs_queue", "service/queues/dlq", "name")}

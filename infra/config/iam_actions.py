@@ -17,7 +17,7 @@ SERVICE_PREFIXES = frozenset(
     """
     access-analyzer acm acm-pca airflow amplify aoss apigateway appconfig appflow application-autoscaling
     applicationinsights appmesh apprunner appsync aps athena autoscaling backup batch bedrock budgets
-    cassandra ce cloudformation cloudfront cloudhsm cloudmap cloudsearch cloudtrail cloudwatch codeartifact
+    cassandra ce cloudformation cloudfront cloudhsm cloudsearch cloudtrail cloudwatch codeartifact
     codebuild codecommit codeconnections codedeploy codeguru-profiler codepipeline codestar-connections
     cognito-identity cognito-idp cognito-sync comprehend config databrew datasync dax directconnect dms
     ds dynamodb ebs ec2 ec2messages ecr ecr-public ecs eks elasticache elasticbeanstalk elasticfilesystem
@@ -30,7 +30,7 @@ SERVICE_PREFIXES = frozenset(
     quicksight ram rds rds-data rds-db redshift redshift-data redshift-serverless rekognition
     resource-groups route53 route53resolver s3 s3-object-lambda s3express sagemaker scheduler schemas
     sdb secretsmanager securityhub servicecatalog servicediscovery servicequotas ses shield signer sms
-    sns sqs ssm ssm-contacts ssm-incidents ssmmessages sso sso-oidc states storagegateway sts support
+    sns sqs ssm ssm-contacts ssm-incidents ssmmessages sso states storagegateway sts support
     swf synthetics tag textract timestream transcribe transfer translate verifiedpermissions
     vpc-lattice waf waf-regional wafv2 wellarchitected workspaces xray
     """.split()
@@ -43,7 +43,7 @@ NO_RESOURCE_LEVEL_NAMES = tuple(
     bedrock:ListFoundationModels
     cloudwatch:DescribeAlarmsForMetric cloudwatch:GetMetricData cloudwatch:GetMetricStatistics
     cloudwatch:ListMetrics cloudwatch:PutMetricData
-    comprehend:DetectDominantLanguage comprehend:DetectEntities comprehend:DetectKeyPhrases
+    comprehend:DetectDominantLanguage comprehend:DetectKeyPhrases
     comprehend:DetectSentiment
     dynamodb:DescribeEndpoints dynamodb:DescribeLimits dynamodb:ListTables
     ec2:DescribeAvailabilityZones ec2:DescribeInstances ec2:DescribeRegions ec2:DescribeSecurityGroups
@@ -66,7 +66,6 @@ NO_RESOURCE_LEVEL_NAMES = tuple(
     states:ListStateMachines
     sts:GetCallerIdentity
     textract:AnalyzeDocument textract:DetectDocumentText
-    translate:TranslateText
     xray:GetSamplingRules xray:GetSamplingStatisticSummaries xray:GetSamplingTargets
     xray:PutTelemetryRecords xray:PutTraceSegments
     """.split()

@@ -28,9 +28,24 @@ class TaskRoleBoundary(Construct):
         super().__init__(scope, id_)
         a = arns
         statements = [
-            statement("Queues", ["sqs:*"], [a.arn("sqs", "*")]),
+            statement(
+                "Queues",
+                [
+                    "sqs:ChangeMessageVisibility", "sqs:DeleteMessage", "sqs:GetQueueAttributes", "sqs:GetQueueUrl",
+                    "sqs:ReceiveMessage", "sqs:SendMessage",
+                ],
+                [a.arn("sqs", "*")],
+            ),
             statement("Topics", ["sns:GetTopicAttributes", "sns:Publish"], [a.arn("sns", "*")]),
-            statement("Tables", ["dynamodb:*"], [a.arn("dynamodb", "table/*")]),
+            statement(
+                "Tables",
+                [
+                    "dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem", "dynamodb:DeleteItem",
+                    "dynamodb:DescribeTable", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:Query", "dynamodb:Scan",
+                    "dynamodb:UpdateItem",
+                ],
+                [a.arn("dynamodb", "table/*")],
+            ),
             statement(
                 "Objects",
                 [
