@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
 
 from tests.conftest import Synth, only, resources
-from tests.test_microservice import platform_ref, platform_value, ref
 
 SERVICES = ("web", "api", "worker")
+REMOTE = re.compile(r"^\$\{data\.terraform_remote_state\.platform\.outputs\.([a-z0-9_]+)\}$")
+
+
+def ref(stack: dict[str, Any], type_: str, suffix: str, attribute: str) -> str:
+    """The interpolation of one attribute of the resource at */suffix."""
+    (logical_id,) = [k for k, v in resources(stack, type_).items() if v["//"]["metadata"]["path"].endswith(suffix)]
+    return f"${{{type_}.{logical_id}.{attribute}}}"
+
+
+def platform_value(synth: Synth, env: str, value: str) -> Any:
+    """What a service stack reads from the platform's contract (remote state) is in the platform stack."""
+    match = REMOTE.match(value)
+    assert match, f"{value!r} is not read from the platform's remote state"
+    return synth.stack(f"{env}-platform")["output"][match.group(1)]["value"]
 
 
 def policies(stack: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -33,7 +47,10 @@ def test_scalable_target_is_the_ecs_service_with_the_manifest_bounds(
     stack = synth.stack(f"{env}-{service}")
     target = only(stack, "aws_appautoscaling_target")
     service_name = ref(stack, "aws_ecs_service", "service/service", "name")
-    assert target["resource_id"] == f"service/{env}/{service_name}"
+    prefix, cluster, name = target["resource_id"].split("/")
+    assert (prefix, name) == ("service", service_name)
+    # The cluster comes from the platform's contract: the environment's own cluster.
+    assert platform_value(synth, env, cluster) == ref(synth.stack(f"{env}-platform"), "aws_ecs_cluster", "cluster/cluster", "name")
     assert target["scalable_dimension"] == "ecs:service:DesiredCount"
     assert target["service_namespace"] == "ecs"
     assert (target["min_capacity"], target["max_capacity"]) == (low, high)
@@ -73,8 +90,8 @@ def test_request_count_tracking_is_labelled_with_the_alb_and_the_target_group(sy
     stack = synth.stack("dev-web")
     spec = policies(stack)["dev-web-requests"]["target_tracking_scaling_policy_configuration"]
     alb, group = spec["predefined_metric_specification"]["resource_label"].split("}/")
-    assert platform_value(synth, "dev", alb + "}") == platform_ref(synth, "dev", "aws_lb", "alb/alb", "arn_suffix")
-    assert group == ref(stack, "aws_lb_target_group", "service/target-group", "arn_suffix")
+    assert platform_value(synth, "dev", alb + "}") == ref(synth.stack("dev-platform"), "aws_lb", "alb/alb", "arn_suffix")
+    assert group == ref(stack, "aws_lb_target_group", "route/target-group", "arn_suffix")
 
 
 @pytest.mark.parametrize("env", ["dev", "prod"])
@@ -96,7 +113,7 @@ def test_worker_steps_out_on_the_backlog_and_in_when_the_queue_is_empty(synth: S
     assert scale_in["step_adjustment"] == [{"metric_interval_upper_bound": "0", "scaling_adjustment": -1}]
 
     alarms = {a["alarm_name"]: a for a in resources(stack, "aws_cloudwatch_metric_alarm").values()}
-    queue_name = ref(stack, "aws_sqs_queue", "service/queue", "name")
+    queue_name = ref(stack, "aws_sqs_queue", "queues/queue", "name")
     high = alarms[f"{env}-worker-backlog-high"]
     assert (high["metric_name"], high["comparison_operator"], high["threshold"]) == (
         "ApproximateNumberOfMessagesVisible",

@@ -1,22 +1,20 @@
-"""Adding or removing a service touches nothing that belongs to another service.
+"""Adding, changing or removing a service changes that service's stack and nothing else.
 
-The original project and modified copies (a fourth service `shop`; the worker removed)
-are synthesized the way `cdktf synth` does it (`python main.py` in a subprocess, dev
-only), and their JSON compared: the other services' stacks must be byte-identical, and
-the platform stack may only gain (or lose) things that belong to the added (or removed)
-service.
+The original project and modified copies (a fourth service `shop`; api on another port with
+another `allow_from`; the worker removed) are synthesized the way `cdktf synth` does it
+(`python main.py` in a subprocess, dev only), and their JSON compared: the platform stack
+and every other service's stack must be byte-identical. A service stack synthesized alone
+(`PLATFORM_SERVICES`) is byte-identical to the same stack synthesized with everything.
 """
 
 from __future__ import annotations
 
 import json
 import os
-import re
 import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any
 
 import pytest
 
@@ -47,9 +45,15 @@ SIGNING_KEY = "arn:aws:secretsmanager:us-east-1:123456789012:secret:shop-signing
 STRIPE_KEY = "ssm:/dev/shop/stripe-key"
 """
 
-def synthesize(project: Path, outdir: Path) -> dict[str, str]:
+def synthesize(project: Path, outdir: Path, **variables: str) -> dict[str, str]:
     """`python main.py` for dev into `outdir`; the text of every stack by name."""
-    env = dict(os.environ, CDKTF_OUTDIR=str(outdir), PLATFORM_ENVIRONMENTS="dev", JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20")
+    env = dict(
+        os.environ,
+        CDKTF_OUTDIR=str(outdir),
+        PLATFORM_ENVIRONMENTS="dev",
+        JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20",
+        **variables,
+    )
     result = subprocess.run(
         [sys.executable, "main.py"], cwd=project, env=env, capture_output=True, text=True, timeout=900
     )
@@ -62,50 +66,22 @@ def original(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     return synthesize(ROOT, tmp_path_factory.mktemp("original") / "cdktf.out")
 
 
-def entries(stack: dict[str, Any]) -> dict[tuple[str, ...], Any]:
-    """Every resource, data source and output of a stack by address (metadata dropped)."""
-    found: dict[tuple[str, ...], Any] = {}
-    for block in ("resource", "data"):
-        for type_, items in stack.get(block, {}).items():
-            for name, body in items.items():
-                found[(block, type_, name)] = {k: v for k, v in body.items() if k != "//"}
-    for name, body in stack.get("output", {}).items():
-        found[("output", name)] = body
-    return found
-
-
-def belongs_to(address: tuple[str, ...], stack: dict[str, Any], service: str) -> bool:
-    """Whether a platform entry exists for `service`: a segment of its construct path (or,
-    for a cross-stack output, of the referenced resource's id) names the service."""
-    word = re.compile(rf"(^|[-_]){re.escape(service)}($|[-_])")
-    if address[0] == "output":
-        return bool(word.search(address[1]))
-    path = stack[address[0]][address[1]][address[2]]["//"]["metadata"]["path"]
-    return any(word.search(segment) for segment in path.split("/")[2:])
-
-
-def assert_platform_changed_only_for(before: dict[str, Any], after: dict[str, Any], service: str) -> None:
-    """Entries of `after` missing from `before` (or the reverse) belong to `service`; every
-    entry in both is unchanged."""
-    old, new = entries(before), entries(after)
-    added = set(new) - set(old)
-    removed = set(old) - set(new)
-    assert all(belongs_to(a, after, service) for a in added), sorted(a for a in added if not belongs_to(a, after, service))
-    assert all(belongs_to(a, before, service) for a in removed), sorted(
-        a for a in removed if not belongs_to(a, before, service)
-    )
-    changed = sorted(a for a in set(old) & set(new) if old[a] != new[a])
-    assert not changed, f"existing platform entries changed: {changed}"
-    # Provider, backend and versions; "//" is CDKTF's metadata (it indexes the outputs).
-    rest = ("resource", "data", "output", "//")
-    assert {k: v for k, v in before.items() if k not in rest} == {k: v for k, v in after.items() if k not in rest}
-
-
 @pytest.fixture(scope="module")
 def with_shop(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     project = _copy(tmp_path_factory.mktemp("with-shop"))
     shutil.copytree(project / "services" / "web", project / "services" / "shop")
     (project / "services" / "shop" / "service.toml").write_text(SHOP_MANIFEST)
+    return synthesize(project, project / "cdktf.out")
+
+
+@pytest.fixture(scope="module")
+def api_changed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """api on port 9090, reachable from web and worker."""
+    project = _copy(tmp_path_factory.mktemp("api-changed"))
+    manifest = project / "services" / "api" / "service.toml"
+    text = manifest.read_text()
+    assert "port = 8081" in text and 'allow_from = ["web"]' in text
+    manifest.write_text(text.replace("port = 8081", "port = 9090").replace('allow_from = ["web"]', 'allow_from = ["web", "worker"]'))
     return synthesize(project, project / "cdktf.out")
 
 
@@ -137,16 +113,12 @@ def test_the_module_copies_are_what_the_shared_fixture_copies(project_copy: Path
 
 
 # --- adding a service --------------------------------------------------------------
-@pytest.mark.parametrize("service", ["web", "api", "worker"])
-def test_adding_a_service_leaves_the_other_service_stacks_byte_identical(
-    original: dict[str, str], with_shop: dict[str, str], service: str
+@pytest.mark.parametrize("stack", ["dev-platform", "dev-web", "dev-api", "dev-worker"])
+def test_adding_a_service_leaves_the_platform_and_the_other_services_byte_identical(
+    original: dict[str, str], with_shop: dict[str, str], stack: str
 ) -> None:
-    assert with_shop[f"dev-{service}"] == original[f"dev-{service}"]
-
-
-def test_adding_a_service_only_adds_to_the_platform(original: dict[str, str], with_shop: dict[str, str]) -> None:
     assert set(with_shop) == set(original) | {"dev-shop"}
-    assert_platform_changed_only_for(json.loads(original["dev-platform"]), json.loads(with_shop["dev-platform"]), "shop")
+    assert with_shop[stack] == original[stack]
 
 
 def test_added_web_service_gets_its_own_rule_with_a_priority_from_its_name(
@@ -165,7 +137,7 @@ def test_added_web_service_gets_its_own_rule_with_a_priority_from_its_name(
 def test_added_service_secrets_are_references_and_its_execution_role_reads_exactly_them(with_shop: dict[str, str]) -> None:
     shop = json.loads(with_shop["dev-shop"])
     (definition,) = json.loads(only(shop, "aws_ecs_task_definition")["container_definitions"])
-    prefix = "arn:${data.aws_partition.service_partition_"
+    prefix = "arn:${data.aws_partition.partition.partition}"
     secrets = {s["name"]: s["valueFrom"] for s in definition["secrets"]}
     assert set(secrets) == {"PAYMENT_TOKEN", "SIGNING_KEY", "STRIPE_KEY"}
     assert secrets["SIGNING_KEY"] == "arn:aws:secretsmanager:us-east-1:123456789012:secret:shop-signing-AbCdEf"
@@ -176,7 +148,7 @@ def test_added_service_secrets_are_references_and_its_execution_role_reads_exact
     assert ":ssm:" in secrets["STRIPE_KEY"] and ":secretsmanager:" in secrets["PAYMENT_TOKEN"]
     assert [e["name"] for e in definition["environment"]] == ["CURRENCY"]
 
-    (policy,) = [p for p in resources(shop, "aws_iam_role_policy").values() if p["name"] == "service-secrets"]
+    (policy,) = [p for p in resources(shop, "aws_iam_role_policy").values() if p["name"] == "task-execution"]
     document = shop["data"]["aws_iam_policy_document"][policy["policy"].split(".")[2]]
     statements = {s["sid"]: s for s in document["statement"]}
     assert statements["ReadOwnSecrets"]["actions"] == ["secretsmanager:GetSecretValue"]
@@ -199,20 +171,44 @@ def test_added_service_on_ec2_with_exec(with_shop: dict[str, str]) -> None:
     assert definition["linuxParameters"] == {"initProcessEnabled": True}
     service = only(shop, "aws_ecs_service")
     assert service["enable_execute_command"] is True
-    assert service["capacity_provider_strategy"] == [{"base": 0, "capacity_provider": "ec2-dev", "weight": 1}]
+    assert service["capacity_provider_strategy"] == [
+        {"base": 0, "capacity_provider": "${data.terraform_remote_state.platform.outputs.ec2_capacity_provider_name}", "weight": 1}
+    ]
     assert service["ordered_placement_strategy"] == [{"field": "attribute:ecs.availability-zone", "type": "spread"}]
 
 
-# --- removing a service ------------------------------------------------------------
-@pytest.mark.parametrize("service", ["web", "api"])
-def test_removing_a_service_leaves_the_other_service_stacks_byte_identical(
-    original: dict[str, str], without_worker: dict[str, str], service: str
+# --- changing a service ------------------------------------------------------------
+@pytest.mark.parametrize("stack", ["dev-platform", "dev-web", "dev-worker"])
+def test_changing_a_port_and_allow_from_leaves_the_platform_and_the_other_services_byte_identical(
+    original: dict[str, str], api_changed: dict[str, str], stack: str
 ) -> None:
-    assert without_worker[f"dev-{service}"] == original[f"dev-{service}"]
+    assert set(api_changed) == set(original)
+    assert api_changed[stack] == original[stack]
+    assert api_changed["dev-api"] != original["dev-api"]
 
 
-def test_removing_a_service_only_removes_from_the_platform(original: dict[str, str], without_worker: dict[str, str]) -> None:
+def test_the_changed_service_admits_exactly_its_new_callers_on_its_new_port(api_changed: dict[str, str]) -> None:
+    api = json.loads(api_changed["dev-api"])
+    callers = {d["name"] for d in api["data"]["aws_security_group"].values()}
+    assert callers == {"dev-web-tasks", "dev-worker-tasks"}
+    ingress = [r for r in resources(api, "aws_vpc_security_group_ingress_rule").values() if "allow_from" in r["description"]]
+    assert sorted((r["from_port"], r["to_port"]) for r in ingress) == [(9090, 9090), (9090, 9090)]
+
+
+# --- removing a service ------------------------------------------------------------
+@pytest.mark.parametrize("stack", ["dev-platform", "dev-web", "dev-api"])
+def test_removing_a_service_leaves_the_platform_and_the_other_services_byte_identical(
+    original: dict[str, str], without_worker: dict[str, str], stack: str
+) -> None:
     assert set(without_worker) == set(original) - {"dev-worker"}
-    assert_platform_changed_only_for(
-        json.loads(original["dev-platform"]), json.loads(without_worker["dev-platform"]), "worker"
-    )
+    assert without_worker[stack] == original[stack]
+
+
+# --- one service alone ---------------------------------------------------------------
+@pytest.mark.parametrize("service", ["web", "api", "worker"])
+def test_a_service_stack_synthesized_alone_is_the_same_stack(
+    original: dict[str, str], tmp_path: Path, service: str
+) -> None:
+    alone = synthesize(ROOT, tmp_path / "cdktf.out", PLATFORM_SERVICES=service)
+    assert set(alone) == {f"dev-{service}"}
+    assert alone[f"dev-{service}"] == original[f"dev-{service}"]
