@@ -3,16 +3,55 @@
 from __future__ import annotations
 
 import json
+import re
+from functools import cache
 from typing import Any
 
 import pytest
 import yaml
 
+from infra.config import load_app
+from infra.config.specs import EnvironmentSpec, ServiceSpec
 from infra.service.buildspec import render_buildspec
-from tests.conftest import Synth, data_sources, only, resources
-from tests.test_microservice import env_of, logical_id, platform_ref, platform_value, ref, spec_of
+from tests.conftest import ROOT, Synth, by_path, data_sources, only, resources
 
 SERVICES = ("web", "api", "worker")
+REMOTE = re.compile(r"^\$\{data\.terraform_remote_state\.platform\.outputs\.([a-z0-9_]+)\}(.*)$")
+
+
+@cache
+def env_of(name: str) -> EnvironmentSpec:
+    (env,) = load_app(ROOT, environments=[name]).environments
+    return env
+
+
+@cache
+def spec_of(env: str, name: str) -> ServiceSpec:
+    (service,) = [s for s in load_app(ROOT, environments=[env]).services[env] if s.name == name]
+    return service
+
+
+def logical_id(stack: dict[str, Any], type_: str, suffix: str) -> str:
+    found = [k for k, r in resources(stack, type_).items() if r["//"]["metadata"]["path"].endswith(suffix)]
+    assert len(found) == 1, f"expected one {type_} at */{suffix}, found {found}"
+    return found[0]
+
+
+def ref(stack: dict[str, Any], type_: str, suffix: str, attribute: str) -> str:
+    """The interpolation of one attribute of the resource at */suffix."""
+    return f"${{{type_}.{logical_id(stack, type_, suffix)}.{attribute}}}"
+
+
+def platform_value(synth: Synth, env: str, value: str) -> str:
+    """What a value a service stack reads from the platform's contract (remote state) is in
+    the platform stack; a suffix after the reference (`.../*`) is kept."""
+    match = REMOTE.match(value)
+    assert match, f"{value!r} is not read from the platform's remote state"
+    return synth.stack(f"{env}-platform")["output"][match.group(1)]["value"] + match.group(2)
+
+
+def platform_ref(synth: Synth, env: str, type_: str, suffix: str, attribute: str) -> str:
+    return ref(synth.stack(f"{env}-platform"), type_, suffix, attribute)
 
 
 def buildspec(env: str, service: str) -> dict[str, Any]:
@@ -83,7 +122,9 @@ def test_image_definitions_name_the_container(service: str) -> None:
 # --- CodeBuild ---------------------------------------------------------------------
 @pytest.mark.parametrize("env", ["dev", "prod"])
 @pytest.mark.parametrize("service", SERVICES)
-def test_codebuild_project_builds_with_the_platform_role_and_key(synth: Synth, env: str, service: str) -> None:
+def test_codebuild_project_builds_with_its_own_role_and_repository_and_the_platform_key(
+    synth: Synth, env: str, service: str
+) -> None:
     stack = synth.stack(f"{env}-{service}")
     project = only(stack, "aws_codebuild_project")
     assert project["name"] == f"{env}-{service}"
@@ -93,15 +134,14 @@ def test_codebuild_project_builds_with_the_platform_role_and_key(synth: Synth, e
     assert (environment["type"], environment["image"]) == ("LINUX_CONTAINER", "aws/codebuild/amazonlinux-x86_64-standard:5.0")
     assert environment["privileged_mode"] is True
     variables = {v["name"]: v["value"] for v in environment["environment_variable"]}
-    assert platform_value(synth, env, variables["REPOSITORY_URI"]) == platform_ref(
-        synth, env, "aws_ecr_repository", f"registry/{service}", "repository_url"
-    )
+    # The image goes to the service's own repository, in its own stack.
+    assert variables["REPOSITORY_URI"] == ref(stack, "aws_ecr_repository", "registry/repository", "repository_url")
     key = platform_ref(synth, env, "aws_kms_key", "key/key", "arn")
     assert platform_value(synth, env, variables["TAG_PARAMETER_KEY"]) == key
     assert platform_value(synth, env, project["encryption_key"]) == key
-    assert platform_value(synth, env, project["service_role"]) == platform_ref(
-        synth, env, "aws_iam_role", f"iam/{service}/build", "arn"
-    )
+    # It runs as the service's own build role, trusted by CodeBuild.
+    assert project["service_role"] == ref(stack, "aws_iam_role", "iam/build", "arn")
+    assert by_path(stack, "aws_iam_role", "iam/build")["name"] == f"{env}-{service}-build"
     logs = project["logs_config"]
     assert logs["cloudwatch_logs"] == {
         "status": "ENABLED",
@@ -113,15 +153,32 @@ def test_codebuild_project_builds_with_the_platform_role_and_key(synth: Synth, e
     assert platform_value(synth, env, group["kms_key_id"]) == key
 
 
-def test_build_role_gets_only_the_extras_its_buildspec_needs(synth: Synth) -> None:
+def test_build_role_can_do_what_its_buildspec_does_on_its_own_things_only(synth: Synth) -> None:
+    """The buildspec logs in to ECR, asks whether the tag exists (DescribeImages), pushes to the
+    service's repository, writes the SecureString tag parameter with the platform key (Encrypt)
+    and exchanges artifacts with the pipeline. All of it in one policy of the service's stack."""
     stack = synth.stack("dev-web")
-    (policy,) = [p for p in resources(stack, "aws_iam_role_policy").values() if p["name"] == "service-build"]
-    assert platform_value(synth, "dev", policy["role"]) == platform_ref(synth, "dev", "aws_iam_role", "iam/web/build", "name")
+    (policy,) = [p for p in resources(stack, "aws_iam_role_policy").values() if p["role"] == ref(stack, "aws_iam_role", "iam/build", "id")]
     document = data_sources(stack, "aws_iam_policy_document")[policy["policy"].split(".")[2]]
-    statements = {s["sid"]: (s["actions"], [platform_value(synth, "dev", r) for r in s["resources"]]) for s in document["statement"]}
-    assert statements == {
-        "EncryptImageTagParameter": (["kms:Encrypt"], [platform_ref(synth, "dev", "aws_kms_key", "key/key", "arn")]),
-        "FindExistingTag": (["ecr:DescribeImages"], [platform_ref(synth, "dev", "aws_ecr_repository", "registry/web", "arn")]),
+    statements = {s["sid"]: (s["actions"], s["resources"]) for s in document["statement"]}
+    repository = ref(stack, "aws_ecr_repository", "registry/repository", "arn")
+    key = platform_ref(synth, "dev", "aws_kms_key", "key/key", "arn")
+    artifacts = platform_ref(synth, "dev", "aws_s3_bucket", "storage/artifacts/bucket", "arn")
+    assert statements["EcrLogin"] == (["ecr:GetAuthorizationToken"], ["*"])
+    actions, resources_ = statements["PushPullOwnImage"]
+    assert {"ecr:DescribeImages", "ecr:PutImage", "ecr:InitiateLayerUpload", "ecr:UploadLayerPart"} <= set(actions)
+    assert resources_ == [repository]
+    actions, resources_ = statements["PlatformKey"]
+    assert "kms:Encrypt" in actions and [platform_value(synth, "dev", r) for r in resources_] == [key]
+    actions, resources_ = statements["ImageTagParameter"]
+    assert "ssm:PutParameter" in actions
+    (parameter,) = resources_
+    assert parameter.startswith("arn:") and parameter.endswith(":parameter/ecs-platform/dev/web/image-tag")
+    assert [platform_value(synth, "dev", r) for r in statements["Artifacts"][1]] == [f"{artifacts}/*"]
+    (log_group,) = statements["WriteBuildLogs"][1]
+    assert log_group.endswith(":log-group:/codebuild/dev-web:*")
+    assert set(statements) == {
+        "WriteBuildLogs", "EcrLogin", "PushPullOwnImage", "Artifacts", "ArtifactsBucket", "PlatformKey", "ImageTagParameter"
     }
 
 
@@ -141,9 +198,9 @@ def test_pipeline_stages_and_approval_only_in_production(synth: Synth, env: str,
     assert pipeline["name"] == f"{env}-{service}"
     assert pipeline["pipeline_type"] == "V2"
     assert list(stages(stack)) == expected
-    assert platform_value(synth, env, pipeline["role_arn"]) == platform_ref(
-        synth, env, "aws_iam_role", f"iam/{service}/pipeline", "arn"
-    )
+    # It runs as the service's own pipeline role.
+    assert pipeline["role_arn"] == ref(stack, "aws_iam_role", "iam/pipeline", "arn")
+    assert by_path(stack, "aws_iam_role", "iam/pipeline")["name"] == f"{env}-{service}-pipeline"
     (store,) = pipeline["artifact_store"]
     assert platform_value(synth, env, store["location"]) == platform_ref(
         synth, env, "aws_s3_bucket", "storage/artifacts/bucket", "id"
@@ -157,11 +214,15 @@ def test_pipeline_stages_and_approval_only_in_production(synth: Synth, env: str,
     assert build["configuration"] == {"ProjectName": ref(stack, "aws_codebuild_project", "pipeline/build", "name")}
     (deploy,) = stages(stack)["Deploy"]
     assert (deploy["category"], deploy["provider"], deploy["input_artifacts"]) == ("Deploy", "ECS", ["build"])
-    assert deploy["configuration"] == {
-        "ClusterName": env,
+    config = deploy["configuration"]
+    assert config == {
+        "ClusterName": config["ClusterName"],
         "ServiceName": ref(stack, "aws_ecs_service", "service/service", "name"),
         "FileName": "imagedefinitions.json",
     }
+    # The environment's cluster, named in the platform's contract.
+    assert platform_value(synth, env, config["ClusterName"]) == platform_ref(synth, env, "aws_ecs_cluster", "cluster/cluster", "name")
+    assert only(synth.stack(f"{env}-platform"), "aws_ecs_cluster")["name"] == env
 
 
 @pytest.mark.parametrize("service", SERVICES)

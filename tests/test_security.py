@@ -1,23 +1,41 @@
-"""The security-group chain, rule by rule: internet -> ALB -> app -> database, admin -> bastion -> Ansible -> app."""
+"""The security groups, rule by rule.
+
+The platform's five groups (the original design's chain):
+    internet --80/443--> ALB;  admin --22--> bastion --22--> Ansible --22--> app tier;  database
+and each service's own group, with the rules its stack adds: ALB -> web port, allow_from
+callers -> backend port, service -> database 3306 only with `database = true`.
+"""
 
 from __future__ import annotations
 
-import dataclasses
-import json
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from infra.config import load_app
-from infra.config.specs import ServiceKind
-from tests.conftest import ROOT, Synth, by_path, resources
+from tests.conftest import Synth, by_path, resources
 
 ENVS = ("dev", "prod")
+SERVICES = ("web", "api", "worker")
 GROUPS = ("alb", "bastion", "ansible", "app", "database")
 INGRESS = "aws_vpc_security_group_ingress_rule"
 EGRESS = "aws_vpc_security_group_egress_rule"
 ANYWHERE = "0.0.0.0/0"
+REMOTE = "${data.terraform_remote_state.platform.outputs.%s}"
+ADMIN_CIDR = {"dev": "203.0.113.0/24", "prod": "198.51.100.0/24"}
+
+# construct id -> (type, group, port, "cidr"|"sg", source or destination)
+PLATFORM_RULES: dict[str, tuple[str, str, int, str, str]] = {
+    "alb-in-http": (INGRESS, "alb", 80, "cidr", ANYWHERE),
+    "alb-in-https": (INGRESS, "alb", 443, "cidr", ANYWHERE),
+    "bastion-in-ssh": (INGRESS, "bastion", 22, "cidr", "admin"),
+    "bastion-out-ssh-ansible": (EGRESS, "bastion", 22, "sg", "ansible"),
+    "bastion-out-https": (EGRESS, "bastion", 443, "cidr", ANYWHERE),
+    "ansible-in-ssh": (INGRESS, "ansible", 22, "sg", "bastion"),
+    "ansible-out-ssh-app": (EGRESS, "ansible", 22, "sg", "app"),
+    "ansible-out-https": (EGRESS, "ansible", 443, "cidr", ANYWHERE),
+    "app-in-ssh-ansible": (INGRESS, "app", 22, "sg", "ansible"),
+    "app-out-https": (EGRESS, "app", 443, "cidr", ANYWHERE),
+}
 
 
 def sg(stack: dict[str, Any], group: str) -> str:
@@ -28,65 +46,55 @@ def sg(stack: dict[str, Any], group: str) -> str:
     return f"${{aws_security_group.{logical_id}.id}}"
 
 
-def expected_rules(env_name: str) -> dict[str, tuple[str, str, int, str, str]]:
-    """construct id -> (type, group, port, "cidr"|"sg", source or destination), from the configuration."""
-    app = load_app(ROOT, environments=[env_name])
-    env = app.environments[0]
-    services = app.services[env_name]
-    web = [s for s in services if s.route is not None]
-    backends = [s for s in services if s.kind is ServiceKind.BACKEND]
-    assert web and backends, "the sample configuration has web and backend services"
-    rules = {
-        "alb-in-http": (INGRESS, "alb", 80, "cidr", ANYWHERE),
-        "alb-in-https": (INGRESS, "alb", 443, "cidr", ANYWHERE),
-        "bastion-in-ssh": (INGRESS, "bastion", 22, "cidr", str(env.network.admin_cidr)),
-        "bastion-out-ssh-ansible": (EGRESS, "bastion", 22, "sg", "ansible"),
-        "bastion-out-https": (EGRESS, "bastion", 443, "cidr", ANYWHERE),
-        "ansible-in-ssh": (INGRESS, "ansible", 22, "sg", "bastion"),
-        "ansible-out-ssh-app": (EGRESS, "ansible", 22, "sg", "app"),
-        "ansible-out-https": (EGRESS, "ansible", 443, "cidr", ANYWHERE),
-        "app-in-ssh-ansible": (INGRESS, "app", 22, "sg", "ansible"),
-        "app-out-https": (EGRESS, "app", 443, "cidr", ANYWHERE),
-        "app-out-mysql": (EGRESS, "app", 3306, "sg", "database"),
-        "database-in-mysql": (INGRESS, "database", 3306, "sg", "app"),
-    }
-    for s in web:
-        rules[f"alb-out-{s.port}"] = (EGRESS, "alb", s.port, "sg", "app")
-        rules[f"app-in-{s.port}-alb"] = (INGRESS, "app", s.port, "sg", "alb")
-    for s in backends:
-        rules[f"app-in-{s.port}-app"] = (INGRESS, "app", s.port, "sg", "app")
-        rules[f"app-out-{s.port}-app"] = (EGRESS, "app", s.port, "sg", "app")
-    return rules
-
-
-def rule_paths(stack: dict[str, Any]) -> dict[str, str]:
-    """construct id -> resource type, for every rule of the platform's security construct."""
+def rule_ids(stack: dict[str, Any], marker: str) -> dict[str, str]:
+    """construct id -> resource type, for every rule under a construct path containing `marker`."""
     found = {}
     for type_ in (INGRESS, EGRESS):
         for rule in resources(stack, type_).values():
             path = rule["//"]["metadata"]["path"]
-            if "/security/" in path:
+            if marker in path:
                 found[path.rsplit("/", 1)[1]] = type_
     return found
 
 
+def service_rules(stack: dict[str, Any]) -> list[tuple[str, str, int, str]]:
+    """(type, group, port, peer) of every rule in a service stack; the service's own group is "self"."""
+    (own_id,) = resources(stack, "aws_security_group")
+    own = f"${{aws_security_group.{own_id}.id}}"
+    callers = {f"${{data.aws_security_group.{k}.id}}": v["name"] for k, v in stack.get("data", {}).get("aws_security_group", {}).items()}
+
+    def name(value: str) -> str:
+        if value == own:
+            return "self"
+        if value in callers:
+            return callers[value]
+        return value.removeprefix("${data.terraform_remote_state.platform.outputs.").removesuffix("}")
+
+    found = []
+    for type_ in (INGRESS, EGRESS):
+        for rule in resources(stack, type_).values():
+            assert (rule["ip_protocol"], rule["from_port"]) == ("tcp", rule["to_port"])
+            peer = rule.get("cidr_ipv4") or name(rule["referenced_security_group_id"])
+            found.append((type_, name(rule["security_group_id"]), rule["from_port"], peer))
+    return sorted(found)
+
+
+# --- the platform's chain ------------------------------------------------------------
 @pytest.mark.parametrize("env", ENVS)
-def test_the_chain_has_exactly_the_expected_rules(synth: Synth, env: str) -> None:
-    stack = synth.stack(f"{env}-platform")
-    expected = expected_rules(env)
-    assert rule_paths(stack) == {id_: rule[0] for id_, rule in expected.items()}
+def test_the_platform_chain_has_exactly_the_five_groups_rules(synth: Synth, env: str) -> None:
+    assert rule_ids(synth.stack(f"{env}-platform"), "/security/") == {k: v[0] for k, v in PLATFORM_RULES.items()}
 
 
 @pytest.mark.parametrize("env", ENVS)
-@pytest.mark.parametrize("rule_id", sorted(expected_rules("dev")))
-def test_each_rule_has_exact_group_port_and_peer(synth: Synth, env: str, rule_id: str) -> None:
+@pytest.mark.parametrize("rule_id", sorted(PLATFORM_RULES))
+def test_each_platform_rule_has_exact_group_port_and_peer(synth: Synth, env: str, rule_id: str) -> None:
     stack = synth.stack(f"{env}-platform")
-    type_, group, port, kind, peer = expected_rules(env)[rule_id]
+    type_, group, port, kind, peer = PLATFORM_RULES[rule_id]
     rule = by_path(stack, type_, f"/security/{rule_id}")
     assert rule["security_group_id"] == sg(stack, group)
     assert (rule["ip_protocol"], rule["from_port"], rule["to_port"]) == ("tcp", port, port)
     if kind == "cidr":
-        assert rule["cidr_ipv4"] == peer
+        assert rule["cidr_ipv4"] == (ADMIN_CIDR[env] if peer == "admin" else peer)
         assert "referenced_security_group_id" not in rule
     else:
         assert rule["referenced_security_group_id"] == sg(stack, peer)
@@ -95,61 +103,87 @@ def test_each_rule_has_exact_group_port_and_peer(synth: Synth, env: str, rule_id
 
 
 @pytest.mark.parametrize("env", ENVS)
-def test_nothing_is_open_to_the_internet_but_alb_listeners_and_https_egress(synth: Synth, env: str) -> None:
-    stack = synth.stack(f"{env}-platform")
-    open_ingress = sorted(
-        (r["security_group_id"], r["from_port"]) for r in resources(stack, INGRESS).values() if r.get("cidr_ipv4") == ANYWHERE
-    )
-    assert open_ingress == sorted([(sg(stack, "alb"), 80), (sg(stack, "alb"), 443)])
-    open_egress = [r for r in resources(stack, EGRESS).values() if r.get("cidr_ipv4") == ANYWHERE]
-    assert {(r["from_port"], r["to_port"]) for r in open_egress} == {(443, 443)}
-    assert sorted(r["security_group_id"] for r in open_egress) == sorted(sg(stack, g) for g in ("app", "bastion", "ansible"))
-    for r in [*resources(stack, INGRESS).values(), *resources(stack, EGRESS).values()]:
-        assert r["ip_protocol"] != "-1" and "cidr_ipv6" not in r
-
-
-@pytest.mark.parametrize("env", ENVS)
-def test_groups_are_named_after_the_environment_and_have_no_inline_rules(synth: Synth, env: str) -> None:
+def test_platform_groups_are_named_after_the_environment_and_have_no_inline_rules(synth: Synth, env: str) -> None:
     stack = synth.stack(f"{env}-platform")
     for group in GROUPS:
         resource = by_path(stack, "aws_security_group", f"/security/{group}")
         assert resource["name"] == f"{env}-{group}"
         assert resource["vpc_id"].startswith("${aws_vpc.")
         assert resource["description"]
+        # Inline blocks would fight the rules service stacks add to these groups.
         assert "ingress" not in resource and "egress" not in resource
 
 
 @pytest.mark.parametrize("env", ENVS)
-def test_database_has_no_egress_and_only_mysql_from_the_app(synth: Synth, env: str) -> None:
+def test_the_platform_publishes_the_groups_services_attach_to(synth: Synth, env: str) -> None:
+    outputs = synth.stack(f"{env}-platform")["output"]
     stack = synth.stack(f"{env}-platform")
-    database = sg(stack, "database")
-    assert not [r for r in resources(stack, EGRESS).values() if r["security_group_id"] == database]
-    ingress = [r for r in resources(stack, INGRESS).values() if r["security_group_id"] == database]
-    assert [(r["from_port"], r["referenced_security_group_id"]) for r in ingress] == [(3306, sg(stack, "app"))]
+    for output, group in (("alb_security_group_id", "alb"), ("app_security_group_id", "app"), ("database_security_group_id", "database")):
+        assert outputs[output]["value"] == sg(stack, group)
 
 
-def test_services_sharing_a_port_share_one_rule_keyed_by_the_port(tmp_path: Path) -> None:
-    from cdktf import App
+# --- each service's group ------------------------------------------------------------
+@pytest.mark.parametrize("env", ENVS)
+def test_web_is_reached_only_from_the_load_balancer_on_its_port(synth: Synth, env: str) -> None:
+    assert service_rules(synth.stack(f"{env}-web")) == sorted([
+        (EGRESS, "self", 443, ANYWHERE),
+        (INGRESS, "self", 8080, "alb_security_group_id"),
+        (EGRESS, "alb_security_group_id", 8080, "self"),
+    ])
 
-    from infra.stacks import PlatformStack
 
-    app_spec = load_app(ROOT, environments=["dev"])
-    env = app_spec.environments[0]
-    services = app_spec.services["dev"]
-    (web,) = [s for s in services if s.name == "web"]
-    (api,) = [s for s in services if s.name == "api"]
-    # "shop" shares the web port; "auth" is a second backend on its own port.
-    shop = dataclasses.replace(web, name="shop")
-    auth = dataclasses.replace(api, name="auth", port=9000)
-    app = App(outdir=str(tmp_path))
-    PlatformStack(app, "dev-platform", env=env, services=(*services, shop, auth), local=None)
-    app.synth()
-    stack = json.loads((tmp_path / "stacks" / "dev-platform" / "cdk.tf.json").read_text())
-    ids = rule_paths(stack)
-    assert sorted(i for i in ids if i.startswith(("alb-out-", "app-in-", "app-out-"))) == sorted(
-        [f"alb-out-{web.port}", f"app-in-{web.port}-alb", f"app-in-{api.port}-app", f"app-out-{api.port}-app",
-         "app-in-9000-app", "app-out-9000-app", "app-in-ssh-ansible", "app-out-https", "app-out-mysql"]
-    )
-    shared = by_path(stack, INGRESS, f"/security/app-in-{web.port}-alb")
-    assert shared["from_port"] == web.port
-    assert by_path(stack, EGRESS, "/security/app-out-9000-app")["from_port"] == 9000
+@pytest.mark.parametrize("env", ENVS)
+def test_backend_is_reached_only_from_its_allow_from_callers_and_alone_reaches_the_database(synth: Synth, env: str) -> None:
+    assert service_rules(synth.stack(f"{env}-api")) == sorted([
+        (EGRESS, "self", 443, ANYWHERE),
+        (INGRESS, "self", 8081, f"{env}-web-tasks"),
+        (EGRESS, f"{env}-web-tasks", 8081, "self"),
+        (EGRESS, "self", 3306, "database_security_group_id"),
+        (INGRESS, "database_security_group_id", 3306, "self"),
+    ])
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_worker_accepts_no_connection_and_cannot_reach_the_database(synth: Synth, env: str) -> None:
+    assert service_rules(synth.stack(f"{env}-worker")) == [(EGRESS, "self", 443, ANYWHERE)]
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_the_database_admits_only_the_services_with_database_true(synth: Synth, env: str) -> None:
+    into_database = {
+        service
+        for service in SERVICES
+        for type_, group, port, peer in service_rules(synth.stack(f"{env}-{service}"))
+        if group == "database_security_group_id" or peer == "database_security_group_id"
+    }
+    assert into_database == {"api"}
+    platform = synth.stack(f"{env}-platform")
+    database = sg(platform, "database")
+    assert not [r for t in (INGRESS, EGRESS) for r in resources(platform, t).values() if r["security_group_id"] == database]
+
+
+@pytest.mark.parametrize("env", ENVS)
+@pytest.mark.parametrize("service", SERVICES)
+def test_every_service_runs_in_its_own_group(synth: Synth, env: str, service: str) -> None:
+    stack = synth.stack(f"{env}-{service}")
+    (group,) = resources(stack, "aws_security_group").values()
+    assert group["name"] == f"{env}-{service}-tasks"
+    assert group["vpc_id"] == REMOTE % "vpc_id"
+    assert "ingress" not in group and "egress" not in group
+    (ecs,) = resources(stack, "aws_ecs_service").values()
+    (logical_id,) = resources(stack, "aws_security_group")
+    assert ecs["network_configuration"]["security_groups"] == [f"${{aws_security_group.{logical_id}.id}}"]
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_nothing_is_open_to_the_internet_but_alb_listeners_and_https_egress(synth: Synth, env: str) -> None:
+    for name in ("platform", *SERVICES):
+        stack = synth.stack(f"{env}-{name}")
+        for rule in resources(stack, INGRESS).values():
+            if rule.get("cidr_ipv4") == ANYWHERE:
+                assert name == "platform" and rule["from_port"] in (80, 443)
+        for rule in resources(stack, EGRESS).values():
+            if rule.get("cidr_ipv4") == ANYWHERE:
+                assert rule["from_port"] == 443
+        for rule in [*resources(stack, INGRESS).values(), *resources(stack, EGRESS).values()]:
+            assert rule["ip_protocol"] != "-1" and "cidr_ipv6" not in rule
