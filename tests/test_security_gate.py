@@ -134,10 +134,14 @@ def test_database_password_is_managed_by_rds_and_reaches_containers_as_a_secret(
     assert with_db, "no container gets the database secret: is any service linked to the database?"
     for container in users:
         assert "DB_SECRET" not in {e["name"] for e in container.get("environment", [])}
+    outputs = platform["output"]
     for container in with_db:
         (secret,) = [s for s in container["secrets"] if s["name"] == "DB_SECRET"]
         assert set(secret) == {"name", "valueFrom"}
-        assert "master_user_secret" in secret["valueFrom"] and secret["valueFrom"].endswith("secret_arn}")
+        # The service reads the secret's ARN from the platform's contract: the RDS-managed secret.
+        assert secret["valueFrom"] == "${data.terraform_remote_state.platform.outputs.database_secret_arn}"
+        published = outputs["database_secret_arn"]["value"]
+        assert "master_user_secret" in published and published.endswith("secret_arn}")
 
 
 # ---------------------------------------------------------------------------------
@@ -154,8 +158,14 @@ def test_stateful_resources_are_protected(synth: Synth, env: str) -> None:
         resource = by_path(stack, "aws_s3_bucket", f"/storage/{bucket}/bucket")
         assert resource["force_destroy"] is False, bucket
         assert resource["lifecycle"]["prevent_destroy"] is True, bucket
-    repositories = resources(stack, "aws_ecr_repository")
-    assert repositories
+    # Each service stack owns its repository: protected there.
+    repositories = {
+        f"{name}/{logical_id}": repository
+        for name in synth.stacks
+        if name.startswith(f"{env}-") and name != f"{env}-platform"
+        for logical_id, repository in resources(synth.stack(name), "aws_ecr_repository").items()
+    }
+    assert len(repositories) == 3, sorted(repositories)
     for name, repository in repositories.items():
         assert repository["force_delete"] is False, name
         assert repository["lifecycle"]["prevent_destroy"] is True, name
@@ -195,10 +205,10 @@ def test_terraform_refuses_to_destroy_a_protected_repository(
     from localaws import running
     from localaws.endpoints import provider_config
 
-    repository = dict(by_path(synth.stack("prod-platform"), "aws_ecr_repository", "/registry/api"))
+    repository = dict(by_path(synth.stack("prod-api"), "aws_ecr_repository", "/registry/repository"))
     assert repository["lifecycle"] == {"prevent_destroy": True}
     repository.pop("//")
-    # The platform key is not part of this root: AES256 instead of the KMS reference.
+    # The platform's key (read through remote state) is not part of this root: AES256 instead.
     repository["encryption_configuration"] = [{"encryption_type": "AES256"}]
     repository["name"] = "gate/api"
 
@@ -314,7 +324,9 @@ def _statements(stack: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
                     yield f"{type_}.{logical_id}", _normalize(statement)
 
 
-def _iam_problems(statements: list[tuple[str, dict[str, Any]]]) -> list[str]:
+def _iam_problems(
+    statements: list[tuple[str, dict[str, Any]]], star_allowed: frozenset[str] = frozenset(STAR_RESOURCE_ALLOWED)
+) -> list[str]:
     problems = []
     for where, statement in statements:
         if statement["not_actions"]:
@@ -325,21 +337,64 @@ def _iam_problems(statements: list[tuple[str, dict[str, Any]]]) -> list[str]:
                 problems.append(f"{where}: action {action}")
         # In a resource policy (one with principals) "*" means the resource itself.
         if "*" in statement["resources"] and not statement["principals"]:
-            extra = set(statement["actions"]) - STAR_RESOURCE_ALLOWED
+            extra = set(statement["actions"]) - star_allowed
             if extra:
                 problems.append(f"{where}: '*' resource for {sorted(extra)}")
     return problems
 
 
+BOUNDARY_OUTPUT = "task_role_boundary_arn"
+BOUNDARY_REMOTE = "${data.terraform_remote_state.platform.outputs.task_role_boundary_arn}"
+
+
+def _boundary_document(stack: dict[str, Any]) -> str | None:
+    """The data source id of the permissions boundary the platform publishes for task roles."""
+    output = stack.get("output", {}).get(BOUNDARY_OUTPUT)
+    if output is None:
+        return None
+    match = re.fullmatch(r"\$\{aws_iam_policy\.([A-Za-z0-9_-]+)\.arn\}", output["value"])
+    assert match, output
+    document = REFERENCE.match(resources(stack, "aws_iam_policy")[match.group(1)]["policy"])
+    assert document
+    return f"data.aws_iam_policy_document.{document.group(1)}"
+
+
+def _boundary_uses(stack: dict[str, Any]) -> list[str]:
+    """Where a stack uses the published boundary: each must be a role's permissions_boundary."""
+    return [
+        f"{path}.{key}"
+        for path, key, value in _walk(stack.get("resource", {}))
+        if isinstance(value, str) and BOUNDARY_REMOTE in value
+    ]
+
+
 def test_no_wildcard_actions_and_star_resources_only_where_aws_requires_them(synth: Synth) -> None:
+    from infra.config.iam_actions import NO_RESOURCE_LEVEL_NAMES
+
     assert len(synth.stacks) >= 8
     walked: dict[str, int] = {}
     problems = []
+    boundaries = 0
     for name, stack in synth.stacks.items():
         statements = list(_statements(stack))
         walked[name] = len(statements)
-        problems += [f"{name}: {p}" for p in _iam_problems(statements)]
+        boundary = _boundary_document(stack)
+        grants = [(where, st) for where, st in statements if where != boundary]
+        problems += [f"{name}: {p}" for p in _iam_problems(grants)]
+        if boundary is not None:
+            boundaries += 1
+            # The task-role boundary caps what a manifest's [[permissions]] may grant, and a
+            # manifest may grant "*" for the actions the loader knows have no resource-level
+            # permissions: the boundary must let exactly those through on "*" (still no
+            # wildcard actions), and nothing else.
+            capped = [(where, st) for where, st in statements if where == boundary]
+            problems += [f"{name}: {p}" for p in _iam_problems(capped, STAR_RESOURCE_ALLOWED | frozenset(NO_RESOURCE_LEVEL_NAMES))]
+        else:
+            # A boundary caps and never grants: service stacks use it only as a role's boundary.
+            uses = _boundary_uses(stack)
+            problems += [f"{name}: boundary used at {u}" for u in uses if not u.endswith(".permissions_boundary")]
     assert problems == []
+    assert boundaries == len(ENVS)
     assert all(count > 0 for count in walked.values()), walked
     # The KMS key policy (jsonencode, not a data source) was walked too.
     for env in ENVS:
