@@ -1,4 +1,10 @@
-"""End to end: apply every dev stack to moto, re-plan clean, change services, destroy, no leaks.
+"""End to end on the emulator: each service is its own unit of change.
+
+Apply the platform and three services; add a fourth; change one's port and `allow_from`;
+remove one. After each step `terraform plan -detailed-exitcode` exits 0 on the platform and
+on every service stack that was not touched (nothing to do, not even an output), the
+touched stack alone plans changes, and once applied every plan is empty again. Then
+destroy everything and check that nothing is left behind.
 
 Runs on loopback only, in a temporary copy of the project, with the emulator stopped
 whatever happens. Differences between a second plan and the state that come from moto's
@@ -16,11 +22,11 @@ import boto3
 import pytest
 
 from localaws import running
-from localaws.fidelity import KNOWN_DRIFT, unexplained
+from localaws.fidelity import unexplained
 from tools import local_deploy as deploy
 from tests.conftest import ROOT
 
-pytestmark = [pytest.mark.e2e, pytest.mark.timeout(1800)]
+pytestmark = [pytest.mark.e2e, pytest.mark.timeout(2400)]
 
 SHOP = """\
 kind = "web"
@@ -43,6 +49,13 @@ def _copy_project(target: Path) -> Path:
     return target
 
 
+def _exit_codes(stacks_dir: Path, stacks: list[str]) -> dict[str, int]:
+    results = deploy.run_parallel(
+        lambda d: deploy.Result(d.name, 0.0, str(deploy.plan_exit_code(d))), (stacks_dir / s for s in stacks)
+    )
+    return {r.stack: int(r.output) for r in results}
+
+
 def _assert_converged(stacks_dir: Path, stacks: list[str]) -> None:
     drift = {}
     results = deploy.run_parallel(
@@ -52,6 +65,12 @@ def _assert_converged(stacks_dir: Path, stacks: list[str]) -> None:
         if result.output != "[]":
             drift[result.stack] = result.output
     assert not drift, f"a second plan is not empty: {drift}"
+
+
+def _assert_only_changes(stacks_dir: Path, stacks: list[str], changed: str) -> None:
+    """`changed` plans changes; the platform and every other stack exit 0 (nothing to do)."""
+    codes = _exit_codes(stacks_dir, stacks)
+    assert codes == {s: 2 if s == changed else 0 for s in stacks}, codes
 
 
 def _clients(endpoint: str) -> dict[str, object]:
@@ -92,7 +111,22 @@ def _leftovers(endpoint: str) -> dict[str, list[str]]:
     }
 
 
-def test_dev_applies_converges_changes_one_service_and_destroys_without_leaks(tmp_path: Path, terraform_env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
+def _ingress_ports(endpoint: str, group_name: str) -> set[tuple[int, str]]:
+    """(port, source group name) of every ingress rule of one security group."""
+    ec2 = _clients(endpoint)["ec2"]
+    groups = {g["GroupId"]: g["GroupName"] for g in ec2.describe_security_groups()["SecurityGroups"]}
+    (group_id,) = [i for i, n in groups.items() if n == group_name]
+    rules = ec2.describe_security_group_rules(Filters=[{"Name": "group-id", "Values": [group_id]}])["SecurityGroupRules"]
+    return {
+        (r["FromPort"], groups.get(r.get("ReferencedGroupInfo", {}).get("GroupId", ""), r.get("CidrIpv4", "")))
+        for r in rules
+        if not r["IsEgress"]
+    }
+
+
+def test_each_service_is_its_own_unit_of_change_and_the_platform_plan_stays_empty(
+    tmp_path: Path, terraform_env: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
     for key, value in terraform_env.items():
         monkeypatch.setenv(key, value)
     root = _copy_project(tmp_path / "project")
@@ -105,38 +139,50 @@ def test_dev_applies_converges_changes_one_service_and_destroys_without_leaks(tm
         assert stacks == ["dev-platform", "dev-api", "dev-web", "dev-worker"]
         applied: list[str] = []
         try:
+            # 1. The platform and three services.
             start = time.monotonic()
             deploy.deploy_all(stacks_dir, stacks)
             applied = list(stacks)
             timings["apply"] = time.monotonic() - start
             _assert_converged(stacks_dir, stacks)
+            assert str(deploy.outputs(stacks_dir / "dev-platform")["alb_dns_name"]).endswith(".elb.amazonaws.com")
+            assert _ingress_ports(endpoint, "dev-api-tasks") == {(8081, "dev-web-tasks")}
+            assert _ingress_ports(endpoint, "dev-database") == {(3306, "dev-api-tasks")}
 
-            platform_out = deploy.outputs(stacks_dir / "dev-platform")
-            assert str(platform_out["alb_dns_name"]).endswith(".elb.amazonaws.com")
-
-            # Remove `worker`, add `shop`: its removal is a destroy of its own stack first.
-            deploy.destroy(stacks_dir / "dev-worker")
-            applied.remove("dev-worker")
-            shutil.rmtree(root / "services" / "worker")
+            # 2. Add a fourth service: only its stack plans changes.
+            start = time.monotonic()
             (root / "services" / "shop").mkdir()
             (root / "services" / "shop" / "service.toml").write_text(SHOP)
-            before = {s: (stacks_dir / s / "cdk.tf.json").read_text() for s in ("dev-web", "dev-api")}
             stacks = deploy.synthesize(root, outdir, endpoint=endpoint, env_name="dev")
-            assert stacks == ["dev-platform", "dev-api", "dev-shop", "dev-web"]
-            assert {s: (stacks_dir / s / "cdk.tf.json").read_text() for s in before} == before
-
-            # The platform only gains shop's pieces and loses worker's; nothing else moves.
-            changes = deploy.plan_changes(stacks_dir / "dev-platform")
-            assert changes, "adding a service must add its registry and roles to the platform"
-            for change in changes:
-                actions = change["change"]["actions"]
-                assert actions in (["create"], ["delete"]), (change["address"], actions)
-                belongs = "shop" in change["address"] or "worker" in change["address"] or _names_service(change)
-                assert belongs, f"{change['address']} changes although it belongs to neither shop nor worker"
-            deploy.apply(stacks_dir / "dev-platform")
+            assert stacks == ["dev-platform", "dev-api", "dev-shop", "dev-web", "dev-worker"]
+            _assert_only_changes(stacks_dir, stacks, "dev-shop")
             deploy.apply(stacks_dir / "dev-shop")
             applied.append("dev-shop")
             _assert_converged(stacks_dir, stacks)
+            timings["add"] = time.monotonic() - start
+
+            # 3. Change api's port and allow_from: only api's stack plans changes, although its
+            #    rules land on the database's and shop's groups.
+            start = time.monotonic()
+            manifest = root / "services" / "api" / "service.toml"
+            text = manifest.read_text()
+            manifest.write_text(text.replace("port = 8081", "port = 9090").replace('allow_from = ["web"]', 'allow_from = ["web", "shop"]'))
+            stacks = deploy.synthesize(root, outdir, endpoint=endpoint, env_name="dev")
+            _assert_only_changes(stacks_dir, stacks, "dev-api")
+            deploy.apply(stacks_dir / "dev-api")
+            _assert_converged(stacks_dir, stacks)
+            assert _ingress_ports(endpoint, "dev-api-tasks") == {(9090, "dev-web-tasks"), (9090, "dev-shop-tasks")}
+            timings["change"] = time.monotonic() - start
+
+            # 4. Remove the worker: its stack is destroyed; nothing else plans a change.
+            start = time.monotonic()
+            deploy.destroy(stacks_dir / "dev-worker")
+            applied.remove("dev-worker")
+            shutil.rmtree(root / "services" / "worker")
+            stacks = deploy.synthesize(root, outdir, endpoint=endpoint, env_name="dev")
+            assert stacks == ["dev-platform", "dev-api", "dev-shop", "dev-web"]
+            assert set(_exit_codes(stacks_dir, stacks).values()) == {0}
+            timings["remove"] = time.monotonic() - start
         finally:
             start = time.monotonic()
             present = [s for s in stacks if s in applied or s == "dev-platform"]
@@ -145,10 +191,4 @@ def test_dev_applies_converges_changes_one_service_and_destroys_without_leaks(tm
 
         leftovers = {kind: items for kind, items in _leftovers(endpoint).items() if items}
         assert not leftovers, f"resources left behind after destroy: {leftovers}"
-    print(f"\napply {timings['apply']:.0f} s, destroy {timings['destroy']:.0f} s; known moto drift: {len(KNOWN_DRIFT)}")
-
-
-def _names_service(change: dict[str, object]) -> bool:
-    """True when the resource's own values mention shop or worker (e.g. an SG rule for its port)."""
-    text = repr(change["change"])
-    return "shop" in text or "worker" in text
+    print("\n" + ", ".join(f"{step} {seconds:.0f} s" for step, seconds in timings.items()))

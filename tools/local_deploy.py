@@ -111,6 +111,15 @@ def plan_changes(stack_dir: Path) -> list[dict[str, object]]:
     ]
 
 
+def plan_exit_code(stack_dir: Path) -> int:
+    """`terraform plan -detailed-exitcode`: 0 nothing to do, 2 changes (resources or outputs)."""
+    init(stack_dir)
+    planned = terraform(stack_dir, "plan", "-input=false", "-detailed-exitcode", "-lock=false", check=False)
+    if planned.returncode not in (0, 2):
+        raise DeployError(f"terraform plan failed in {stack_dir.name}:\n{(planned.stdout + planned.stderr)[-6000:]}")
+    return planned.returncode
+
+
 def outputs(stack_dir: Path) -> dict[str, object]:
     result = terraform(stack_dir, "output", "-json")
     return {name: value["value"] for name, value in json.loads(result.stdout or "{}").items()}
@@ -122,28 +131,41 @@ def run_parallel(fn: Callable[[Path], Result], dirs: Iterable[Path], workers: in
         return list(pool.map(fn, dirs))
 
 
+def waves(stacks_dir: Path, stacks: Sequence[str]) -> list[list[str]]:
+    """`stacks` in dependency order, as groups that may run side by side: the platform, then
+    the services, a backend after the services named in its `allow_from` (it adds rules to
+    their security groups). The dependencies are CDKTF's, from the synthesized manifest."""
+    manifest = json.loads((stacks_dir.parent / "manifest.json").read_text())
+    wanted = set(stacks)
+    needs = {s: set(manifest["stacks"].get(s, {}).get("dependencies", [])) & wanted for s in stacks}
+    order: list[list[str]] = []
+    done: set[str] = set()
+    while len(done) < len(wanted):
+        ready = sorted(s for s in wanted - done if needs[s] <= done)
+        if not ready:
+            raise DeployError(f"circular stack dependencies among {sorted(wanted - done)}")
+        order.append(ready)
+        done |= set(ready)
+    return order
+
+
 def deploy_all(stacks_dir: Path, stacks: Sequence[str]) -> list[Result]:
-    """The platform first, then every service stack (they are independent of each other)."""
-    platform, services = stacks[0], stacks[1:]
-    log(f"==> applying {platform}")
-    results = [apply(stacks_dir / platform)]
-    log(f"    {platform}: {results[0].seconds:.0f} s")
-    log(f"==> applying {', '.join(services)}")
-    for result in run_parallel(apply, (stacks_dir / s for s in services)):
-        log(f"    {result.stack}: {result.seconds:.0f} s")
-        results.append(result)
+    """In dependency order; the stacks of one wave side by side."""
+    results = []
+    for wave in waves(stacks_dir, stacks):
+        log(f"==> applying {', '.join(wave)}")
+        for result in run_parallel(apply, (stacks_dir / s for s in wave)):
+            log(f"    {result.stack}: {result.seconds:.0f} s")
+            results.append(result)
     return results
 
 
 def destroy_all(stacks_dir: Path, stacks: Sequence[str]) -> list[Result]:
-    """Reverse order: the service stacks, then the platform."""
-    platform, services = stacks[0], stacks[1:]
+    """Reverse dependency order: the service stacks (callers last), then the platform."""
     results = []
-    if services:
-        log(f"==> destroying {', '.join(services)}")
-        results += run_parallel(destroy, (stacks_dir / s for s in services))
-    log(f"==> destroying {platform}")
-    results.append(destroy(stacks_dir / platform))
+    for wave in reversed(waves(stacks_dir, stacks)):
+        log(f"==> destroying {', '.join(wave)}")
+        results += run_parallel(destroy, (stacks_dir / s for s in wave))
     return results
 
 
