@@ -3,6 +3,8 @@
 #   TF_PROVIDER_MIRROR=/path  install Terraform providers from a local filesystem mirror
 #                             (every terraform run of the project then uses it)
 #   ENVS=dev                  synthesize only these environments (comma-separated)
+#   SERVICES=web              synthesize only these services' stacks, without the platform's
+#                             (comma-separated; the other stacks in cdktf.out/ stay as they are)
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -32,11 +34,15 @@ endif
 ifneq ($(strip $(ENVS)),)
 export PLATFORM_ENVIRONMENTS := $(ENVS)
 endif
+ifneq ($(strip $(SERVICES)),)
+export PLATFORM_SERVICES := $(SERVICES)
+endif
 
 .PHONY: help install synth test unit validate scan e2e bench local-deploy local-destroy tf-env clean FORCE
 
 help:
 	@echo "make synth          install (first run only) and synthesize every environment into cdktf.out/"
+	@echo "                    ENVS=dev: only these environments; SERVICES=web: only these services' stacks"
 	@echo "make test           install (first run only) and run every test: unit, apps, validate, scan, end-to-end"
 	@echo "make validate       terraform init -backend=false + validate on every synthesized stack"
 	@echo "make scan           Checkov on every synthesized stack"
@@ -69,10 +75,12 @@ $(TFRC): FORCE
 install: $(VENV)/.synced node_modules/.synced $(TFRC)
 
 # --- everyday targets -----------------------------------------------------------------
+# Into a fresh folder first: a failed synthesis leaves cdktf.out/ as it was; then each stack's
+# generated files are replaced in place (its .terraform/, lock file and workspace stay).
 synth: install
-	@rm -rf cdktf.out
-	@$(CDKTF) synth --output cdktf.out > $(BUILD)/synth.log 2>&1 || { cat $(BUILD)/synth.log; exit 1; }
-	@$(PY) -m tools.stacks cdktf.out
+	@rm -rf $(BUILD)/synth
+	@$(CDKTF) synth --output $(BUILD)/synth > $(BUILD)/synth.log 2>&1 || { cat $(BUILD)/synth.log; exit 1; }
+	@$(PY) -m tools.stacks install $(BUILD)/synth cdktf.out $(if $(strip $(SERVICES)),,--prune)
 
 test: install
 	@$(PY) -m pytest

@@ -325,7 +325,7 @@ def _statements(stack: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
 
 
 def _iam_problems(
-    statements: list[tuple[str, dict[str, Any]]], star_allowed: frozenset[str] = frozenset(STAR_RESOURCE_ALLOWED)
+    statements: list[tuple[str, dict[str, Any]]], star_allowed: frozenset[str] | set[str] = STAR_RESOURCE_ALLOWED
 ) -> list[str]:
     problems = []
     for where, statement in statements:
@@ -389,10 +389,14 @@ def test_no_wildcard_actions_and_star_resources_only_where_aws_requires_them(syn
             # wildcard actions), and nothing else.
             capped = [(where, st) for where, st in statements if where == boundary]
             problems += [f"{name}: {p}" for p in _iam_problems(capped, STAR_RESOURCE_ALLOWED | frozenset(NO_RESOURCE_LEVEL_NAMES))]
+            # A boundary caps and never grants: the platform only publishes it (no attachment).
+            arn = stack["output"][BOUNDARY_OUTPUT]["value"]
+            problems += [f"{name}: boundary used at {p}.{k}" for p, k, v in _walk(stack["resource"]) if isinstance(v, str) and arn in v]
         else:
-            # A boundary caps and never grants: service stacks use it only as a role's boundary.
+            # ... and a service stack uses it only as its task role's permissions boundary.
             uses = _boundary_uses(stack)
-            problems += [f"{name}: boundary used at {u}" for u in uses if not u.endswith(".permissions_boundary")]
+            if [u.rsplit(".", 1)[1] for u in uses] != ["permissions_boundary"]:
+                problems.append(f"{name}: the boundary is used at {uses}")
     assert problems == []
     assert boundaries == len(ENVS)
     assert all(count > 0 for count in walked.values()), walked
