@@ -163,3 +163,12 @@ def test_no_platform_in_the_workspace_stops_the_plan_naming_the_platform_state(
     message = " ".join(result.stderr.split())
     assert "Unable to find remote state with data.terraform_remote_state.platform" in message
     assert "No stored state was found for the given workspace" in message
+
+
+def test_the_readme_documents_the_contract_as_published() -> None:
+    from tools import contract_doc
+
+    readme = (ROOT / "README.md").read_text()
+    assert contract_doc.render(readme) == readme, "run python -m tools.contract_doc"
+    for output in contract.OUTPUTS:
+        assert f"| `{output.name}` |" in readme

@@ -6,6 +6,8 @@ import pytest
 
 from tests.conftest import Synth, only, resources
 
+SERVICES = ("web", "api", "worker")
+
 
 @pytest.mark.parametrize("env, name", [("dev", "dev.internal"), ("prod", "prod.internal")])
 def test_private_namespace_per_environment_in_its_vpc(synth: Synth, env: str, name: str) -> None:
@@ -23,6 +25,29 @@ def test_no_public_namespace_and_no_services_in_the_platform(synth: Synth, env: 
     assert not resources(stack, "aws_service_discovery_http_namespace")
     # Per-service registrations belong to the service stacks.
     assert not resources(stack, "aws_service_discovery_service")
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+@pytest.mark.parametrize("service", SERVICES)
+def test_each_service_stack_registers_itself_in_the_published_namespace(synth: Synth, env: str, service: str) -> None:
+    platform = synth.stack(f"{env}-platform")
+    (namespace_id,) = resources(platform, "aws_service_discovery_private_dns_namespace")
+    assert platform["output"]["namespace_id"]["value"] == f"${{aws_service_discovery_private_dns_namespace.{namespace_id}.id}}"
+    stack = synth.stack(f"{env}-{service}")
+    registration = only(stack, "aws_service_discovery_service")
+    assert registration["name"] == service  # reached as <service>.<namespace>
+    dns = registration["dns_config"]
+    assert dns["namespace_id"] == "${data.terraform_remote_state.platform.outputs.namespace_id}"
+    assert dns["dns_records"] == [{"ttl": 10, "type": "A"}]  # awsvpc tasks: one A record per task
+    (logical_id,) = resources(stack, "aws_service_discovery_service")
+    ecs = only(stack, "aws_ecs_service")
+    assert ecs["service_registries"] == {"registry_arn": f"${{aws_service_discovery_service.{logical_id}.arn}}"}
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_backend_address_is_known_at_synth_time(synth: Synth, env: str) -> None:
+    # The namespace's name is configuration, not a reference: a backend's address is plain text.
+    assert synth.stack(f"{env}-api")["output"]["url"]["value"] == f"http://api.{env}.internal:8081"
 
 
 def test_namespace_name_is_a_plain_string_for_service_stacks() -> None:

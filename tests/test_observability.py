@@ -76,6 +76,13 @@ def test_every_platform_alarm_notifies_the_topic(synth: Synth, env: str) -> None
         assert topic_arn in alarm["alarm_actions"], name
 
 
+@pytest.mark.parametrize("env", ENVS)
+def test_the_topic_is_published_for_the_service_stacks(synth: Synth, env: str) -> None:
+    """Service alarms live in the service stacks and notify this topic through the contract."""
+    stack = synth.stack(f"{env}-platform")
+    assert stack["output"]["alarm_topic_arn"]["value"] == _ref(stack, "aws_sns_topic", "alarms/topic", "arn")
+
+
 # --- dashboard ------------------------------------------------------------------------
 def _dashboard(synth: Synth, env: str) -> tuple[dict[str, Any], dict[str, Any]]:
     stack = synth.stack(f"{env}-platform")

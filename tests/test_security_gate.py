@@ -5,7 +5,9 @@ a. No secret value ever reaches the synthesized JSON: services name their secret
 b. Stateful resources are protected, and protection cannot be switched off in
    production without a second, explicit flag; Terraform itself refuses to destroy them.
 c. IAM: no `*` or `service:*` actions anywhere, `*` resources only for the actions
-   AWS offers no resource-level permissions for (the allow-list below).
+   AWS offers no resource-level permissions for (the allow-list below). The task-role
+   permissions boundary caps what manifests may grant, so it lets through on `*` also the
+   actions the loader accepts on `*`; it is only ever used as a permissions boundary.
 """
 
 from __future__ import annotations

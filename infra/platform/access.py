@@ -129,7 +129,7 @@ class AccessHosts(Construct):
                 DataAwsIamPolicyDocumentStatement(
                     sid="RegisterWithSsm",
                     actions=["ssm:UpdateInstanceInformation"],
-                    resources=[f"arn:{key.partition}:ec2:{env.region}:{key.account_id}:instance/*"],
+                    resources=[key.arns.instances()],
                 ),
                 DataAwsIamPolicyDocumentStatement(sid="SessionChannels", actions=SESSION_MANAGER_ACTIONS, resources=["*"]),
                 DataAwsIamPolicyDocumentStatement(sid="AgentMessages", actions=EC2_MESSAGES_ACTIONS, resources=["*"]),

@@ -24,7 +24,6 @@ from typing import Any
 
 from constructs import Construct
 
-from infra.arns import Arns
 from infra.config.specs import EnvironmentSpec
 from infra.platform import contract
 from infra.platform.access import AccessHosts
@@ -46,7 +45,7 @@ class Platform(Construct):
         super().__init__(scope, id_)
         self.env = env
         self.key = PlatformKey(self, "key", env=env)
-        arns = Arns(partition=self.key.partition, region=env.region, account_id=self.key.account_id)
+        arns = self.key.arns
         self.network = Network(self, "network", env=env, kms_key_arn=self.key.arn)
         self.storage = Storage(self, "storage", env=env, key=self.key)
         self.alarms = AlarmTopic(self, "alarms", env=env, key=self.key)

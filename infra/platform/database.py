@@ -235,7 +235,7 @@ class Database(Construct):
         # The permissions of the AWS-managed AmazonRDSEnhancedMonitoringRole, narrowed to this
         # account and region. RDS writes OS metrics to the account-wide RDSOSMetrics group,
         # which it creates itself (shared by every instance, so it is not ours to manage).
-        groups = f"arn:{key.partition}:logs:{env.region}:{key.account_id}:log-group:RDS*"
+        groups = key.arns.arn("logs", "log-group:RDS*")
         write = DataAwsIamPolicyDocument(
             self,
             "monitoring-permissions",

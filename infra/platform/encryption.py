@@ -14,11 +14,10 @@ from __future__ import annotations
 from cdktf import Fn
 from constructs import Construct
 
-from cdktf_cdktf_provider_aws.data_aws_caller_identity import DataAwsCallerIdentity
-from cdktf_cdktf_provider_aws.data_aws_partition import DataAwsPartition
 from cdktf_cdktf_provider_aws.kms_alias import KmsAlias
 from cdktf_cdktf_provider_aws.kms_key import KmsKey
 
+from infra.arns import Arns
 from infra.config.specs import EnvironmentSpec
 
 KEY_ADMIN_ACTIONS = [
@@ -32,19 +31,16 @@ SERVICE_PRINCIPALS = ["cloudwatch.amazonaws.com", "events.amazonaws.com", "sns.a
 
 
 class PlatformKey(Construct):
-    """Typed outputs: `arn`, `key_id`, `account_id`, `partition`."""
+    """Typed outputs: `arn`, `key_id`, `account_id`, `partition`, `arns` (the account's ARN
+    builder, from the data sources this construct adds)."""
 
     def __init__(self, scope: Construct, id_: str, *, env: EnvironmentSpec) -> None:
         super().__init__(scope, id_)
-        identity = DataAwsCallerIdentity(self, "account")
-        partition = DataAwsPartition(self, "partition")
-        self.account_id = identity.account_id
-        self.partition = partition.partition
-        root = f"arn:{partition.partition}:iam::{identity.account_id}:root"
-        autoscaling_role = (
-            f"arn:{partition.partition}:iam::{identity.account_id}:role/aws-service-role/"
-            "autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
-        )
+        self.arns = arns = Arns.of(self, region=env.region)
+        self.account_id = arns.account_id
+        self.partition = arns.partition
+        root = arns.account_root()
+        autoscaling_role = arns.role("aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling")
         def allow(sid: str, actions: list[str], principal: dict[str, object], condition: dict | None = None) -> dict:
             statement: dict[str, object] = {
                 "Sid": sid, "Effect": "Allow", "Principal": principal, "Action": actions, "Resource": "*",
@@ -64,7 +60,7 @@ class PlatformKey(Construct):
                     {
                         "ArnLike": {
                             "kms:EncryptionContext:aws:logs:arn": (
-                                f"arn:{partition.partition}:logs:{env.region}:{identity.account_id}:*"
+                                arns.arn("logs", "*")
                             )
                         }
                     },

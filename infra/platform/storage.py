@@ -30,7 +30,7 @@ class Storage(Construct):
         super().__init__(scope, id_)
         elb_account = DataAwsElbServiceAccount(self, "elb-account")
         logs_name = f"ecs-platform-{env.name}-logs-{key.account_id}"
-        logs_arn = f"arn:{key.partition}:s3:::{logs_name}"
+        logs_arn = key.arns.bucket(logs_name)
         deliver_alb_logs = DataAwsIamPolicyDocumentStatement(
             sid="AlbAccessLogDelivery",
             actions=["s3:PutObject"],
