@@ -51,4 +51,6 @@ def test_checkov_finds_no_failed_check(synth: Synth) -> None:
     # With --quiet the JSON lists only failures; the summary still counts what passed.
     passed = sum(report.get("summary", {}).get("passed", 0) for report in reports)
     assert passed > 100, "Checkov scanned almost nothing: is the synthesized output where it looks?"
+    # Every stack (the platform's and each service's) was read: none was skipped as unparsable.
+    assert sum(report.get("summary", {}).get("parsing_errors", 0) for report in reports) == 0
     assert not failed, f"{len(failed)} failed checks:\n" + "\n".join(sorted(failed))

@@ -258,3 +258,21 @@ def test_prod_pipeline_is_triggered_only_by_pushes_to_its_own_folder(synth: Synt
     ]
     (approval,) = stages(stack)["Approval"]
     assert (approval["category"], approval["provider"]) == ("Approval", "Manual")
+
+
+@pytest.mark.parametrize("service", SERVICES)
+def test_pipeline_role_may_tag_the_task_definitions_its_deploy_registers(synth: Synth, service: str) -> None:
+    """AWS CodePipeline User Guide, "Amazon ECS deploy action reference", service role permissions:
+    the deploy action registers a revision copying the service's task definition, tags included,
+    which needs ecs:TagResource on the task definition with ecs:CreateAction = RegisterTaskDefinition."""
+    stack = synth.stack(f"dev-{service}")
+    assert only(stack, "aws_ecs_task_definition")  # the service's task definition ...
+    assert stack["provider"]["aws"][0]["default_tags"][0]["tags"]  # ... is tagged by the provider
+    policy = by_path(stack, "aws_iam_role_policy", "iam/pipeline-policy")
+    assert policy["role"] == ref(stack, "aws_iam_role", "iam/pipeline", "id")
+    document = data_sources(stack, "aws_iam_policy_document")[policy["policy"].split(".")[2]]
+    tagging = [s for s in document["statement"] if "ecs:TagResource" in s["actions"]]
+    assert tagging, "no statement allows ecs:TagResource"
+    (statement,) = tagging
+    assert all(":task-definition/" in r for r in statement["resources"])
+    assert {"test": "StringEquals", "variable": "ecs:CreateAction", "values": ["RegisterTaskDefinition"]} in statement["condition"]

@@ -251,6 +251,7 @@ STAR_RESOURCE_ALLOWED = {
     "ecr:GetAuthorizationToken",  # registry login token is account-wide
     "ecs:RegisterTaskDefinition",  # the deploy action registers a new revision (no ARN exists yet)
     "ecs:DescribeTaskDefinition",  # CodePipeline's ECS deploy reads the current revision
+    "ecs:ListTasks",  # the deploy action lists the service's tasks (condition: ecs:cluster)
     "ecs:DiscoverPollEndpoint",  # ECS agent on the EC2 capacity hosts
     "logs:DescribeLogGroups",  # lists groups account-wide
     "ec2:DescribeInstances",  # Ansible dynamic inventory; Describe* have no resource ARNs
@@ -387,8 +388,8 @@ def test_no_wildcard_actions_and_star_resources_only_where_aws_requires_them(syn
             boundaries += 1
             # The task-role boundary caps what a manifest's [[permissions]] may grant, and a
             # manifest may grant "*" for the actions the loader knows have no resource-level
-            # permissions: the boundary must let exactly those through on "*" (still no
-            # wildcard actions), and nothing else.
+            # permissions: on "*" the boundary may let through those and nothing else (and,
+            # like every policy, no wildcard actions).
             capped = [(where, st) for where, st in statements if where == boundary]
             problems += [f"{name}: {p}" for p in _iam_problems(capped, STAR_RESOURCE_ALLOWED | frozenset(NO_RESOURCE_LEVEL_NAMES))]
             # A boundary caps and never grants: the platform only publishes it (no attachment).

@@ -203,8 +203,25 @@ class ServiceRoles(Construct):
             artifact_objects,
             statement("ArtifactsBucket", ["s3:GetBucketLocation", "s3:GetBucketVersioning"], [artifacts]),
             statement("RunOwnBuild", ["codebuild:BatchGetBuilds", "codebuild:StartBuild"], [arns.build_project(build_project_name)]),
+            # AWS CodePipeline User Guide, "Amazon ECS deploy action reference" (service role
+            # permissions): the action updates the service, registers a revision (copying the
+            # current one's tags), and watches the service's tasks until the deployment settles.
             statement(
                 "DeployOwnService", ["ecs:DescribeServices", "ecs:UpdateService"], [arns.ecs_service(env.name, ecs_service_name)]
+            ),
+            # Tagging on creation needs ecs:TagResource ("Grant permission to tag resources on
+            # creation", Amazon ECS Developer Guide), only for the revisions it registers.
+            statement(
+                "TagRegisteredRevisions",
+                ["ecs:TagResource"],
+                [arns.task_definitions(ecs_service_name)],
+                [condition("StringEquals", "ecs:CreateAction", ["RegisterTaskDefinition"])],
+            ),
+            statement("WatchOwnTasks", ["ecs:DescribeTasks"], [arns.ecs_tasks(env.name)]),
+            # ListTasks without a container instance has no resource ARN; the cluster condition
+            # keeps it to this environment's cluster.
+            statement(
+                "ListClusterTasks", ["ecs:ListTasks"], ["*"], [condition("ArnEquals", "ecs:cluster", [arns.cluster(env.name)])]
             ),
             # Task definition registration and lookup support no resource-level
             # permissions: AWS requires "*".
