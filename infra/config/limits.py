@@ -6,6 +6,7 @@ answered with the values that would have been accepted.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 
 # Fargate task sizes: cpu units -> the memory values (MiB) allowed with it.
@@ -36,9 +37,20 @@ PORT_RANGE = (1, 65535)
 # Host ports the ALB and the platform use themselves.
 RESERVED_CONTAINER_PORTS = frozenset({22, 3306})
 
-# ALB listener rules: priorities 1-50000, at most 5 condition values per rule.
+# ALB listener rules (AWS docs, "Listener rules for your Application Load Balancer" and
+# "Quotas for your Application Load Balancers"): priorities 1-50000, up to three match
+# evaluations per condition and five per rule, at most five wildcards per rule.
 RULE_PRIORITY_RANGE = (1, 50000)
+RULE_MAX_VALUES_PER_CONDITION = 3
 RULE_MAX_CONDITION_VALUES = 5
+RULE_MAX_WILDCARDS = 5
+
+# Private address ranges (RFC 1918; AWS docs, "VPC CIDR blocks").
+RFC1918 = (
+    ipaddress.IPv4Network("10.0.0.0/8"),
+    ipaddress.IPv4Network("172.16.0.0/12"),
+    ipaddress.IPv4Network("192.168.0.0/16"),
+)
 
 AZ_COUNT_RANGE = (2, 6)
 
