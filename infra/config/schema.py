@@ -77,6 +77,7 @@ def Text(
     max_len: int = 256,
     check: Callable[[str], str | None] | None = None,
     empty_ok: bool = False,
+    schema: dict[str, Any] | None = None,
 ) -> Any:
     """A string: not blank, no control characters, at most `max_len`, matching `pattern`;
     `check` returns an error message or None (rules a pattern cannot say)."""
@@ -101,6 +102,7 @@ def Text(
         extra["minLength"] = 1
     if pattern is not None:
         extra["pattern"] = pattern.pattern
+    extra.update(schema or {})
     return Annotated[str, AfterValidator(validate), Field(json_schema_extra=extra)]
 
 
@@ -390,10 +392,6 @@ def schedule_problem(expression: str) -> str | None:
     return f"{show(expression)} is not cron(...), rate(...) or at(...)"
 
 
-def _path_pattern(value: str) -> str | None:
-    return None
-
-
 # ---------------------------------------------------------------------------------
 # Environment file
 # ---------------------------------------------------------------------------------
@@ -466,7 +464,9 @@ class BackendModel(Model):
 
     type: Choice(BackendKind) = Field("local", description="`local`, `s3` or `cloud` (HCP Terraform).")
     bucket: Text(max_len=63, check=s3_bucket_problem) = Field(None, description="s3: the bucket that holds the state.")
-    region: Text(REGION, "an AWS region name", check=_region) = Field(None, description="s3: the bucket's Region.")
+    region: Text(REGION, "an AWS region name", check=_region, schema={"enum": sorted(aws_tables.REGION_ZONES)}) = Field(
+        None, description="s3: the bucket's Region."
+    )
     key_prefix: Text(KEY_PREFIX, "an S3 key prefix") = Field(None, description="s3: state key is `<key_prefix>/<stack>.tfstate`.")
     workspace_key_prefix: Text(KEY_PREFIX, "an S3 key prefix") = Field("workspaces", description="s3: prefix of non-default workspaces' state.")
     use_lockfile: bool = Field(True, description="s3: S3-native state locking.")
@@ -699,7 +699,9 @@ class EnvironmentFile(Model):
         "namespace": "`<env>.internal`",
     }
 
-    region: Text(REGION, "an AWS region name", check=_region) = Field(description="AWS Region of every resource.")
+    region: Text(REGION, "an AWS region name", check=_region, schema={"enum": sorted(aws_tables.REGION_ZONES)}) = Field(
+        description="AWS Region of every resource."
+    )
     production: bool = Field(False, description="Turns on the production defaults (NAT per AZ, Multi-AZ, WAF, approval).")
     deletion_protection: bool = Field(
         None, description="ALB/RDS deletion protection, prevent_destroy on RDS, buckets and ECR."
@@ -968,6 +970,10 @@ def _secret_reference(value: str) -> str | None:
     )
 
 
+# AWS docs, "Amazon ECS task definition parameters" (Task size): task-level cpu 128 to
+# 196608 units (192 vCPUs) on EC2; Fargate sizes are a subset, checked by the loader.
+CpuUnits = Int(128, 196608)
+MemoryMiB = Int(128, 4_000_000)
 EnvVarName = Text(ENV_VAR, "an environment variable name", max_len=255)
 Environment = dict[EnvVarName, Text(max_len=4096, empty_ok=True)]
 
@@ -976,8 +982,8 @@ Environment = dict[EnvVarName, Text(max_len=4096, empty_ok=True)]
 class OverrideModel(Model):
     """`[overrides.<env>]`: per-environment values of a few manifest keys."""
 
-    cpu: int = Field(None, description="CPU units.")
-    memory: int = Field(None, description="Memory, MiB.")
+    cpu: CpuUnits = Field(None, description="Task CPU units.")
+    memory: MemoryMiB = Field(None, description="Task memory, MiB.")
     desired_count: Int(*limits.SERVICE_COUNT_RANGE) = Field(None, description="Tasks at deploy.")
     min_count: Int(*limits.SERVICE_COUNT_RANGE) = Field(None, description="Auto scaling minimum.")
     max_count: Int(1, limits.SERVICE_COUNT_RANGE[1]) = Field(None, description="Auto scaling maximum.")
@@ -1007,12 +1013,8 @@ class ServiceFile(Model):
     host_port: Int(*limits.PORT_RANGE) = Field(None, description="With awsvpc networking, absent or equal to `port`.")
     # AWS docs, "Amazon ECS task definition parameters for Fargate" (Task size): cpu units and
     # the memory allowed with each; on EC2 any value up to the instance's size.
-    cpu: Annotated[int, Field(json_schema_extra={"minimum": 128, "maximum": 196608})] = Field(
-        description="Task CPU units; on Fargate 256, 512, 1024, 2048, 4096, 8192 or 16384."
-    )
-    memory: Annotated[int, Field(json_schema_extra={"minimum": 128, "maximum": 4_000_000})] = Field(
-        description="Task memory, MiB; on Fargate a value the AWS table allows with `cpu`."
-    )
+    cpu: CpuUnits = Field(description="Task CPU units; on Fargate 256, 512, 1024, 2048, 4096, 8192 or 16384.")
+    memory: MemoryMiB = Field(description="Task memory, MiB; on Fargate a value the AWS table allows with `cpu`.")
     architecture: Choice(Architecture) = Field("X86_64", description="`X86_64` or `ARM64`.")
     capacity: Strategy = Field(None, description="A provider name or [{ provider, weight, base }].")
     desired_count: Int(*limits.SERVICE_COUNT_RANGE) = Field(1, description="Tasks at deploy.")
