@@ -154,6 +154,8 @@ ENVIRONMENT_ROWS = [
 SERVICE_ROWS = [
     # -- keys and types ----------------------------------------------------------------
     web("a_service_key_is_misspelled", "unknown key", "prot", "did you mean 'port'", prot=8080),
+    web("a_required_key_is_misspelled", "unknown key", "permissions[0].resourcez", "did you mean 'resources'", permissions=[{"actions": ["s3:GetObject"], "resourcez": ["*"]}]),
+    web("a_strategy_key_is_misspelled", "unknown key", "capacity[0].wieght", "did you mean 'weight'", capacity=[{"provider": "FARGATE", "wieght": 1}]),
     web("a_health_check_key_is_misspelled", "unknown key", "health_check.pth", "did you mean 'path'", health_check={"pth": "/x"}),
     web("an_override_key_is_misspelled", "unknown key", "overrides.dev.cpuu", "did you mean 'cpu'", overrides={"dev": {"cpuu": 512}}),
     web("cpu_is_a_float", "type", "cpu", "must be an integer, got float 256.0", cpu=256.0),

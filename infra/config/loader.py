@@ -172,7 +172,11 @@ def _clean_loc(model: type[Model], loc: Sequence[str | int]) -> list[str | int]:
 
 
 def _to_config_error(exc: ValidationError, model: type[Model], file: str, derived: Mapping[str, str]) -> ConfigError:
-    error = exc.errors(include_url=False)[0]
+    errors = exc.errors(include_url=False)
+    error = errors[0]
+    if error["type"] == "missing":  # a misspelled required key: the typo is the news
+        parent = error["loc"][:-1]
+        error = next((e for e in errors if e["type"] == "extra_forbidden" and e["loc"][:-1] == parent), error)
     loc = _clean_loc(model, error["loc"])
     kind, value = error["type"], error.get("input")
     ctx = error.get("ctx") or {}

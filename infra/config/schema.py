@@ -226,7 +226,7 @@ SECRET_REFERENCE = re.compile(r"^(arn:aws[a-z-]*:(secretsmanager|ssm):.+|secrets
 # Environment variable names that suggest a credential: such values belong in [secrets].
 SECRET_LIKE = re.compile(
     r"(PASSWORD|PASSWD|PASSPHRASE|SECRET|TOKEN|PRIVATE_?KEY|API_?KEY|ACCESS_?KEY|CREDENTIAL"
-    r"|(^|_)(PASS|PWD|PW)(_|$))",
+    r"|(^|_)(PASS|PWD)(_|$))",
     re.IGNORECASE,
 )
 # Values that carry a credential whatever the variable is called.
@@ -516,8 +516,9 @@ def _strategy_shorthand(value: Any) -> Any:
 
 
 def _strategy_rules(items: list[StrategyItemModel]) -> tuple[StrategyItemModel, ...]:
-    # AWS docs, "Amazon ECS capacity providers" / CapacityProviderStrategyItem: only one
-    # provider may have a base, a strategy cannot mix Fargate and Auto Scaling group providers.
+    # AWS docs, "CapacityProviderStrategyItem" (ECS API): only one provider may have a base;
+    # "AWS Fargate capacity providers": a strategy holds Fargate or Auto Scaling group
+    # providers, not both.
     if not items:
         raise invalid("must name at least one capacity provider")
     providers = [item.provider for item in items]
@@ -1067,7 +1068,7 @@ class ServiceFile(Model):
         if kind != "worker" and self.queue is not None:
             raise invalid(f"only worker services have a queue (kind is {kind})", "queue")
         if self.architecture == "ARM64" and any(i.provider == "FARGATE_SPOT" for i in self.capacity):
-            # AWS docs, "Amazon ECS clusters for Fargate" (Fargate Spot): not on ARM64.
+            # AWS docs, "AWS Fargate capacity providers": Fargate Spot runs only X86_64 Linux tasks.
             raise invalid("ARM64 is not available on FARGATE_SPOT", "architecture")
         for var, value in self.environment.items():
             if SECRET_LIKE.search(var):
