@@ -204,3 +204,27 @@ def test_specs_cannot_be_changed_after_loading(tmp_path: Path) -> None:
     (dev,) = Project(tmp_path).load().environments
     with pytest.raises(dataclasses.FrozenInstanceError):
         dev.region = "eu-west-1"  # type: ignore[misc]
+
+
+@pytest.mark.parametrize("prefix", range(16, 23))
+@pytest.mark.parametrize("az_count", range(2, 7))
+def test_derived_subnets_fit_every_allowed_vpc_size(tmp_path: Path, prefix: int, az_count: int) -> None:
+    zones = [f"us-east-1{letter}" for letter in "abcdef"[:az_count]]
+    network = {"vpc_cidr": f"10.10.0.0/{prefix}", "az_count": az_count, "availability_zones": zones}
+    (env,) = Project(tmp_path).env(network=network).load().environments
+    subnets = [ipaddress.IPv4Network(s) for s in (*env.network.public_subnets, *env.network.private_subnets, *env.network.database_subnets)]
+    assert len(subnets) == 3 * az_count
+    assert all(net.subnet_of(env.network.vpc_cidr) for net in subnets)
+    assert not any(a.overlaps(b) for i, a in enumerate(subnets) for b in subnets[i + 1 :])
+
+
+# The smallest and largest Fargate sizes of each CPU value ("Amazon ECS task definition
+# parameters for Fargate", Task size), written out here rather than read from the loader's table.
+@pytest.mark.parametrize(
+    ("cpu", "memory"),
+    [(256, 512), (256, 2048), (512, 1024), (512, 4096), (1024, 2048), (1024, 8192), (2048, 16384),
+     (4096, 8192), (4096, 30720), (8192, 16384), (8192, 61440), (16384, 32768), (16384, 122880)],
+)
+def test_every_documented_fargate_size_loads(tmp_path: Path, cpu: int, memory: int) -> None:
+    (web,) = Project(tmp_path).service(cpu=cpu, memory=memory).load().services["dev"]
+    assert (web.cpu, web.memory) == (cpu, memory)
