@@ -20,12 +20,16 @@ these models (`python -m tools.config_docs`); a test fails when they are stale.
 
 from __future__ import annotations
 
+import difflib
+import functools
 import ipaddress
 import re
+import typing
 import unicodedata
 import zoneinfo
 from collections.abc import Callable, Iterable
 from datetime import datetime
+from pathlib import PurePosixPath
 from typing import Annotated, Any, ClassVar
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
@@ -244,8 +248,6 @@ CREDENTIAL_VALUES: tuple[tuple[re.Pattern[str], str], ...] = (
 def _region(value: str) -> str | None:
     if value in aws_tables.REGION_ZONES:
         return None
-    import difflib
-
     close = difflib.get_close_matches(value, sorted(aws_tables.REGION_ZONES), n=1)
     hint = f"; did you mean {close[0]!r}?" if close else ""
     return f"{show(value)} is not an AWS region{hint}"
@@ -289,10 +291,15 @@ def _db_user(value: str) -> str | None:
     return _not_reserved_mysql(value)
 
 
+@functools.cache
+def _time_zones() -> frozenset[str]:
+    return frozenset(zoneinfo.available_timezones())
+
+
 def _timezone(value: str) -> str | None:
     # AWS docs, "Schedule recurring scaling actions using Application Auto Scaling": the
     # canonical names of the IANA time zones.
-    if value not in zoneinfo.available_timezones():
+    if value not in _time_zones():
         return f"{show(value)} is not an IANA time zone (e.g. UTC, Europe/Berlin, America/New_York)"
     return None
 
@@ -890,8 +897,6 @@ class ImageModel(Model):
 
 
 def _relative(value: str) -> str | None:
-    from pathlib import PurePosixPath
-
     path = PurePosixPath(value)
     if path.is_absolute() or ".." in path.parts or "\\" in value:
         return f"{show(value)} must be a relative path inside the service folder"
@@ -932,8 +937,6 @@ class PermissionModel(Model):
 
     @model_validator(mode="after")
     def _rules(self) -> "PermissionModel":
-        import difflib
-
         for i, action in enumerate(self.actions):
             prefix, _, verb = action.partition(":")
             if action == "*" or verb == "*":
@@ -1140,8 +1143,6 @@ def _models(model: type[Model]) -> list[type[Model]]:
 
 
 def _nested(annotation: Any) -> list[type[Model]]:
-    import typing
-
     if isinstance(annotation, type) and issubclass(annotation, Model):
         return [annotation]
     found = []
