@@ -30,6 +30,8 @@ from infra.config import aws_tables, limits
 from infra.config.errors import ConfigError
 from infra.config.schema import (
     ENV_NAME,
+    DatabaseModel,
+    NetworkModel,
     OVERRIDABLE,
     SECRET_LIKE,
     SECRETSMANAGER_ARN,
@@ -226,6 +228,11 @@ def _derive_subnets(
     return public, eighths[:az_count], database
 
 
+def _default(model: type[Model], key: str) -> Any:
+    """A key's default, as the schema declares it (computed defaults start from these)."""
+    return model.model_fields[key].get_default(call_default_factory=True)
+
+
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
 
@@ -254,7 +261,7 @@ def _environment_defaults(rel: str, data: Mapping[str, Any], name: str) -> tuple
     network = sections.get("network")
     if network is not None:
         fill(network, "nat", NatMode.PER_AZ.value if production else NatMode.SINGLE.value, "network.nat", "per_az in production, else single")
-        az_count = network.get("az_count", 2)
+        az_count = network.get("az_count", _default(NetworkModel, "az_count"))
         valid_count = _is_int(az_count) and limits.AZ_COUNT_RANGE[0] <= az_count <= limits.AZ_COUNT_RANGE[1]
         if "availability_zones" not in network and isinstance(region, str) and region in aws_tables.REGION_ZONES and valid_count:
             zones = aws_tables.zones_of(region)
@@ -281,10 +288,10 @@ def _environment_defaults(rel: str, data: Mapping[str, Any], name: str) -> tuple
     if "database" in sections:
         db = sections["database"]
         fill(db, "multi_az", production, "database.multi_az", "production")
-        instance_class = db.get("instance_class", "db.t4g.micro")
+        instance_class = db.get("instance_class", _default(DatabaseModel, "instance_class"))
         supports_pi = isinstance(instance_class, str) and not limits.RDS_NO_PERFORMANCE_INSIGHTS.fullmatch(instance_class)
         fill(db, "performance_insights", supports_pi, "database.performance_insights", "whether the instance class supports it")
-        storage = db.get("allocated_storage", 20)
+        storage = db.get("allocated_storage", _default(DatabaseModel, "allocated_storage"))
         fill(db, "max_allocated_storage", max(100, storage) if _is_int(storage) else storage, "database.max_allocated_storage", "max(100, allocated_storage)")
     if "pipeline" in sections:
         pipeline = sections["pipeline"]
@@ -428,7 +435,7 @@ def _service_defaults(data: Mapping[str, Any], folder: str, env: EnvironmentSpec
     fill(data, "name", Path(folder).name, "name", f"the folder name, {folder}")
     strategy = [{"provider": i.provider.value, "weight": i.weight, "base": i.base} for i in env.cluster.default_strategy]
     fill(data, "capacity", strategy, "capacity", f"cluster.default_strategy of {env.file}")
-    desired = data.get("desired_count", 1)
+    desired = data.get("desired_count", _default(ServiceFile, "desired_count"))
     fill(data, "min_count", desired, "min_count", "desired_count")
     low = data["min_count"]
     fill(data, "max_count", max(desired, low) if _is_int(desired) and _is_int(low) else desired, "max_count", "max(desired_count, min_count)")
