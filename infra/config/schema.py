@@ -184,6 +184,7 @@ REGION = re.compile(r"^[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-[0-9]$")
 TAG_KEY = re.compile(r"^(?!aws:)[\w .:/=+@-]{1,128}$")
 TAG_SYMBOLS = frozenset(" _.:/=+-@")
 ENV_VAR = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,254}$")
+# AWS docs, "Supported data types and naming rules in Amazon DynamoDB": 3-255 of a-z A-Z 0-9 _ - .
 DYNAMO_TABLE = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
 KEY_PREFIX = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
 ORG = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
@@ -195,8 +196,10 @@ DB_INSTANCE_CLASS = re.compile(r"^db\.[a-z0-9-]+\.[a-z0-9]+$")
 DB_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
 DB_USER = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,15}$")
 MYSQL_VERSION = re.compile(r"^8\.0(\.[0-9]+)?$")
+# AWS docs, "Create a key pair for your Amazon EC2 instance": up to 255 ASCII characters.
 KEY_NAME = re.compile(r"^[A-Za-z0-9 ._+=,@-]{1,255}$")
 EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,63}$")
+# ARNs: AWS docs, "Amazon Resource Names (ARNs)" (IAM User Guide) and each service's resource types.
 ACM_ARN = re.compile(r"^arn:aws[a-z-]*:acm:(?P<region>[a-z0-9-]+):[0-9]{12}:certificate/[A-Za-z0-9-]+$")
 CONNECTION_ARN = re.compile(
     r"^arn:aws[a-z-]*:(codestar-connections|codeconnections):[a-z0-9-]+:[0-9]{12}:connection/[A-Za-z0-9-]+$"
@@ -204,9 +207,12 @@ CONNECTION_ARN = re.compile(
 KMS_KEY = re.compile(r"^(arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:(key/[A-Za-z0-9-]+|alias/[A-Za-z0-9/_-]+)|[0-9a-f-]{36}|alias/[A-Za-z0-9/_-]+)$")
 REPOSITORY = re.compile(r"^[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+$")
 BRANCH = re.compile(r"^[A-Za-z0-9._/-]{1,200}$")
+# AWS docs, "Security policies for your Application Load Balancer": TLS 1.2+ policy names.
 SSL_POLICY = re.compile(r"^ELBSecurityPolicy-(TLS13-1-[23]-[0-9-]+|TLS-1-2-[A-Za-z0-9-]+|FS-1-2-[A-Za-z0-9-]+)$")
 IMAGE_URI = re.compile(r"^[a-z0-9.-]+(:[0-9]+)?(/[a-z0-9._-]+)+(:[A-Za-z0-9_.-]{1,128}|@sha256:[a-f0-9]{64})$")
+# Image tags: up to 128 characters of [A-Za-z0-9_.-], not starting with . or - (Docker, as ECR takes them).
 IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+# AWS docs, "Health checks for Application Load Balancer target groups": a path up to 1024 characters.
 HEALTH_PATH = re.compile(r"^/[A-Za-z0-9._~/-]{0,1023}$")
 MATCHER = re.compile(r"^[0-9]{3}(-[0-9]{3})?(,[0-9]{3}(-[0-9]{3})?)*$")
 # AWS docs, "Listener rules for your Application Load Balancer" (Path conditions): up to 128
@@ -219,6 +225,8 @@ IAM_ACTION = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9*?]+$|^\*$")
 CONDITION_KEY = re.compile(r"^[A-Za-z0-9-]+:[A-Za-z0-9/_.:${}-]+$")
 ARN = re.compile(r"^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:([0-9]{12})?:[^\s]+$")
 USER = re.compile(r"^[0-9]{1,10}(:[0-9]{1,10})?$|^[a-z_][a-z0-9_-]{0,31}(:[a-z0-9_-]{1,32})?$")
+# AWS docs, "Pass sensitive data to an Amazon ECS container": a Secrets Manager secret or an SSM
+# parameter, by ARN (or by name in the task's own Region).
 SECRETSMANAGER_ARN = re.compile(
     r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@-]+(:[A-Za-z0-9_-]*:[A-Za-z0-9_-]*:[A-Za-z0-9_-]*)?$"
 )
@@ -246,6 +254,7 @@ CREDENTIAL_VALUES: tuple[tuple[re.Pattern[str], str], ...] = (
 # Checks that a pattern cannot express
 # ---------------------------------------------------------------------------------
 def _region(value: str) -> str | None:
+    # AWS docs, "AWS Regions" / "AWS Availability Zones": the Region codes (aws_tables.REGION_ZONES).
     if value in aws_tables.REGION_ZONES:
         return None
     close = difflib.get_close_matches(value, sorted(aws_tables.REGION_ZONES), n=1)
