@@ -217,6 +217,14 @@ SERVICE_ROWS = [
         "routes.priority",
         "also the priority",
     ),
+    Bad(
+        "a_load_balancer_would_need_101_rules",
+        "aws rule",
+        lambda p: [p.service(f"w{i:03d}", WEB, routes={"paths": [f"/w{i:03d}/*"], "priority": i + 1}) for i in range(100)],
+        "services/web/service.toml",
+        "routes",
+        "a load balancer holds 100 rules",
+    ),
     # -- secrets and credentials -------------------------------------------------------------
     web("a_secret_is_given_as_a_value", "secrets", "secrets.DB_PASSWORD", "never the secret value", secrets={"DB_PASSWORD": "hunter2"}),
     web("a_token_is_a_plain_variable", "secrets", "environment.API_TOKEN", "[secrets]", environment={"API_TOKEN": "abc"}),

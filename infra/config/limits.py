@@ -48,6 +48,8 @@ RULE_PRIORITY_RANGE = (1, 50000)
 RULE_MAX_VALUES_PER_CONDITION = 3
 RULE_MAX_CONDITION_VALUES = 5
 RULE_MAX_WILDCARDS = 5
+# Rules per load balancer, not counting the default rules (same page, "Quotas").
+RULES_PER_LOAD_BALANCER = 100
 
 # Private address ranges (RFC 1918; AWS docs, "VPC CIDR blocks").
 RFC1918 = (

@@ -657,6 +657,13 @@ def _check_services(env: EnvironmentSpec, specs: Sequence[ServiceSpec]) -> None:
         if not limits.LB_NAME.fullmatch(resource_name):
             raise ConfigError(spec.file, "name", f"{resource_name!r} (<env>-<name>) is not a valid target group name")
     routed = [s for s in specs if s.route is not None]
+    # Each web service adds one rule to each listener of the environment's load balancer.
+    if len(routed) > limits.RULES_PER_LOAD_BALANCER:
+        raise ConfigError(
+            routed[limits.RULES_PER_LOAD_BALANCER].file,
+            "routes",
+            f"is web service number {limits.RULES_PER_LOAD_BALANCER + 1}; a load balancer holds {limits.RULES_PER_LOAD_BALANCER} rules",
+        )
     for i, a in enumerate(routed):
         for b in routed[i + 1 :]:
             if a.route is None or b.route is None:
