@@ -122,6 +122,7 @@ ENVIRONMENT_ROWS = [
     env("state_is_unencrypted", "security", "backend.encrypt", "must stay true", backend={"type": "s3", "bucket": "state-bucket", "encrypt": False}),
     env("state_has_no_lock", "security", "backend.use_lockfile", "no lock", backend={"type": "s3", "bucket": "state-bucket", "use_lockfile": False}),
     env("state_region_is_unknown", "aws rule", "backend.region", "not an AWS region", backend={"type": "s3", "bucket": "state-bucket", "region": "eu-wst-1"}),
+    env("state_key_is_in_another_region", "aws rule", "backend.kms_key_id", "is a key in eu-west-1; the state bucket is in us-east-1", backend={"type": "s3", "bucket": "state-bucket", "kms_key_id": "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"}),
     env("backend_type_is_unknown", "range", "backend.type", "local, s3, cloud", backend={"type": "consul"}),
     env("production_turns_protection_off_alone", "security", "deletion_protection", "allow_destroy", production=True, deletion_protection=False),
     env("log_retention_is_not_a_cloudwatch_value", "range", "observability.log_retention_days", "valid: 1, 3, 5", observability={"log_retention_days": 10}),

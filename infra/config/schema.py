@@ -762,6 +762,11 @@ class EnvironmentFile(Model):
                     f"is in {cert_region}; the load balancer is in {self.region} and can only use a certificate of its own Region",
                     "load_balancer.certificate_arn",
                 )
+        # AWS docs, "Using server-side encryption with AWS KMS keys (SSE-KMS)": the KMS key
+        # must be in the same Region as the bucket.
+        key_region = re.match(r"arn:[^:]+:kms:([^:]+):", self.backend.kms_key_id or "")
+        if key_region and self.backend.region and key_region[1] != self.backend.region:
+            raise invalid(f"is a key in {key_region[1]}; the state bucket is in {self.backend.region}", "backend.kms_key_id")
         if self.backend.region is not None and aws_tables.partition_of(self.backend.region) != aws_tables.partition_of(self.region):
             raise invalid(f"{self.backend.region} is in another AWS partition than {self.region}", "backend.region")
         return self
