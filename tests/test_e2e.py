@@ -120,7 +120,6 @@ def test_dev_applies_converges_changes_one_service_and_destroys_without_leaks(tm
             shutil.rmtree(root / "services" / "worker")
             (root / "services" / "shop").mkdir()
             (root / "services" / "shop" / "service.toml").write_text(SHOP)
-            shutil.copy2(root / "services" / "web" / "Dockerfile", root / "services" / "shop" / "Dockerfile")  # ecr images need one
             before = {s: (stacks_dir / s / "cdk.tf.json").read_text() for s in ("dev-web", "dev-api")}
             stacks = deploy.synthesize(root, outdir, endpoint=endpoint, env_name="dev")
             assert stacks == ["dev-platform", "dev-api", "dev-shop", "dev-web"]

@@ -479,7 +479,7 @@ def load_service(root: Path, path: Path, env: EnvironmentSpec, known_envs: Itera
     try:
         filled, derived = _service_defaults(merged, folder, env)
         model: ServiceFile = _validate(ServiceFile, filled, rel, derived)
-        _check_against_environment(model, env, path.parent, rel)
+        _check_against_environment(model, env, rel)
         return _service_spec(model, path.parent, rel)
     except ConfigError as exc:
         top = re.split(r"[.\[]", exc.field)[0]
@@ -488,8 +488,8 @@ def load_service(root: Path, path: Path, env: EnvironmentSpec, known_envs: Itera
         raise
 
 
-def _check_against_environment(m: ServiceFile, env: EnvironmentSpec, directory: Path, rel: str) -> None:
-    """Rules that need the environment the service runs in, or its folder."""
+def _check_against_environment(m: ServiceFile, env: EnvironmentSpec, rel: str) -> None:
+    """Rules that need the environment the service runs in."""
     providers = {item.provider for item in m.capacity}
     if CapacityProvider.EC2.value in providers and not env.cluster.ec2.enabled:
         raise ConfigError(rel, "capacity", f"uses EC2 but cluster.ec2.enabled is false in {env.file}")
@@ -516,10 +516,6 @@ def _check_against_environment(m: ServiceFile, env: EnvironmentSpec, directory: 
                 raise ConfigError(
                     rel, "memory", f"{m.memory} MiB does not fit {instance_type} ({mib} MiB, part of it kept by ECS and the OS), the EC2 instance type in {env.file}"
                 )
-    if m.image.source == ImageSource.ECR.value and not (directory / m.build.dockerfile).is_file():
-        raise ConfigError(
-            rel, "build.dockerfile", f"{m.build.dockerfile!r} does not exist in {directory.name}/ (an ecr image is built from it)"
-        )
 
 
 def _secret(value: str) -> SecretRef:
@@ -637,10 +633,29 @@ def load_services(root: Path, env: EnvironmentSpec, known_envs: Iterable[str]) -
     known = tuple(known_envs)
     specs = [load_service(root, folder / "service.toml", env, known) for folder in _service_folders(root)]
     _check_services(env, specs)
+    for spec in specs:
+        _check_dockerfile(spec)
     return tuple(specs)
 
 
+def _check_dockerfile(spec: ServiceSpec) -> None:
+    """An image from ECR is built by the service's pipeline from its Dockerfile."""
+    if spec.image.source is ImageSource.ECR and not (spec.directory / spec.build.dockerfile).is_file():
+        raise ConfigError(
+            spec.file, "build.dockerfile", f"{spec.build.dockerfile!r} does not exist in {spec.directory.name}/ (an ecr image is built from it)"
+        )
+
+
 def _check_services(env: EnvironmentSpec, specs: Sequence[ServiceSpec]) -> None:
+    # AWS docs, "Quotas for your Application Load Balancers": 100 rules per load balancer
+    # besides the default ones; each web service adds one to each listener.
+    web = [s for s in specs if s.route is not None]
+    if len(web) > limits.RULES_PER_LOAD_BALANCER:
+        raise ConfigError(
+            web[limits.RULES_PER_LOAD_BALANCER].file,
+            "routes",
+            f"is web service number {limits.RULES_PER_LOAD_BALANCER + 1}; a load balancer holds {limits.RULES_PER_LOAD_BALANCER} rules",
+        )
     by_name: dict[str, ServiceSpec] = {}
     for spec in specs:
         if spec.name in by_name:
@@ -651,28 +666,17 @@ def _check_services(env: EnvironmentSpec, specs: Sequence[ServiceSpec]) -> None:
             if caller not in by_name:
                 known = ", ".join(sorted(by_name))
                 raise ConfigError(spec.file, f"allow_from[{i}]", f"{caller!r} is not a service (known: {known})")
-        # AWS docs, "CreateTargetGroup" (Name): at most 32 characters, letters, digits and
-        # hyphens, no hyphen at either end. Both parts are checked, so this holds by design.
         resource_name = f"{env.name}-{spec.name}"
         if not limits.LB_NAME.fullmatch(resource_name):
-            raise ConfigError(spec.file, "name", f"{resource_name!r} (<env>-<name>) is not a valid target group name")
-    routed = [s for s in specs if s.route is not None]
-    # Each web service adds one rule to each listener of the environment's load balancer.
-    if len(routed) > limits.RULES_PER_LOAD_BALANCER:
-        raise ConfigError(
-            routed[limits.RULES_PER_LOAD_BALANCER].file,
-            "routes",
-            f"is web service number {limits.RULES_PER_LOAD_BALANCER + 1}; a load balancer holds {limits.RULES_PER_LOAD_BALANCER} rules",
-        )
-    for i, a in enumerate(routed):
-        for b in routed[i + 1 :]:
-            if a.route is None or b.route is None:
-                continue
-            if set(a.route.paths) == set(b.route.paths) and set(a.route.hosts) == set(b.route.hosts):
+            raise ConfigError(spec.file, "name", f"{resource_name!r} (<env>-<name>) exceeds the 32-character target group name limit")
+    routed = [(s, s.route) for s in specs if s.route is not None]
+    for i, (a, route_a) in enumerate(routed):
+        for b, route_b in routed[i + 1 :]:
+            if set(route_a.paths) == set(route_b.paths) and set(route_a.hosts) == set(route_b.hosts):
                 raise ConfigError(b.file, "routes", f"routes the same paths and hosts as {a.file}")
-            if a.route.priority == b.route.priority:
+            if route_a.priority == route_b.priority:
                 raise ConfigError(
-                    b.file, "routes.priority", f"{b.route.priority} is also the priority of {a.file}; set routes.priority explicitly"
+                    b.file, "routes.priority", f"{route_b.priority} is also the priority of {a.file}; set routes.priority explicitly"
                 )
 
 

@@ -146,7 +146,7 @@ def Strings(item: Any, *, max_items: int, min_items: int = 0) -> Any:
         if len(values) > max_items:
             raise invalid(f"has {len(values)} entries; at most {max_items} allowed")
         if len(values) < min_items:
-            raise invalid("must not be empty" if min_items == 1 else f"needs at least {min_items} entries")
+            raise invalid("is required: a non-empty array" if min_items == 1 else f"needs at least {min_items} entries")
         duplicates = [v for v in values if values.count(v) > 1]
         if duplicates:
             raise invalid(f"lists {duplicates[0]!r} more than once")
