@@ -102,6 +102,7 @@ def project_with_services(target: Path, count: int) -> Path:
         (folder / "service.toml").write_text(
             f'kind = "{kind}"\ncpu = 256\nmemory = 512\n' + extra.format(name=name)
         )
+        (folder / "Dockerfile").write_text("FROM scratch\n")  # the loader refuses an ecr service without one
     return target
 
 

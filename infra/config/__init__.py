@@ -4,7 +4,7 @@ Data flows one way: files -> `load_app` -> specs (`infra.config.specs`) -> const
 Nothing outside this package reads a configuration file.
 """
 
-from infra.config.fields import ConfigError
+from infra.config.errors import ConfigError
 from infra.config.loader import SECRET_LIKE, default_priority, load_app
 
 __all__ = ["ConfigError", "SECRET_LIKE", "default_priority", "load_app"]

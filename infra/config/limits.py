@@ -6,9 +6,11 @@ answered with the values that would have been accepted.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 
 # Fargate task sizes: cpu units -> the memory values (MiB) allowed with it.
+# AWS docs, "Amazon ECS task definition parameters for Fargate" (Task size).
 FARGATE_MEMORY: dict[int, tuple[int, ...]] = {
     256: (512, 1024, 2048),
     512: tuple(range(1024, 4096 + 1, 1024)),
@@ -19,45 +21,64 @@ FARGATE_MEMORY: dict[int, tuple[int, ...]] = {
     16384: tuple(range(32768, 122880 + 1, 8192)),
 }
 
+# AWS docs, "PutRetentionPolicy" (CloudWatch Logs API): retentionInDays values.
 LOG_RETENTION_DAYS: tuple[int, ...] = (
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
     1096, 1827, 2192, 2557, 2922, 3288, 3653,
 )
 
 # ALB and target group names: at most 32 characters, letters, digits and hyphens,
-# no leading or trailing hyphen.
+# no leading or trailing hyphen (AWS docs, "CreateLoadBalancer" / "CreateTargetGroup": Name).
 LB_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,30}[A-Za-z0-9])?$")
+# AWS docs, "CreateService" (ECS API): serviceName, up to 255 letters, digits, hyphens, underscores.
 ECS_NAME = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
-IAM_ROLE_NAME_MAX = 64
-# RDS identifiers: 1-63 characters, a letter first, no "--", no trailing hyphen.
+IAM_ROLE_NAME_MAX = 64  # AWS docs, "IAM and AWS STS quotas" (role name length)
+# RDS identifiers: 1-63 characters, a letter first, no "--", no trailing hyphen
+# (AWS docs, "Naming constraints in Amazon RDS").
 RDS_IDENTIFIER = re.compile(r"^[a-z](?!.*--)[a-z0-9-]{0,62}(?<!-)$")
 
 PORT_RANGE = (1, 65535)
 # Host ports the ALB and the platform use themselves.
 RESERVED_CONTAINER_PORTS = frozenset({22, 3306})
 
-# ALB listener rules: priorities 1-50000, at most 5 condition values per rule.
+# ALB listener rules (AWS docs, "Listener rules for your Application Load Balancer" and
+# "Quotas for your Application Load Balancers"): priorities 1-50000, up to three match
+# evaluations per condition and five per rule, at most five wildcards per rule.
 RULE_PRIORITY_RANGE = (1, 50000)
+RULE_MAX_VALUES_PER_CONDITION = 3
 RULE_MAX_CONDITION_VALUES = 5
+RULE_MAX_WILDCARDS = 5
+# Rules per load balancer, not counting the default rules (same page, "Quotas").
+RULES_PER_LOAD_BALANCER = 100
+
+# Private address ranges (RFC 1918; AWS docs, "VPC CIDR blocks").
+RFC1918 = (
+    ipaddress.IPv4Network("10.0.0.0/8"),
+    ipaddress.IPv4Network("172.16.0.0/12"),
+    ipaddress.IPv4Network("192.168.0.0/16"),
+)
 
 AZ_COUNT_RANGE = (2, 6)
 
-# RDS MySQL: allocated storage (GiB) for gp3.
+# RDS MySQL: allocated storage (GiB) for gp3 (AWS docs, "Amazon RDS DB instance storage").
 RDS_STORAGE_RANGE = (20, 65536)
-RDS_BACKUP_RETENTION_RANGE = (1, 35)
-RDS_MONITORING_INTERVALS = (0, 1, 5, 10, 15, 30, 60)
-RDS_LOG_EXPORTS = ("audit", "error", "general", "slowquery")
-# Performance Insights is not offered on the smallest burstable classes.
+RDS_BACKUP_RETENTION_RANGE = (1, 35)  # AWS docs, "Backup retention period"
+RDS_MONITORING_INTERVALS = (0, 1, 5, 10, 15, 30, 60)  # AWS docs, "Setting up and enabling Enhanced Monitoring"
+RDS_LOG_EXPORTS = ("audit", "error", "general", "slowquery")  # AWS docs, "Publishing MySQL logs to Amazon CloudWatch Logs"
+# Performance Insights is not offered on the smallest burstable classes (AWS docs,
+# "Supported DB engines, Regions, and instance classes for Performance Insights").
 RDS_NO_PERFORMANCE_INSIGHTS = re.compile(r"^db\.t[234]g?\.(micro|small)$")
 
-# ECS services and Application Auto Scaling.
+# ECS services and Application Auto Scaling. Health checks: AWS docs, "Health checks for
+# Application Load Balancer target groups" (interval 5-300 s, timeout 2-120 s, thresholds 2-10).
 SERVICE_COUNT_RANGE = (0, 1000)
 HEALTH_CHECK_INTERVAL_RANGE = (5, 300)
 HEALTH_CHECK_TIMEOUT_RANGE = (2, 120)
 HEALTH_CHECK_THRESHOLD_RANGE = (2, 10)
 HEALTH_CHECK_GRACE_RANGE = (0, 7200)
 
-# SQS.
+# SQS (AWS docs, "SetQueueAttributes": VisibilityTimeout 0-43200 s, MessageRetentionPeriod
+# 60-1209600 s; "Using dead-letter queues in Amazon SQS": maxReceiveCount 1-1000).
 SQS_VISIBILITY_RANGE = (0, 43200)
 SQS_RETENTION_RANGE = (60, 1209600)
 SQS_MAX_RECEIVE_RANGE = (1, 1000)

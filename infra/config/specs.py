@@ -1,7 +1,8 @@
 """Typed, frozen specifications: what the constructs receive.
 
 Built only by `infra.config` (which validates); constructs read these and never re-check.
-Each field documents its default; the defaults are filled in once, by the loader.
+Defaults and docs of the keys live once, in the schema (infra/config/schema.py); the
+loader fills every field, so nothing here has a default of its own to drift.
 """
 
 from __future__ import annotations
@@ -58,14 +59,14 @@ class PipelineSource(str, Enum):
 class NetworkSpec:
     vpc_cidr: ipaddress.IPv4Network
     az_count: int  # 2..6
-    # One per AZ index, in subnet order; default <region>a, <region>b, ... (never looked up).
+    # One per AZ index, in subnet order (a fixed list, never looked up).
     availability_zones: tuple[str, ...]
-    nat: NatMode  # default: single outside production, per_az in production
+    nat: NatMode
     admin_cidr: ipaddress.IPv4Network  # required; SSH to the bastion only from here
     public_subnets: tuple[str, ...]  # derived from vpc_cidr, one per AZ
     private_subnets: tuple[str, ...]
     database_subnets: tuple[str, ...]
-    flow_log_retention_days: int  # default 90
+    flow_log_retention_days: int
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -73,8 +74,8 @@ class S3BackendSpec:
     bucket: str
     region: str
     key_prefix: str  # state key: <key_prefix>/<stack>.tfstate
-    workspace_key_prefix: str  # default "workspaces"
-    use_lockfile: bool  # default true (S3 native locking)
+    workspace_key_prefix: str
+    use_lockfile: bool
     dynamodb_table: str | None  # optional legacy lock table
     kms_key_id: str | None
 
@@ -82,13 +83,13 @@ class S3BackendSpec:
 @dataclass(frozen=True, kw_only=True)
 class CloudBackendSpec:
     organization: str
-    hostname: str  # default app.terraform.io
+    hostname: str
     workspace_prefix: str  # workspace name: <prefix><stack>
 
 
 @dataclass(frozen=True, kw_only=True)
 class BackendSpec:
-    kind: BackendKind  # default local
+    kind: BackendKind
     s3: S3BackendSpec | None = None
     cloud: CloudBackendSpec | None = None
 
@@ -102,17 +103,17 @@ class StrategyItem:
 
 @dataclass(frozen=True, kw_only=True)
 class Ec2CapacitySpec:
-    enabled: bool  # default true
-    instance_type: str  # default t3.medium
-    min_size: int  # default 0
-    max_size: int  # default 4
-    target_capacity: int  # percent, default 100
+    enabled: bool
+    instance_type: str
+    min_size: int
+    max_size: int
+    target_capacity: int  # percent
 
 
 @dataclass(frozen=True, kw_only=True)
 class ClusterSpec:
-    container_insights: bool  # default true
-    default_strategy: tuple[StrategyItem, ...]  # default FARGATE base 1 weight 1
+    container_insights: bool
+    default_strategy: tuple[StrategyItem, ...]
     ec2: Ec2CapacitySpec
 
 
@@ -120,10 +121,10 @@ class ClusterSpec:
 class LoadBalancerSpec:
     certificate_arn: str | None  # an existing ACM certificate
     domain: str | None  # or a domain to request a certificate for (DNS validation)
-    ssl_policy: str  # default ELBSecurityPolicy-TLS13-1-2-2021-06
-    idle_timeout: int  # seconds, default 60
-    waf: bool  # default: on in production
-    access_log_retention_days: int  # default 90
+    ssl_policy: str
+    idle_timeout: int  # seconds
+    waf: bool
+    access_log_retention_days: int
 
     @property
     def https(self) -> bool:
@@ -132,46 +133,46 @@ class LoadBalancerSpec:
 
 @dataclass(frozen=True, kw_only=True)
 class DatabaseSpec:
-    enabled: bool  # default true
-    instance_class: str  # default db.t4g.micro
-    engine_version: str  # default "8.0"
-    allocated_storage: int  # GiB, default 20
-    max_allocated_storage: int  # GiB, storage autoscaling ceiling, default 100
-    multi_az: bool  # default: production
-    backup_retention_days: int  # default 7
-    db_name: str  # default "app"
-    master_username: str  # default "platform"
-    monitoring_interval: int  # enhanced monitoring seconds, default 60
-    performance_insights: bool  # default: when the instance class supports it
-    log_exports: tuple[str, ...]  # default error, slowquery, audit
+    enabled: bool
+    instance_class: str
+    engine_version: str
+    allocated_storage: int  # GiB
+    max_allocated_storage: int  # GiB, storage autoscaling ceiling
+    multi_az: bool
+    backup_retention_days: int
+    db_name: str
+    master_username: str
+    monitoring_interval: int  # enhanced monitoring seconds
+    performance_insights: bool
+    log_exports: tuple[str, ...]
 
 
 @dataclass(frozen=True, kw_only=True)
 class AccessSpec:
-    enabled: bool  # default true: bastion + Ansible host
+    enabled: bool  # bastion + Ansible host
     key_name: str | None  # EC2 key pair for SSH; None: SSM Session Manager only
-    instance_type: str  # default t3.micro
+    instance_type: str
 
 
 @dataclass(frozen=True, kw_only=True)
 class ObservabilitySpec:
     alarm_emails: tuple[str, ...]
-    log_retention_days: int  # default 30
-    dashboard: bool  # default true
+    log_retention_days: int
+    dashboard: bool
 
 
 @dataclass(frozen=True, kw_only=True)
 class RegistrySpec:
-    keep_images: int  # ECR lifecycle: keep the last N images, default 30
+    keep_images: int  # ECR lifecycle: keep the last N images
 
 
 @dataclass(frozen=True, kw_only=True)
 class PipelineSpec:
-    source: PipelineSource  # default codestar when connection_arn is set, else s3
+    source: PipelineSource
     connection_arn: str | None
     repository: str  # "owner/repo" of the monorepo
-    branch: str  # default main
-    manual_approval: bool  # default: production
+    branch: str
+    manual_approval: bool
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -179,8 +180,8 @@ class EnvironmentSpec:
     name: str
     file: str  # relative path of the file it came from
     region: str
-    production: bool  # default false
-    deletion_protection: bool  # default: production
+    production: bool
+    deletion_protection: bool
     tags: Mapping[str, str]
     network: NetworkSpec
     backend: BackendSpec
@@ -191,7 +192,7 @@ class EnvironmentSpec:
     observability: ObservabilitySpec
     registry: RegistrySpec
     pipeline: PipelineSpec
-    namespace: str  # Cloud Map private DNS namespace, default <env>.internal
+    namespace: str  # Cloud Map private DNS namespace
 
 
 # ---------------------------------------------------------------------------------
@@ -201,18 +202,18 @@ class EnvironmentSpec:
 class ImageSpec:
     source: ImageSource
     uri: str | None  # only for external images
-    tag: str  # initial tag for ECR images before the first pipeline run, default "bootstrap"
+    tag: str  # initial tag for ECR images before the first pipeline run
 
 
 @dataclass(frozen=True, kw_only=True)
 class HealthCheckSpec:
-    path: str  # default /health
-    interval: int  # default 30
-    timeout: int  # default 5
-    healthy_threshold: int  # default 2
-    unhealthy_threshold: int  # default 3
-    grace_period: int  # seconds, default 60
-    matcher: str  # default 200-399
+    path: str
+    interval: int
+    timeout: int
+    healthy_threshold: int
+    unhealthy_threshold: int
+    grace_period: int  # seconds
+    matcher: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -226,35 +227,35 @@ class RouteSpec:
 class ScheduleSpec:
     name: str
     expression: str  # cron(...), rate(...) or at(...)
-    timezone: str  # default UTC
+    timezone: str
     min_count: int
     max_count: int
 
 
 @dataclass(frozen=True, kw_only=True)
 class ScalingSpec:
-    cpu_target: int | None  # percent; default 60
-    memory_target: int | None  # percent; default none
-    requests_per_target: int | None  # web only; default none
-    queue_backlog_per_task: int | None  # worker only: step scaling on the backlog; default 100
-    scale_in_cooldown: int  # default 300
-    scale_out_cooldown: int  # default 60
+    cpu_target: int | None  # percent
+    memory_target: int | None  # percent
+    requests_per_target: int | None  # web only
+    queue_backlog_per_task: int | None  # worker only: step scaling on the backlog
+    scale_in_cooldown: int
+    scale_out_cooldown: int
     schedules: tuple[ScheduleSpec, ...]
 
 
 @dataclass(frozen=True, kw_only=True)
 class AlarmSpec:
-    cpu_high: int  # percent, default 85
-    memory_high: int  # percent, default 85
-    http_5xx: int  # count per 5 minutes (web), default 10
-    queue_age_seconds: int  # oldest message age (worker), default 600
+    cpu_high: int  # percent
+    memory_high: int  # percent
+    http_5xx: int  # count per 5 minutes (web)
+    queue_age_seconds: int  # oldest message age (worker)
 
 
 @dataclass(frozen=True, kw_only=True)
 class QueueSpec:
-    visibility_timeout: int  # default 60
-    retention_seconds: int  # default 4 days
-    max_receive_count: int  # before a message goes to the DLQ, default 5
+    visibility_timeout: int
+    retention_seconds: int
+    max_receive_count: int  # before a message goes to the DLQ
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -290,8 +291,8 @@ OWN_RESOURCES = ("queue", "dlq")
 
 @dataclass(frozen=True, kw_only=True)
 class BuildSpec:
-    dockerfile: str  # relative to the service folder, default Dockerfile
-    test_command: str  # run inside the build, default "python -m pytest -q tests"
+    dockerfile: str  # relative to the service folder
+    test_command: str  # run inside the build
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -303,9 +304,9 @@ class ServiceSpec:
     image: ImageSpec
     cpu: int
     memory: int
-    architecture: Architecture  # default X86_64
+    architecture: Architecture
     port: int  # container port (also for the worker's health endpoint)
-    capacity: tuple[StrategyItem, ...]  # default: the cluster's default strategy
+    capacity: tuple[StrategyItem, ...]
     desired_count: int
     min_count: int
     max_count: int
@@ -317,11 +318,11 @@ class ServiceSpec:
     queue: QueueSpec | None  # worker services only
     scaling: ScalingSpec
     alarms: AlarmSpec
-    read_only_root_filesystem: bool  # default true
-    user: str  # default "10001"
-    enable_exec: bool  # ECS Exec, default false
-    min_healthy_percent: int  # default 100
-    max_percent: int  # default 200
+    read_only_root_filesystem: bool
+    user: str
+    enable_exec: bool  # ECS Exec
+    min_healthy_percent: int
+    max_percent: int
     build: BuildSpec
     allow_from: tuple[str, ...] = ()  # backend: the services whose tasks may connect to its port
     permissions: tuple[PermissionSpec, ...] = ()  # the application's own IAM permissions

@@ -1,0 +1,377 @@
+"""Every bad input is refused at load, with one line naming the file and the field.
+
+Table-driven: one row per case, each building its own small configuration (see
+tests/config_builder.py) from a valid minimal one, so the row shows exactly what is wrong.
+The rows run in-process (`load_app`); a few run the real `python main.py` too, for exit
+code 2, no traceback and nothing written.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections import Counter
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import pytest
+
+from infra.config import ConfigError
+from tests.config_builder import BACKEND, DELETE, WEB, WORKER, Project
+
+ROOT = Path(__file__).resolve().parent.parent
+DEV = "environments/dev.toml"
+WEB_TOML = "services/web/service.toml"
+
+
+class Bad(NamedTuple):
+    id: str
+    category: str
+    build: Callable[[Project], Any]
+    file: str
+    field: str
+    words: str
+
+
+def env(case: str, category: str, field: str, words: str, **changes: Any) -> Bad:
+    return Bad(case, category, lambda p: p.env(**changes), DEV, field, words)
+
+
+def web(case: str, category: str, field: str, words: str, **changes: Any) -> Bad:
+    return Bad(case, category, lambda p: p.service("web", **changes), WEB_TOML, field, words)
+
+
+def net(**changes: Any) -> dict[str, Any]:
+    return {"network": changes}
+
+
+def routes(**changes: Any) -> dict[str, Any]:
+    return {"routes": changes}
+
+
+def schedule(**changes: Any) -> dict[str, Any]:
+    item = {"name": "day", "expression": "cron(0 7 ? * MON-FRI *)", "min_count": 1, "max_count": 2}
+    item.update(changes)
+    return {"scaling": {"schedules": [item]}}
+
+
+def permission(**changes: Any) -> dict[str, Any]:
+    item = {"actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::bucket/*"]}
+    item.update(changes)
+    return {"permissions": [item]}
+
+
+TAGS_46 = {f"Tag{i}": "x" for i in range(46)}
+CERT_EU = "arn:aws:acm:eu-west-1:123456789012:certificate/3c1f2a9e-0d4b-4f6e-8a7c-5b9d1e2f3a40"
+
+ENVIRONMENT_ROWS = [
+    # -- keys and types ----------------------------------------------------------------
+    env("a_top_level_key_is_misspelled", "unknown key", "regoin", "did you mean 'region'", regoin="us-east-1"),
+    env("a_network_key_is_misspelled", "unknown key", "network.az_cuont", "did you mean 'az_count'", network={"az_cuont": 3}),
+    env("a_database_key_is_misspelled", "unknown key", "database.db_nmae", "did you mean 'db_name'", database={"db_nmae": "x"}),
+    env("an_ec2_key_is_misspelled", "unknown key", "cluster.ec2.instance_typ", "did you mean 'instance_type'", cluster={"ec2": {"instance_typ": "t3.large"}}),
+    env("a_local_backend_has_s3_keys", "unknown key", "backend.bucket", "unknown key for a local backend", backend={"bucket": "state-bucket"}),
+    env("region_is_a_number", "type", "region", "must be a string, got int 42", region=42),
+    env("region_is_empty", "type", "region", "must not be empty", region=""),
+    env("az_count_is_a_string", "type", "network.az_count", "must be an integer, got str '2'", network={"az_count": "2"}),
+    env("az_count_is_a_boolean", "type", "network.az_count", "must be an integer, got bool", network={"az_count": True}),
+    env("az_count_is_a_float", "type", "network.az_count", "must be an integer, got float 2.0", network={"az_count": 2.0}),
+    env("network_is_not_a_table", "type", "network", "must be a table", network="10.0.0.0/16"),
+    env("deletion_protection_is_a_string", "type", "deletion_protection", "must be true or false", deletion_protection="yes"),
+    env("log_retention_is_a_float", "type", "observability.log_retention_days", "must be an integer", observability={"log_retention_days": 30.0}),
+    env("a_tag_value_is_a_number", "type", "tags.Owner", "must be a string", tags={"Owner": 7}),
+    env("region_is_missing", "required", "region", "is required", region=DELETE),
+    env("network_is_missing", "required", "network", "is required", network=DELETE),
+    env("admin_cidr_is_missing", "required", "network.admin_cidr", "is required", network={"admin_cidr": DELETE}),
+    env("an_s3_backend_has_no_bucket", "required", "backend.bucket", "is required", backend={"type": "s3"}),
+    env("a_cloud_backend_has_no_organization", "required", "backend.organization", "is required", backend={"type": "cloud"}),
+    env("codestar_has_no_connection", "required", "pipeline.connection_arn", "required", pipeline={"source": "codestar"}),
+    # -- AWS names and ranges ------------------------------------------------------------
+    env("region_is_not_a_region_name", "aws rule", "region", "AWS region", region="mars-1"),
+    env("region_does_not_exist", "aws rule", "region", "is not an AWS region; did you mean", region="us-east-7"),
+    env("az_count_is_above_six", "range", "network.az_count", "out of range (2..6)", network={"az_count": 7}),
+    env("az_count_is_one", "range", "network.az_count", "out of range (2..6)", network={"az_count": 1}),
+    env("az_count_exceeds_the_zones_of_the_region", "aws rule", "network.az_count", "exceeds the 3 availability zones of us-east-2", region="us-east-2", network={"az_count": 4}),
+    env("a_zone_is_in_another_region", "aws rule", "network.availability_zones[1]", "not an availability zone of us-east-1", network={"availability_zones": ["us-east-1a", "eu-west-1b"]}),
+    env("a_zone_does_not_exist_in_the_region", "aws rule", "network.availability_zones[1]", "not an availability zone of ap-northeast-1", region="ap-northeast-1", network={"availability_zones": ["ap-northeast-1a", "ap-northeast-1b"]}),
+    env("zones_are_listed_twice", "aws rule", "network.availability_zones", "more than once", network={"availability_zones": ["us-east-1a", "us-east-1a"]}),
+    env("zones_do_not_match_az_count", "network", "network.availability_zones", "az_count is 2", network={"availability_zones": ["us-east-1a", "us-east-1b", "us-east-1c"]}),
+    env("zones_of_an_account_mapped_region_are_guessed", "aws rule", "network.availability_zones", "is required in us-west-1", region="us-west-1"),
+    env("vpc_cidr_is_not_a_cidr", "network", "network.vpc_cidr", "not an IPv4 CIDR", network={"vpc_cidr": "10.10.0.300/16"}),
+    env("vpc_cidr_has_host_bits", "network", "network.vpc_cidr", "host bits", network={"vpc_cidr": "10.10.0.1/16"}),
+    env("vpc_cidr_is_too_small", "network", "network.vpc_cidr", "/22", network={"vpc_cidr": "10.10.0.0/24"}),
+    env("vpc_cidr_is_public", "network", "network.vpc_cidr", "RFC 1918", network={"vpc_cidr": "8.8.0.0/16"}),
+    env("vpc_cidr_is_loopback", "network", "network.vpc_cidr", "RFC 1918", network={"vpc_cidr": "127.0.0.0/16"}),
+    env("vpc_cidr_is_link_local", "network", "network.vpc_cidr", "RFC 1918", network={"vpc_cidr": "169.254.0.0/16"}),
+    env("vpc_cidr_is_the_benchmark_range", "network", "network.vpc_cidr", "RFC 1918", network={"vpc_cidr": "198.18.0.0/16"}),
+    env("nat_mode_is_unknown", "range", "network.nat", "single, per_az", network={"nat": "many"}),
+    env("ssh_is_open_to_the_world", "network", "network.admin_cidr", "0.0.0.0/0", network={"admin_cidr": "0.0.0.0/0"}),
+    env("subnets_overlap", "network", "network.private_subnets[0]", "overlaps 10.10.0.0/24", network={"public_subnets": ["10.10.0.0/24", "10.10.1.0/24"]}),
+    env("a_subnet_is_outside_the_vpc", "network", "network.database_subnets[0]", "does not fit", network={"database_subnets": ["10.99.0.0/24", "10.10.250.0/24"]}),
+    env("subnets_do_not_match_az_count", "network", "network.private_subnets", "az_count is 2", network={"private_subnets": ["10.10.0.0/19"]}),
+    env("a_subnet_is_smaller_than_28", "network", "network.public_subnets[0]", "between /16 and /28", network={"public_subnets": ["10.10.192.0/29", "10.10.193.0/24"]}),
+    env("flow_log_retention_is_not_a_cloudwatch_value", "range", "network.flow_log_retention_days", "valid: 1, 3, 5", network={"flow_log_retention_days": 10}),
+    env("state_bucket_has_upper_case", "aws rule", "backend.bucket", "not an S3 bucket name", backend={"type": "s3", "bucket": "Bad_Bucket"}),
+    env("state_bucket_is_too_short", "aws rule", "backend.bucket", "3 to 63", backend={"type": "s3", "bucket": "ab"}),
+    env("state_bucket_has_adjacent_periods", "aws rule", "backend.bucket", "two adjacent periods", backend={"type": "s3", "bucket": "my..bucket"}),
+    env("state_bucket_looks_like_an_ip_address", "aws rule", "backend.bucket", "IP address", backend={"type": "s3", "bucket": "192.168.5.4"}),
+    env("state_bucket_starts_with_xn", "aws rule", "backend.bucket", "'xn--'", backend={"type": "s3", "bucket": "xn--state"}),
+    env("state_bucket_ends_with_s3alias", "aws rule", "backend.bucket", "'-s3alias'", backend={"type": "s3", "bucket": "state-s3alias"}),
+    env("state_is_unencrypted", "security", "backend.encrypt", "must stay true", backend={"type": "s3", "bucket": "state-bucket", "encrypt": False}),
+    env("state_has_no_lock", "security", "backend.use_lockfile", "no lock", backend={"type": "s3", "bucket": "state-bucket", "use_lockfile": False}),
+    env("state_region_is_unknown", "aws rule", "backend.region", "not an AWS region", backend={"type": "s3", "bucket": "state-bucket", "region": "eu-wst-1"}),
+    env("state_key_is_in_another_region", "aws rule", "backend.kms_key_id", "is a key in eu-west-1; the state bucket is in us-east-1", backend={"type": "s3", "bucket": "state-bucket", "kms_key_id": "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"}),
+    env("backend_type_is_unknown", "range", "backend.type", "local, s3, cloud", backend={"type": "consul"}),
+    env("production_turns_protection_off_alone", "security", "deletion_protection", "allow_destroy", production=True, deletion_protection=False),
+    env("log_retention_is_not_a_cloudwatch_value", "range", "observability.log_retention_days", "valid: 1, 3, 5", observability={"log_retention_days": 10}),
+    env("an_alarm_email_is_invalid", "range", "observability.alarm_emails[0]", "e-mail", observability={"alarm_emails": ["not-an-email"]}),
+    env("db_storage_is_negative", "range", "database.allocated_storage", "out of range (20..65536)", database={"allocated_storage": -5}),
+    env("db_storage_is_huge", "range", "database.allocated_storage", "out of range", database={"allocated_storage": 99999999999}),
+    env("db_storage_ceiling_is_below_storage", "aws rule", "database.max_allocated_storage", "below allocated_storage", database={"allocated_storage": 200, "max_allocated_storage": 150}),
+    env("db_backup_retention_is_above_35", "range", "database.backup_retention_days", "out of range (1..35)", database={"backup_retention_days": 36}),
+    env("db_master_user_is_reserved", "aws rule", "database.master_username", "reserved", database={"master_username": "admin"}),
+    env("db_master_user_is_a_mysql_reserved_word", "aws rule", "database.master_username", "MySQL reserved word", database={"master_username": "select"}),
+    env("db_name_is_a_mysql_reserved_word", "aws rule", "database.db_name", "MySQL reserved word", database={"db_name": "order"}),
+    env("db_name_has_a_hyphen", "aws rule", "database.db_name", "MySQL database name", database={"db_name": "my-app"}),
+    env("performance_insights_on_a_micro_instance", "aws rule", "database.performance_insights", "not available", database={"instance_class": "db.t4g.micro", "performance_insights": True}),
+    env("tls_policy_is_weak", "security", "load_balancer.ssl_policy", "TLS 1.2+", load_balancer={"ssl_policy": "ELBSecurityPolicy-2016-08"}),
+    env("certificate_and_domain_are_both_set", "cross-field", "load_balancer.domain", "not both", load_balancer={"certificate_arn": CERT_EU.replace("eu-west-1", "us-east-1"), "domain": "x.example.com"}),
+    env("certificate_is_in_another_region", "aws rule", "load_balancer.certificate_arn", "is in eu-west-1; the load balancer is in us-east-1", load_balancer={"certificate_arn": CERT_EU}),
+    env("idle_timeout_is_zero", "range", "load_balancer.idle_timeout", "out of range (1..4000)", load_balancer={"idle_timeout": 0}),
+    env("strategy_mixes_ec2_and_fargate", "aws rule", "cluster.default_strategy", "cannot mix", cluster={"default_strategy": [{"provider": "EC2"}, {"provider": "FARGATE"}]}),
+    env("strategy_names_a_provider_twice", "aws rule", "cluster.default_strategy", "more than once", cluster={"default_strategy": [{"provider": "FARGATE"}, {"provider": "FARGATE", "weight": 2}]}),
+    env("strategy_has_two_bases", "aws rule", "cluster.default_strategy", "only one capacity provider may have a base", cluster={"default_strategy": [{"provider": "FARGATE", "base": 1}, {"provider": "FARGATE_SPOT", "base": 1}]}),
+    env("ec2_min_size_exceeds_max_size", "cross-field", "cluster.ec2.min_size", "greater than max_size", cluster={"ec2": {"min_size": 5, "max_size": 2}}),
+    env("strategy_uses_disabled_ec2", "cross-field", "cluster.default_strategy", "cluster.ec2.enabled is false", cluster={"default_strategy": "EC2", "ec2": {"enabled": False}}),
+    env("a_tag_key_uses_the_aws_prefix", "aws rule", "tags.aws:owner", "tag key", tags={"aws:owner": "x"}),
+    env("a_tag_value_has_a_forbidden_character", "aws rule", "tags.Owner", "tag values allow", tags={"Owner": "a<b>"}),
+    env("a_tag_replaces_a_platform_tag", "aws rule", "tags.Environment", "set by the platform", tags={"Environment": "other"}),
+    env("tags_exceed_fifty_with_the_platform_tags", "aws rule", "tags", "at most 45", tags=TAGS_46),
+    env("namespace_is_not_a_dns_name", "aws rule", "namespace", "DNS name", namespace="Dev_Internal"),
+]
+
+SERVICE_ROWS = [
+    # -- keys and types ----------------------------------------------------------------
+    web("a_service_key_is_misspelled", "unknown key", "prot", "did you mean 'port'", prot=8080),
+    web("a_required_key_is_misspelled", "unknown key", "permissions[0].resourcez", "did you mean 'resources'", permissions=[{"actions": ["s3:GetObject"], "resourcez": ["*"]}]),
+    web("a_strategy_key_is_misspelled", "unknown key", "capacity[0].wieght", "did you mean 'weight'", capacity=[{"provider": "FARGATE", "wieght": 1}]),
+    web("a_health_check_key_is_misspelled", "unknown key", "health_check.pth", "did you mean 'path'", health_check={"pth": "/x"}),
+    web("an_override_key_is_misspelled", "unknown key", "overrides.dev.cpuu", "did you mean 'cpu'", overrides={"dev": {"cpuu": 512}}),
+    web("cpu_is_a_float", "type", "cpu", "must be an integer, got float 256.0", cpu=256.0),
+    web("port_is_a_float", "type", "port", "must be an integer, got float 80.5", port=80.5),
+    web("database_is_a_string", "type", "database", "must be true or false", database="yes"),
+    web("an_environment_value_is_a_number", "type", "environment.WORKERS", "must be a string, got int 4", environment={"WORKERS": 4}),
+    web("cpu_target_is_true", "type", "scaling.cpu_target", "a percentage (1..100) or false", scaling={"cpu_target": True}),
+    web("cpu_target_is_a_string", "type", "scaling.cpu_target", "must be an integer", scaling={"cpu_target": "60"}),
+    web("kind_is_missing", "required", "kind", "is required", kind=DELETE),
+    web("web_has_no_routes", "required", "routes", "is required", routes=DELETE),
+    web("an_external_image_has_no_uri", "required", "image.uri", "is required", image={"source": "external"}),
+    # -- names ---------------------------------------------------------------------------
+    web("name_has_unicode", "name", "name", "service name", name="wéb"),
+    web("name_has_control_characters", "name", "name", "control characters", name="web\u0007"),
+    web("name_is_too_long", "name", "name", "at most 21 allowed", name="a-very-long-service-name-indeed"),
+    web("name_is_platform", "name", "name", "reserved", name="platform"),
+    Bad("folder_name_has_upper_case", "name", lambda p: p.without_service("web").service("Billing", WEB), "services/Billing/service.toml", "name", "the default: the folder name, services/Billing"),
+    Bad("folder_name_has_an_underscore", "name", lambda p: p.without_service("web").service("bill_ing", WEB), "services/bill_ing/service.toml", "name", "'bill_ing' is not a service name"),
+    Bad("folder_is_named_platform", "name", lambda p: p.without_service("web").service("platform", WEB), "services/platform/service.toml", "name", "reserved"),
+    Bad("two_services_share_a_name", "cross-file", lambda p: p.service("web2", WEB, name="web", routes={"paths": ["/two/*"]}), "services/web2/service.toml", "name", "already used"),
+    # -- sizes and counts ----------------------------------------------------------------
+    web("kind_is_unknown", "range", "kind", "web, backend, worker", kind="frontend"),
+    web("fargate_cpu_is_not_a_fargate_size", "aws rule", "cpu", "valid: 256, 512, 1024", cpu=300),
+    web("fargate_memory_does_not_fit_cpu", "aws rule", "memory", "4096 is not valid with cpu=256 on Fargate (valid: 512, 1024, 2048)", memory=4096),
+    web("fargate_memory_is_off_the_step", "aws rule", "memory", "cpu=1024", cpu=1024, memory=2500),
+    web("port_is_zero", "range", "port", "out of range (1..65535)", port=0),
+    web("port_is_above_65535", "range", "port", "out of range (1..65535)", port=70000),
+    web("port_is_reserved", "range", "port", "reserved", port=3306),
+    web("host_port_differs_from_port", "aws rule", "host_port", "awsvpc", host_port=80),
+    web("min_count_exceeds_max_count", "cross-field", "min_count", "greater than max_count", min_count=5, max_count=2),
+    web("desired_count_is_negative", "range", "desired_count", "out of range (0..1000)", desired_count=-1),
+    web("desired_count_is_outside_min_and_max", "cross-field", "desired_count", "outside min_count..max_count", desired_count=5, min_count=1, max_count=3),
+    web("max_count_is_zero", "range", "max_count", "0 is out of range (1..1000)", desired_count=0, min_count=0, max_count=0),
+    web("computed_max_count_is_zero", "range", "max_count", "(the default: max(desired_count, min_count))", desired_count=0),
+    web("min_healthy_percent_is_above_100", "range", "min_healthy_percent", "out of range (0..100)", min_healthy_percent=150),
+    web("cpu_target_is_zero", "range", "scaling.cpu_target", "out of range (1..100)", scaling={"cpu_target": 0}),
+    web("arm64_runs_on_fargate_spot", "aws rule", "architecture", "FARGATE_SPOT", architecture="ARM64", capacity="FARGATE_SPOT"),
+    web("capacity_names_an_unknown_provider", "range", "capacity", "FARGATE, FARGATE_SPOT, EC2", capacity="LAMBDA"),
+    # -- routes and health checks ------------------------------------------------------------
+    web("a_condition_has_four_paths", "aws rule", "routes.paths", "at most 3", **routes(paths=["/a", "/b", "/c", "/d"])),
+    web("a_rule_has_six_values", "aws rule", "routes.paths", "a rule allows 5", **routes(paths=["/a", "/b", "/c"], hosts=["a.example.com", "b.example.com", "c.example.com"])),
+    web("a_rule_has_six_wildcards", "aws rule", "routes.paths", "6 wildcards", **routes(paths=["/a*/b*/c*", "/d*/e?/f*"])),
+    web("a_path_does_not_start_with_a_slash", "aws rule", "routes.paths[0]", "path pattern", **routes(paths=["no-slash"])),
+    web("a_host_has_no_dot", "aws rule", "routes.hosts[0]", "host pattern", **routes(paths=DELETE, hosts=["localhost"])),
+    web("priority_is_above_50000", "range", "routes.priority", "out of range (1..50000)", **routes(priority=50001)),
+    web("health_path_is_relative", "aws rule", "health_check.path", "HTTP path", health_check={"path": "health"}),
+    web("health_timeout_is_not_below_interval", "aws rule", "health_check.timeout", "shorter than interval", health_check={"interval": 10, "timeout": 10}),
+    web("matcher_accepts_server_errors", "aws rule", "health_check.matcher", "200 to 499", health_check={"matcher": "200-500"}),
+    web("matcher_accepts_informational_codes", "aws rule", "health_check.matcher", "200 to 499", health_check={"matcher": "100"}),
+    web("matcher_range_runs_backwards", "aws rule", "health_check.matcher", "runs backwards", health_check={"matcher": "300-200"}),
+    web("matcher_is_not_a_code_list", "aws rule", "health_check.matcher", "HTTP code list", health_check={"matcher": "ok"}),
+    Bad("routes_are_on_a_worker", "cross-field", lambda p: p.service("jobs", WORKER, routes={"paths": ["/x"]}), "services/jobs/service.toml", "routes", "only web services"),
+    Bad("two_services_route_the_same_paths", "cross-file", lambda p: p.service("shop", WEB), WEB_TOML, "routes", "same paths and hosts"),
+    Bad(
+        "two_services_share_a_priority",
+        "cross-file",
+        lambda p: p.service("web", routes={"paths": ["/a/*"], "priority": 10}).service("shop", WEB, routes={"paths": ["/b/*"], "priority": 10}),
+        WEB_TOML,
+        "routes.priority",
+        "also the priority",
+    ),
+    Bad(
+        "a_load_balancer_would_need_101_rules",
+        "aws rule",
+        lambda p: [p.service(f"w{i:03d}", WEB, routes={"paths": [f"/w{i:03d}/*"], "priority": i + 1}) for i in range(100)],
+        "services/web/service.toml",
+        "routes",
+        "a load balancer holds 100 rules",
+    ),
+    # -- secrets and credentials -------------------------------------------------------------
+    web("a_secret_is_given_as_a_value", "secrets", "secrets.DB_PASSWORD", "never the secret value", secrets={"DB_PASSWORD": "hunter2"}),
+    web("a_token_is_a_plain_variable", "secrets", "environment.API_TOKEN", "[secrets]", environment={"API_TOKEN": "abc"}),
+    web("a_db_pass_is_a_plain_variable", "secrets", "environment.DB_PASS", "looks like a credential", environment={"DB_PASS": "abc"}),
+    web("an_access_key_variable_is_plain", "secrets", "environment.AWS_ACCESS_KEY", "looks like a credential", environment={"AWS_ACCESS_KEY": "x"}),
+    web("a_url_carries_a_password", "secrets", "environment.DATABASE_URL", "URL with a password", environment={"DATABASE_URL": "mysql://app:s3cret@db.internal:3306/app"}),
+    web("a_value_is_an_aws_access_key", "secrets", "environment.UPLOADER", "AWS access key", environment={"UPLOADER": "AKIAIOSFODNN7EXAMPLE"}),
+    web("a_value_is_a_private_key", "secrets", "environment.CERT", "private key", environment={"CERT": "-----BEGIN RSA PRIVATE KEY-----\\nabc"}),
+    web("a_variable_name_starts_with_a_digit", "type", "environment.1BAD", "environment variable name", environment={"1BAD": "x"}),
+    web("a_variable_is_both_plain_and_secret", "cross-field", "secrets", "both [environment] and [secrets]", environment={"KEY_ID": "x"}, secrets={"KEY_ID": "ssm:/a/b"}),
+    web("a_database_variable_is_set_by_hand", "cross-field", "environment", "DB_HOST is set by the platform", database=True, environment={"DB_HOST": "x"}),
+    web("user_is_root_uid", "security", "user", "root", user="0"),
+    web("user_is_root_uid_with_leading_zeros", "security", "user", "root", user="00"),
+    web("user_is_root_with_a_group", "security", "user", "root", user="0:1000"),
+    web("user_is_root_by_name", "security", "user", "root", user="root"),
+    # -- build and image ------------------------------------------------------------------------
+    web("dockerfile_escapes_the_folder", "security", "build.dockerfile", "inside the service folder", build={"dockerfile": "../../etc/passwd"}),
+    web("dockerfile_is_absolute", "security", "build.dockerfile", "inside the service folder", build={"dockerfile": "/etc/passwd"}),
+    Bad("an_ecr_service_has_no_dockerfile", "cross-file", lambda p: p.remove("services/web/Dockerfile"), WEB_TOML, "build.dockerfile", "'Dockerfile' does not exist in web/"),
+    web("an_external_image_has_no_tag", "aws rule", "image.uri", "tag or digest", image={"source": "external", "uri": "public.ecr.aws/nginx/nginx"}),
+    web("an_ecr_image_has_a_uri", "cross-field", "image.uri", "only used with source", image={"uri": "public.ecr.aws/nginx/nginx:1"}),
+    # -- scaling, schedules, queues ------------------------------------------------------------
+    web("a_schedule_is_not_an_expression", "aws rule", "scaling.schedules[0].expression", "is not cron(...), rate(...) or at(...)", **schedule(expression="every day")),
+    web("a_cron_has_five_fields", "aws rule", "scaling.schedules[0].expression", "six fields", **schedule(expression="cron(0 7 * * MON)")),
+    web("a_cron_sets_both_days", "aws rule", "scaling.schedules[0].expression", "exactly one of day-of-month and day-of-week", **schedule(expression="cron(0 7 * * MON *)")),
+    web("a_cron_minute_is_61", "aws rule", "scaling.schedules[0].expression", "'61' is not a valid minutes value", **schedule(expression="cron(61 7 ? * MON *)")),
+    web("a_cron_month_is_unknown", "aws rule", "scaling.schedules[0].expression", "month", **schedule(expression="cron(0 7 ? FOO MON *)")),
+    web("a_rate_is_zero", "aws rule", "scaling.schedules[0].expression", "positive whole number", **schedule(expression="rate(0 minutes)")),
+    web("a_rate_of_one_uses_a_plural_unit", "aws rule", "scaling.schedules[0].expression", "singular unit", **schedule(expression="rate(1 minutes)")),
+    web("a_rate_uses_weeks", "aws rule", "scaling.schedules[0].expression", "minute(s), hour(s) or day(s)", **schedule(expression="rate(2 weeks)")),
+    web("an_at_is_not_a_date", "aws rule", "scaling.schedules[0].expression", "yyyy-mm-ddThh:mm:ss", **schedule(expression="at(2026-13-01T00:00:00)")),
+    web("a_time_zone_does_not_exist", "aws rule", "scaling.schedules[0].timezone", "IANA time zone", **schedule(timezone="Mars/Olympus_Mons")),
+    web("a_schedule_min_exceeds_max", "cross-field", "scaling.schedules[0].min_count", "greater than max_count", **schedule(min_count=3, max_count=2)),
+    web(
+        "two_schedules_share_a_name",
+        "cross-field",
+        "scaling.schedules[1].name",
+        "used by another schedule",
+        scaling={"schedules": [{"name": "a", "expression": "rate(1 day)", "min_count": 1, "max_count": 2}] * 2},
+    ),
+    Bad("request_scaling_on_a_worker", "cross-field", lambda p: p.service("jobs", WORKER, scaling={"requests_per_target": 100}), "services/jobs/service.toml", "scaling.requests_per_target", "only web"),
+    web("backlog_scaling_on_a_web_service", "cross-field", "scaling.queue_backlog_per_task", "only worker", scaling={"queue_backlog_per_task": 10}),
+    web("a_web_service_has_a_queue", "cross-field", "queue", "only worker services have a queue", queue={"visibility_timeout": 30}),
+    Bad("queue_visibility_exceeds_twelve_hours", "range", lambda p: p.service("jobs", WORKER, queue={"visibility_timeout": 99999}), "services/jobs/service.toml", "queue.visibility_timeout", "out of range (0..43200)"),
+    # -- links to other services and the environment ---------------------------------------------
+    Bad("allow_from_names_no_service", "cross-file", lambda p: p.service("api", BACKEND, allow_from=["shop"]), "services/api/service.toml", "allow_from[0]", "'shop' is not a service"),
+    web("allow_from_is_on_a_web_service", "cross-field", "allow_from", "only for backend services", allow_from=["api"]),
+    Bad("allow_from_names_itself", "cross-field", lambda p: p.service("api", BACKEND, allow_from=["api"]), "services/api/service.toml", "allow_from", "names the service itself"),
+    Bad("database_is_disabled_in_the_environment", "cross-file", lambda p: p.env(database={"enabled": False}).service(database=True), WEB_TOML, "database", "disabled in environments/dev.toml"),
+    Bad("ec2_is_disabled_in_the_environment", "cross-file", lambda p: p.env(cluster={"ec2": {"enabled": False}}).service(capacity="EC2"), WEB_TOML, "capacity", "cluster.ec2.enabled is false"),
+    Bad("a_task_needs_more_cpu_than_its_instance", "cross-file", lambda p: p.service(capacity="EC2", cpu=4096, memory=2048), WEB_TOML, "cpu", "does not fit t3.medium (2048 CPU units)"),
+    Bad("a_task_needs_all_memory_of_its_instance", "cross-file", lambda p: p.service(capacity="EC2", cpu=1024, memory=4096), WEB_TOML, "memory", "does not fit t3.medium (4096 MiB"),
+    web("an_override_names_no_environment", "cross-file", "overrides.staging", "names no environment", overrides={"staging": {"cpu": 512}}),
+    web("an_override_breaks_the_fargate_table", "aws rule", "overrides.dev.memory", "valid: 512, 1024, 2048", overrides={"dev": {"memory": 4096}}),
+    web("an_override_changes_the_kind", "unknown key", "overrides.dev.kind", "cannot be overridden", overrides={"dev": {"kind": "worker"}}),
+    # -- IAM permissions ------------------------------------------------------------------------
+    web("a_permission_grants_every_action", "security", "permissions[0].actions[0]", "grants every action", **permission(actions=["s3:*"])),
+    web("a_permission_names_no_service", "aws rule", "permissions[0].actions[0]", "did you mean 'dynamodb'", **permission(actions=["dynamodbb:GetItem"])),
+    web("a_permission_uses_star_for_a_scoped_action", "security", "permissions[0].resources[0]", "supports resource-level permissions", **permission(resources=["*"])),
+    web("a_permission_names_a_queue_on_a_web_service", "cross-field", "permissions[0].resources[0]", "only a worker has a queue", **permission(actions=["sqs:SendMessage"], resources=["queue"])),
+    web("a_permission_condition_operator_is_unknown", "aws rule", "permissions[0].conditions[0].test", "not an IAM condition operator", **permission(conditions=[{"test": "Equals", "variable": "aws:SourceVpce", "values": ["vpce-1"]}])),
+]
+
+FILE_ROWS = [
+    Bad("env_file_name_is_not_an_env_name", "files", lambda p: p.env("Dev_1").file("environments/dev.toml", "x = 1").remove("environments/dev.toml"), "environments/Dev_1.toml", "", "environment name"),
+    Bad("a_toml_table_header_is_broken", "files", lambda p: p.file(DEV, 'region = "us-east-1"\n[network\n'), DEV, "", "not valid TOML"),
+    Bad("a_file_is_not_utf8", "files", lambda p: p.file(DEV, b'region = "us-east-1"\n# \xff\n'), DEV, "", "not UTF-8"),
+    Bad("a_stray_file_is_in_environments", "files", lambda p: p.file("environments/dev.yaml", "x"), "environments/dev.yaml", "", "not an <env>.toml file"),
+    Bad("a_service_folder_has_no_manifest", "files", lambda p: p.file("services/empty/README.md", "nothing"), "services/empty", "", "has no service.toml"),
+    Bad("a_stray_file_is_in_services", "files", lambda p: p.file("services/notes.txt", "todo"), "services/notes.txt", "", "is not a service folder"),
+    Bad("a_dangling_symlink_is_in_services", "files", lambda p: p.symlink("services/old", "../gone"), "services/old", "", "broken symbolic link"),
+    Bad("a_manifest_is_broken_toml", "files", lambda p: p.file(WEB_TOML, 'kind = "web\n'), WEB_TOML, "", "not valid TOML"),
+]
+
+ROWS = ENVIRONMENT_ROWS + SERVICE_ROWS + FILE_ROWS
+
+
+def _check(tmp_path: Path, row: Bad) -> None:
+    project = Project(tmp_path)
+    row.build(project)
+    with pytest.raises(ConfigError) as caught:
+        project.load()
+    error = caught.value
+    assert (error.file, error.field) == (row.file, row.field), str(error)
+    assert row.words in error.message, str(error)
+    assert "\n" not in str(error)
+
+
+@pytest.mark.parametrize("row", ENVIRONMENT_ROWS, ids=[row.id for row in ENVIRONMENT_ROWS])
+def test_fails_when_an_environment_file_is_bad(tmp_path: Path, row: Bad) -> None:
+    _check(tmp_path, row)
+
+
+@pytest.mark.parametrize("row", SERVICE_ROWS, ids=[row.id for row in SERVICE_ROWS])
+def test_fails_when_a_service_manifest_is_bad(tmp_path: Path, row: Bad) -> None:
+    _check(tmp_path, row)
+
+
+@pytest.mark.parametrize("row", FILE_ROWS, ids=[row.id for row in FILE_ROWS])
+def test_fails_when_the_project_layout_is_bad(tmp_path: Path, row: Bad) -> None:
+    _check(tmp_path, row)
+
+
+def test_fails_when_a_computed_default_is_wrong_with_the_reason_and_the_default(tmp_path: Path) -> None:
+    project = Project(tmp_path).without_service("web").service("Billing", WEB)
+    with pytest.raises(ConfigError) as caught:
+        project.load()
+    assert str(caught.value) == (
+        "services/Billing/service.toml: name: 'Billing' is not a service name (must match ^[a-z][a-z0-9-]{0,19}[a-z0-9]$)"
+        " (the default: the folder name, services/Billing)"
+    )
+
+
+# -- the real entry point: exit code 2, one line, no traceback, nothing written ----------------------
+MAIN_ROWS = [row for row in ROWS if row.id in {
+    "a_top_level_key_is_misspelled",
+    "fargate_memory_does_not_fit_cpu",
+    "folder_is_named_platform",
+    "a_stray_file_is_in_services",
+}]
+
+
+@pytest.mark.parametrize("row", MAIN_ROWS, ids=[row.id for row in MAIN_ROWS])
+def test_fails_when_main_py_meets_bad_input(tmp_path: Path, row: Bad) -> None:
+    project = Project(tmp_path)
+    row.build(project)
+    root = project.write()
+    (root / "main.py").write_text((ROOT / "main.py").read_text())
+    (root / "infra").symlink_to(ROOT / "infra")
+    sentinel = root / "cdktf.out" / "stacks" / "keep" / "cdk.tf.json"
+    sentinel.parent.mkdir(parents=True)
+    sentinel.write_text('{"untouched": true}')
+    before = sorted(p.relative_to(root).as_posix() for p in (root / "cdktf.out").rglob("*"))
+
+    env = dict(os.environ, JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20")
+    result = subprocess.run([sys.executable, "main.py"], cwd=root, capture_output=True, text=True, timeout=120, env=env)
+
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr
+    line = f"error: {row.file}: {row.field}: " if row.field else f"error: {row.file}: "
+    assert result.stderr.startswith(line) and result.stderr.count("\n") == 1, result.stderr
+    assert row.words in result.stderr
+    assert sorted(p.relative_to(root).as_posix() for p in (root / "cdktf.out").rglob("*")) == before
+    assert sentinel.read_text() == '{"untouched": true}'
+
+
+def count_by_category() -> Counter[str]:
+    """For the README and reviews: `python -c 'from tests.test_config_bad_input import *; print(count_by_category())'`."""
+    return Counter(row.category for row in ROWS)
