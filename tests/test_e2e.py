@@ -153,6 +153,7 @@ def test_each_service_is_its_own_unit_of_change_and_the_platform_plan_stays_empt
             start = time.monotonic()
             (root / "services" / "shop").mkdir()
             (root / "services" / "shop" / "service.toml").write_text(SHOP)
+            shutil.copy2(root / "services" / "web" / "Dockerfile", root / "services" / "shop" / "Dockerfile")
             stacks = deploy.synthesize(root, outdir, endpoint=endpoint, env_name="dev")
             assert stacks == ["dev-platform", "dev-api", "dev-shop", "dev-web", "dev-worker"]
             _assert_only_changes(stacks_dir, stacks, "dev-shop")

@@ -30,6 +30,7 @@ def project(tmp_path: Path, **services: str) -> Path:
     for name, text in services.items():
         (tmp_path / "services" / name).mkdir(parents=True)
         (tmp_path / "services" / name / "service.toml").write_text(text)
+        (tmp_path / "services" / name / "Dockerfile").write_text("FROM python:3.11-slim\n")
     return tmp_path
 
 
