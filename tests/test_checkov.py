@@ -16,6 +16,15 @@ import pytest
 from tests.conftest import ROOT, Synth
 
 MAX_SKIPS = 8
+# Findings accepted for one kind of resource only (the check stays live for every other
+# resource): (check, pattern of the resource address, why).
+ACCEPTED = [
+    (
+        "CKV2_AWS_34",
+        r"^aws_ssm_parameter\.service_image-tag_[0-9A-F]{8}$",
+        "the deployed image tag is not a secret: a plain String, so plans show image changes",
+    ),
+]
 
 
 def _skips() -> list[tuple[str, str]]:
@@ -29,6 +38,17 @@ def test_skips_are_few_and_each_has_a_reason() -> None:
     assert len(listed) == len(skips), "every skipped check needs a '# reason' on its line"
     assert len(skips) <= MAX_SKIPS
     assert all(len(reason.strip()) > 15 for _, reason in skips)
+
+
+def _accepted(check_id: str, resource: str) -> bool:
+    return any(check_id == check and re.match(pattern, resource) for check, pattern, _ in ACCEPTED)
+
+
+def test_accepted_findings_are_scoped_to_one_resource_kind() -> None:
+    assert _accepted("CKV2_AWS_34", "aws_ssm_parameter.service_image-tag_2A4F1F46")
+    assert not _accepted("CKV2_AWS_34", "aws_ssm_parameter.service_database-password_2A4F1F46")
+    assert not _accepted("CKV_AWS_1", "aws_ssm_parameter.service_image-tag_2A4F1F46")
+    assert all(len(reason) > 15 for _, _, reason in ACCEPTED)
 
 
 @pytest.mark.terraform
@@ -47,6 +67,7 @@ def test_checkov_finds_no_failed_check(synth: Synth) -> None:
         f"{check['check_id']} {check['resource']} ({Path(check['file_path']).parent.name}): {check['check_name']}"
         for report in reports
         for check in report.get("results", {}).get("failed_checks", [])
+        if not _accepted(check["check_id"], check["resource"])
     ]
     # With --quiet the JSON lists only failures; the summary still counts what passed.
     passed = sum(report.get("summary", {}).get("passed", 0) for report in reports)

@@ -25,9 +25,10 @@ ROLE_KINDS = {
     "exec": ("ecs-tasks.amazonaws.com", True),
     "task": ("ecs-tasks.amazonaws.com", True),
     "build": ("codebuild.amazonaws.com", False),
+    "record": ("codebuild.amazonaws.com", False),
     "pipeline": ("codepipeline.amazonaws.com", False),
 }
-POLICY_NAMES = {"exec": "task-execution", "task": "application", "build": "build", "pipeline": "pipeline"}
+POLICY_NAMES = {"exec": "task-execution", "task": "application", "build": "build", "record": "record", "pipeline": "pipeline"}
 
 
 def ref(stack: dict[str, Any], type_: str, suffix: str, attr: str, *, data: bool = False) -> str:
@@ -89,6 +90,7 @@ def test_only_the_task_role_carries_the_platform_boundary(synth: Synth, env: str
         f"{env}-{service}-exec": None,
         f"{env}-{service}-task": REMOTE % "task_role_boundary_arn",
         f"{env}-{service}-build": None,
+        f"{env}-{service}-record": None,
         f"{env}-{service}-pipeline": None,
     }
 
@@ -134,12 +136,22 @@ def test_build_role_scope(synth: Synth, env: str, service: str) -> None:
     assert push_pull["resources"] == [ref(stack, "aws_ecr_repository", "/registry/repository", "arn")]
     assert {"ecr:PutImage", "ecr:BatchGetImage", "ecr:UploadLayerPart", "ecr:DescribeImages"} <= set(push_pull["actions"])
     assert statements["Artifacts"]["resources"] == [f"{artifacts}/*"]
-    assert statements["PlatformKey"]["actions"] == ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"]
-    assert statements["ImageTagParameter"] == {
-        "sid": "ImageTagParameter",
-        "actions": ["ssm:GetParameter", "ssm:PutParameter"],
+    assert statements["PlatformKey"]["actions"] == ["kms:Decrypt", "kms:GenerateDataKey"]
+    assert "ImageTagParameter" not in statements and "RecordDeployedTag" not in statements
+
+
+@pytest.mark.parametrize("env", ENVS)
+@pytest.mark.parametrize("service", SERVICES)
+def test_record_role_writes_only_the_deployed_tag(synth: Synth, env: str, service: str) -> None:
+    stack = synth.stack(f"{env}-{service}")
+    statements = statements_by_sid(document(stack, "/iam/record-policy-document"))
+    assert statements["RecordDeployedTag"] == {
+        "sid": "RecordDeployedTag",
+        "actions": ["ssm:PutParameter"],
         "resources": [arn("ssm", f"parameter/ecs-platform/{env}/{service}/image-tag")],
     }
+    assert statements["ReadBuildArtifact"]["actions"] == ["s3:GetObject", "s3:GetObjectVersion"]
+    assert not [a for s in statements.values() for a in s["actions"] if a.startswith(("ecr:", "ecs:", "iam:"))]
 
 
 @pytest.mark.parametrize("env", ENVS)
@@ -147,7 +159,10 @@ def test_build_role_scope(synth: Synth, env: str, service: str) -> None:
 def test_pipeline_role_deploys_only_its_own_service(synth: Synth, env: str, service: str) -> None:
     stack = synth.stack(f"{env}-{service}")
     statements = statements_by_sid(document(stack, "/iam/pipeline-policy-document"))
-    assert statements["RunOwnBuild"]["resources"] == [arn("codebuild", f"project/{env}-{service}")]
+    assert statements["RunOwnBuilds"]["resources"] == [
+        arn("codebuild", f"project/{env}-{service}"),
+        arn("codebuild", f"project/{env}-{service}-record"),
+    ]
     assert statements["DeployOwnService"]["resources"] == [arn("ecs", f"service/{env}/{env}-{service}")]
     assert statements["DeployOwnService"]["actions"] == ["ecs:DescribeServices", "ecs:UpdateService"]
     assert statements["TaskDefinitions"]["resources"] == ["*"]

@@ -31,17 +31,17 @@ EXPECTED_COUNTS: dict[str, dict[str, int]] = {
         "aws_lb_target_group": 1,
         "aws_lb_listener_rule": 1,
         "aws_cloudwatch_metric_alarm": 3,  # cpu, memory, 5xx
-        "aws_iam_role_policy": 3,  # execution, build, pipeline (no task permissions)
+        "aws_iam_role_policy": 4,  # execution, build, record, pipeline (no task permissions)
         "aws_vpc_security_group_ingress_rule": 1,  # from the ALB
         "aws_vpc_security_group_egress_rule": 2,  # HTTPS out; the ALB's egress to it
         # what the service owns since it no longer lives in the platform
         "aws_ecr_repository": 1,
         "aws_ecr_lifecycle_policy": 1,
-        "aws_iam_role": 4,  # exec, task, build, pipeline
+        "aws_iam_role": 5,  # exec, task, build, record, pipeline
         "aws_security_group": 1,
         "aws_appautoscaling_target": 1,
         "aws_appautoscaling_policy": 2,  # cpu, requests
-        "aws_codebuild_project": 1,
+        "aws_codebuild_project": 2,  # build, record
         "aws_codepipeline": 1,
     },
     "api": {
@@ -51,18 +51,18 @@ EXPECTED_COUNTS: dict[str, dict[str, int]] = {
         "aws_ecs_service": 1,
         "aws_service_discovery_service": 1,
         "aws_cloudwatch_metric_alarm": 2,  # cpu, memory
-        "aws_iam_role_policy": 3,  # execution (with the database secret), build, pipeline
+        "aws_iam_role_policy": 4,  # execution (with the database secret), build, record, pipeline
         "aws_vpc_security_group_ingress_rule": 2,  # from web (allow_from); the database's from it
         "aws_vpc_security_group_egress_rule": 3,  # HTTPS out, MySQL out; web's egress to it
         # what the service owns since it no longer lives in the platform
         "aws_ecr_repository": 1,
         "aws_ecr_lifecycle_policy": 1,
-        "aws_iam_role": 4,  # exec, task, build, pipeline
+        "aws_iam_role": 5,  # exec, task, build, record, pipeline
         "aws_security_group": 1,
         "aws_appautoscaling_target": 1,
         "aws_appautoscaling_policy": 2,  # cpu, memory
         "aws_appautoscaling_scheduled_action": 2,
-        "aws_codebuild_project": 1,
+        "aws_codebuild_project": 2,  # build, record
         "aws_codepipeline": 1,
     },
     "worker": {
@@ -74,16 +74,16 @@ EXPECTED_COUNTS: dict[str, dict[str, int]] = {
         "aws_sqs_queue": 2,
         "aws_sqs_queue_redrive_allow_policy": 1,
         "aws_cloudwatch_metric_alarm": 6,  # cpu, memory, queue age, DLQ, backlog high/empty
-        "aws_iam_role_policy": 4,  # execution, task (its queue), build, pipeline
+        "aws_iam_role_policy": 5,  # execution, task (its queue), build, record, pipeline
         "aws_vpc_security_group_egress_rule": 1,  # HTTPS out; no ingress at all
         # what the service owns since it no longer lives in the platform
         "aws_ecr_repository": 1,
         "aws_ecr_lifecycle_policy": 1,
-        "aws_iam_role": 4,  # exec, task, build, pipeline
+        "aws_iam_role": 5,  # exec, task, build, record, pipeline
         "aws_security_group": 1,
         "aws_appautoscaling_target": 1,
         "aws_appautoscaling_policy": 2,  # backlog out/in
-        "aws_codebuild_project": 1,
+        "aws_codebuild_project": 2,  # build, record
         "aws_codepipeline": 1,
     },
 }
@@ -225,13 +225,14 @@ def test_image_is_its_own_repository_at_the_tag_the_parameter_holds(synth: Synth
     stack = synth.stack(f"dev-{service}")
     parameter = only(stack, "aws_ssm_parameter")
     assert parameter["name"] == f"/ecs-platform/dev/{service}/image-tag"
-    assert parameter["value"] == "bootstrap"
-    assert parameter["lifecycle"] == {"ignore_changes": ["value"]}
-    assert parameter["type"] == "SecureString"
-    assert platform_value(synth, "dev", parameter["key_id"]) == platform_ref(synth, "dev", "aws_kms_key", "key/key", "arn")
+    # Issue #13 (9): an image tag is not a secret; read as insecure_value it shows in plans.
+    assert parameter["insecure_value"] == "bootstrap"
+    assert parameter["lifecycle"] == {"ignore_changes": ["insecure_value"]}
+    assert parameter["type"] == "String"
+    assert "value" not in parameter and "key_id" not in parameter
 
     repository, tag = container(stack)["image"].split("}:")
-    assert tag == ref(stack, "aws_ssm_parameter", "service/image-tag", "value")
+    assert tag == ref(stack, "aws_ssm_parameter", "service/image-tag", "insecure_value")
     assert repository + "}" == ref(stack, "aws_ecr_repository", "service/registry/repository", "repository_url")
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,7 +14,8 @@ import yaml
 
 from infra.config import load_app
 from infra.config.specs import EnvironmentSpec, ServiceSpec
-from infra.service.buildspec import render_buildspec
+from infra.service.buildspec import buildspec_document, record_buildspec_document, render_buildspec
+from infra.service.pipeline import trigger_file_paths
 from tests.conftest import ROOT, Synth, by_path, data_sources, only, resources
 
 SERVICES = ("web", "api", "worker")
@@ -83,9 +86,18 @@ def test_buildspec_is_deterministic_yaml(service: str) -> None:
 
 
 @pytest.mark.parametrize("service", SERVICES)
-def test_buildspec_variables_name_the_service_folder_and_the_tag_parameter(service: str) -> None:
-    variables = buildspec("prod", service)["env"]["variables"]
-    assert variables == {"SERVICE_DIR": f"services/{service}", "IMAGE_TAG_PARAMETER": f"/ecs-platform/prod/{service}/image-tag"}
+def test_buildspec_variables_name_the_service_folder_and_only_the_record_step_names_the_tag_parameter(service: str) -> None:
+    assert buildspec("prod", service)["env"]["variables"] == {"SERVICE_DIR": f"services/{service}"}
+    record = record_buildspec_document(spec_of("prod", service), env_of("prod"))
+    assert record["env"]["variables"] == {"IMAGE_TAG_PARAMETER": f"/ecs-platform/prod/{service}/image-tag"}
+
+
+def test_the_build_folder_is_the_manifest_folder_whatever_the_service_name(tmp_path: Path) -> None:
+    """Issue #13 (3): a manifest whose `name` differs from its folder builds from its folder."""
+    spec = dataclasses.replace(spec_of("dev", "web"), name="storefront", directory=tmp_path / "services" / "shop")
+    document = buildspec_document(spec, env_of("dev"))
+    assert document["env"]["variables"]["SERVICE_DIR"] == "services/shop"
+    assert trigger_file_paths(spec) == ["services/shop/**"]
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -97,13 +109,14 @@ def test_buildspec_tests_before_it_builds_and_builds_before_it_pushes(service: s
     tests = index_of(steps, "python -m pip install -r requirements.txt pytest && python -m pytest -q tests")
     build = index_of(steps, "docker build -f Dockerfile -t \"$REPOSITORY_URI:$IMAGE_TAG\" .")
     push = index_of(steps, "docker push")
-    parameter = index_of(steps, "aws ssm put-parameter")
     definitions = index_of(steps, "> \"$CODEBUILD_SRC_DIR/imagedefinitions.json\"")
-    assert login < tests < build < push < parameter < definitions
+    assert login < tests < build < push < definitions
     assert tag < build
     assert "cut -c 1-12" in steps[tag]
     assert 'cd "$CODEBUILD_SRC_DIR/$SERVICE_DIR"' in steps[tests]
-    assert "--overwrite" in steps[parameter] and '--name "$IMAGE_TAG_PARAMETER"' in steps[parameter]
+    # The build never records the tag Terraform deploys from (issue #13 (1)): the record step does,
+    # after the deployment.
+    assert not [step for step in steps if "ssm" in step]
     # A failed phase aborts the build, and post_build refuses to run after a failure.
     for phase in ("install", "pre_build", "build"):
         assert document["phases"][phase]["on-failure"] == "ABORT"
@@ -126,7 +139,7 @@ def test_codebuild_project_builds_with_its_own_role_and_repository_and_the_platf
     synth: Synth, env: str, service: str
 ) -> None:
     stack = synth.stack(f"{env}-{service}")
-    project = only(stack, "aws_codebuild_project")
+    project = by_path(stack, "aws_codebuild_project", "pipeline/build")
     assert project["name"] == f"{env}-{service}"
     assert project["source"] == {"type": "CODEPIPELINE", "buildspec": render_buildspec(spec_of(env, service), env_of(env))}
     assert project["artifacts"] == {"type": "CODEPIPELINE"}
@@ -136,8 +149,8 @@ def test_codebuild_project_builds_with_its_own_role_and_repository_and_the_platf
     variables = {v["name"]: v["value"] for v in environment["environment_variable"]}
     # The image goes to the service's own repository, in its own stack.
     assert variables["REPOSITORY_URI"] == ref(stack, "aws_ecr_repository", "registry/repository", "repository_url")
+    assert set(variables) == {"REPOSITORY_URI"}
     key = platform_ref(synth, env, "aws_kms_key", "key/key", "arn")
-    assert platform_value(synth, env, variables["TAG_PARAMETER_KEY"]) == key
     assert platform_value(synth, env, project["encryption_key"]) == key
     # It runs as the service's own build role, trusted by CodeBuild.
     assert project["service_role"] == ref(stack, "aws_iam_role", "iam/build", "arn")
@@ -146,6 +159,7 @@ def test_codebuild_project_builds_with_its_own_role_and_repository_and_the_platf
     assert logs["cloudwatch_logs"] == {
         "status": "ENABLED",
         "group_name": ref(stack, "aws_cloudwatch_log_group", "pipeline/build-logs", "name"),
+        "stream_name": "build",
     }
     assert logs["s3_logs"] == {"status": "DISABLED"}
     group = resources(stack, "aws_cloudwatch_log_group")[logical_id(stack, "aws_cloudwatch_log_group", "pipeline/build-logs")]
@@ -155,8 +169,8 @@ def test_codebuild_project_builds_with_its_own_role_and_repository_and_the_platf
 
 def test_build_role_can_do_what_its_buildspec_does_on_its_own_things_only(synth: Synth) -> None:
     """The buildspec logs in to ECR, asks whether the tag exists (DescribeImages), pushes to the
-    service's repository, writes the SecureString tag parameter with the platform key (Encrypt)
-    and exchanges artifacts with the pipeline. All of it in one policy of the service's stack."""
+    service's repository and exchanges artifacts with the pipeline. All of it in one policy of
+    the service's stack, and nothing about the deployed-tag parameter."""
     stack = synth.stack("dev-web")
     (policy,) = [p for p in resources(stack, "aws_iam_role_policy").values() if p["role"] == ref(stack, "aws_iam_role", "iam/build", "id")]
     document = data_sources(stack, "aws_iam_policy_document")[policy["policy"].split(".")[2]]
@@ -169,17 +183,41 @@ def test_build_role_can_do_what_its_buildspec_does_on_its_own_things_only(synth:
     assert {"ecr:DescribeImages", "ecr:PutImage", "ecr:InitiateLayerUpload", "ecr:UploadLayerPart"} <= set(actions)
     assert resources_ == [repository]
     actions, resources_ = statements["PlatformKey"]
-    assert "kms:Encrypt" in actions and [platform_value(synth, "dev", r) for r in resources_] == [key]
-    actions, resources_ = statements["ImageTagParameter"]
-    assert "ssm:PutParameter" in actions
-    (parameter,) = resources_
-    assert parameter.startswith("arn:") and parameter.endswith(":parameter/ecs-platform/dev/web/image-tag")
+    assert actions == ["kms:Decrypt", "kms:GenerateDataKey"] and [platform_value(synth, "dev", r) for r in resources_] == [key]
+    assert not [a for a, _ in statements.values() for action in a if action.startswith("ssm:")]
     assert [platform_value(synth, "dev", r) for r in statements["Artifacts"][1]] == [f"{artifacts}/*"]
     (log_group,) = statements["WriteBuildLogs"][1]
     assert log_group.endswith(":log-group:/codebuild/dev-web:*")
     assert set(statements) == {
-        "WriteBuildLogs", "EcrLogin", "PushPullOwnImage", "Artifacts", "ArtifactsBucket", "PlatformKey", "ImageTagParameter"
+        "WriteBuildLogs", "EcrLogin", "PushPullOwnImage", "Artifacts", "ArtifactsBucket", "PlatformKey"
     }
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_only_the_record_step_may_write_the_deployed_tag_and_it_runs_after_the_deployment(synth: Synth, env: str) -> None:
+    """Issue #13 (1): the tag Terraform deploys from is written after Approval and Deploy, by a
+    project whose role can do nothing else, from the artifact the deploy action rolled out."""
+    stack = synth.stack(f"{env}-web")
+    assert list(stages(stack))[-2:] == ["Deploy", "Record"]
+    (record,) = stages(stack)["Record"]
+    assert (record["provider"], record["input_artifacts"]) == ("CodeBuild", ["build"])
+    project = by_path(stack, "aws_codebuild_project", "pipeline/record")
+    assert record["configuration"] == {"ProjectName": ref(stack, "aws_codebuild_project", "pipeline/record", "name")}
+    assert project["name"] == f"{env}-web-record"
+    assert project["service_role"] == ref(stack, "aws_iam_role", "iam/record", "arn")
+    assert "privileged_mode" not in project["environment"]
+    document = record_buildspec_document(spec_of(env, "web"), env_of(env))
+    assert project["source"]["buildspec"] == json.dumps(document, indent=2) + "\n"
+    steps = document["phases"]["build"]["commands"]
+    write = steps[index_of(steps, "aws ssm put-parameter")]
+    assert '--type String' in write and "--overwrite" in write
+    assert index_of(steps, "imagedefinitions.json") < index_of(steps, "aws ssm put-parameter")
+    writers = set()
+    for policy in resources(stack, "aws_iam_role_policy").values():
+        document_ = data_sources(stack, "aws_iam_policy_document")[policy["policy"].split(".")[2]]
+        if any(a.startswith("ssm:Put") for s in document_["statement"] for a in s["actions"]):
+            writers.add(policy["role"])
+    assert writers == {ref(stack, "aws_iam_role", "iam/record", "id")}
 
 
 # --- CodePipeline ------------------------------------------------------------------
@@ -189,7 +227,7 @@ def stages(stack: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
 
 @pytest.mark.parametrize(
     "env, expected",
-    [("dev", ["Source", "Build", "Deploy"]), ("prod", ["Source", "Build", "Approval", "Deploy"])],
+    [("dev", ["Source", "Build", "Deploy", "Record"]), ("prod", ["Source", "Build", "Approval", "Deploy", "Record"])],
 )
 @pytest.mark.parametrize("service", SERVICES)
 def test_pipeline_stages_and_approval_only_in_production(synth: Synth, env: str, expected: list[str], service: str) -> None:

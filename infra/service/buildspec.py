@@ -1,14 +1,13 @@
-"""The CodeBuild buildspec of one service: test, build, push, record the tag, hand over to ECS.
+"""The CodeBuild buildspecs of one service: the build (test, build, push, hand over to ECS) and
+the record step (write the deployed tag, after the deployment succeeded).
 
-`render_buildspec` is a pure function of the specs, so its text is deterministic and can
-be tested without a synthesis. Values only known at deploy time (the repository URI, the
-KMS key of the tag parameter) reach the build as CodeBuild environment variables of the
-project; the buildspec refers to them by name:
+Both are pure functions of the specs, so their text is deterministic and can be tested
+without a synthesis. Values only known at deploy time (the repository URI) reach the build
+as CodeBuild environment variables of the project; the buildspecs refer to them by name:
 
     REPOSITORY_URI       <account>.dkr.ecr.<region>.amazonaws.com/<repository> (project variable)
-    TAG_PARAMETER_KEY    the KMS key the tag parameter is encrypted with (project variable)
-    SERVICE_DIR          services/<name>: the Docker build context (buildspec variable)
-    IMAGE_TAG_PARAMETER  /ecs-platform/<env>/<name>/image-tag (buildspec variable)
+    SERVICE_DIR          services/<folder>: the Docker build context (buildspec variable)
+    IMAGE_TAG_PARAMETER  /ecs-platform/<env>/<name>/image-tag (record buildspec variable)
 
 The document is written with `json.dumps`: YAML is a superset of JSON, so the text is a
 valid buildspec and its key order is the order below, always. It never contains "${" or
@@ -21,8 +20,14 @@ Order of the phases, and why each guard exists:
              post_build even after a failed build phase by default
   post_build only when the build succeeded: push the image (skipped when the tag already
              exists: ECR tags are immutable, so a retried run of the same commit must not
-             fail on the push), write the tag to the SSM parameter Terraform reads, and
-             write imagedefinitions.json for the ECS deploy action
+             fail on the push) and write imagedefinitions.json for the ECS deploy action
+
+The build never writes the tag Terraform deploys from, and its role may not: the build runs
+the repository's own code (its tests), and the pipeline's approval and the ECS deployment
+(circuit breaker with rollback) come after it. The record step, a separate project with its
+own role, runs as the pipeline's last stage, only when the deployment succeeded, and writes
+the tag of imagedefinitions.json to the parameter. A rejected or rolled-back image is never
+recorded, so a later `terraform apply` never deploys it.
 """
 
 from __future__ import annotations
@@ -38,13 +43,14 @@ PYTHON_RUNTIME = "3.11"
 
 
 def image_tag_parameter_name(env: EnvironmentSpec, spec: ServiceSpec) -> str:
-    """The SSM parameter that holds the service's current image tag (written by its pipeline;
-    its build role may write exactly this name)."""
+    """The SSM parameter that holds the service's deployed image tag (written by its pipeline's
+    record step; only the record role may write exactly this name)."""
     return _parameter_name(env.name, spec.name)
 
 
 def service_dir(spec: ServiceSpec) -> str:
-    return f"services/{spec.name}"
+    """The service's folder in the monorepo: its manifest's folder, whatever its `name`."""
+    return f"services/{spec.directory.name}"
 
 
 def buildspec_document(spec: ServiceSpec, env: EnvironmentSpec) -> dict[str, object]:
@@ -55,10 +61,7 @@ def buildspec_document(spec: ServiceSpec, env: EnvironmentSpec) -> dict[str, obj
     return {
         "version": 0.2,
         "env": {
-            "variables": {
-                "SERVICE_DIR": service_dir(spec),
-                "IMAGE_TAG_PARAMETER": image_tag_parameter_name(env, spec),
-            },
+            "variables": {"SERVICE_DIR": service_dir(spec)},
             "exported-variables": ["IMAGE_TAG"],
         },
         "phases": {
@@ -95,8 +98,6 @@ def buildspec_document(spec: ServiceSpec, env: EnvironmentSpec) -> dict[str, obj
                     ' --image-ids imageTag="$IMAGE_TAG" > /dev/null 2>&1;'
                     ' then echo "$IMAGE_TAG is already in the registry";'
                     f" else docker push {image}; fi",
-                    'aws ssm put-parameter --name "$IMAGE_TAG_PARAMETER" --value "$IMAGE_TAG"'
-                    ' --type SecureString --key-id "$TAG_PARAMETER_KEY" --overwrite',
                     f"printf '{image_definitions}' {image} > \"$CODEBUILD_SRC_DIR/{IMAGE_DEFINITIONS}\"",
                     f'cat "$CODEBUILD_SRC_DIR/{IMAGE_DEFINITIONS}"',
                 ],
@@ -109,3 +110,30 @@ def buildspec_document(spec: ServiceSpec, env: EnvironmentSpec) -> dict[str, obj
 def render_buildspec(spec: ServiceSpec, env: EnvironmentSpec) -> str:
     """The buildspec text (JSON, hence YAML), identical for identical specs."""
     return json.dumps(buildspec_document(spec, env), indent=2) + "\n"
+
+
+def record_buildspec_document(spec: ServiceSpec, env: EnvironmentSpec) -> dict[str, object]:
+    """The record step: the tag the ECS deploy action just rolled out, from its input artifact."""
+    read_tag = (
+        "python3 -c \"import json; print(json.load(open('" + IMAGE_DEFINITIONS + "'))[0]['imageUri'].rsplit(':', 1)[1])\""
+    )
+    return {
+        "version": 0.2,
+        "env": {"variables": {"IMAGE_TAG_PARAMETER": image_tag_parameter_name(env, spec)}},
+        "phases": {
+            "build": {
+                "on-failure": "ABORT",
+                "commands": [
+                    'cd "$CODEBUILD_SRC_DIR"',
+                    f'export IMAGE_TAG="$({read_tag})"',
+                    'test -n "$IMAGE_TAG"',
+                    'aws ssm put-parameter --name "$IMAGE_TAG_PARAMETER" --value "$IMAGE_TAG" --type String --overwrite',
+                    'echo "Recorded $IMAGE_TAG as the deployed image of $IMAGE_TAG_PARAMETER"',
+                ],
+            },
+        },
+    }
+
+
+def render_record_buildspec(spec: ServiceSpec, env: EnvironmentSpec) -> str:
+    return json.dumps(record_buildspec_document(spec, env), indent=2) + "\n"

@@ -15,13 +15,15 @@
 
 The image tag: Terraform and the pipeline split the work
 ------------------------------------------------------
-For ECR images the pipeline owns the tag. CodeBuild pushes `<repository>:<commit>` and
-writes `<commit>` to the SSM parameter `/ecs-platform/<env>/<service>/image-tag`; the ECS
-deploy action then registers a revision with that image and rolls it out. Terraform
-creates the parameter with `image.tag` (default "bootstrap") and ignores later changes to
-its value (`lifecycle.ignore_changes = ["value"]`), and builds the container image from
-the parameter's *current* value. So a `terraform apply` after a pipeline run registers a
-revision with the image that is running, never the old one.
+For ECR images the pipeline owns the tag. CodeBuild pushes `<repository>:<commit>`; the
+ECS deploy action registers a revision with that image and rolls it out; only when that
+deployment succeeded does the pipeline's record step write `<commit>` to the SSM parameter
+`/ecs-platform/<env>/<service>/image-tag` (an image that was rejected at approval or rolled
+back by the circuit breaker is never recorded). Terraform creates the parameter with
+`image.tag` (default "bootstrap") and ignores later changes to its value, and builds the
+container image from the parameter's *current* value. So a `terraform apply` after a
+pipeline run registers a revision with the image that is running, never the old one and
+never one that did not pass.
 
 Secrets never appear in the configuration, the plan or the task definition: the container
 gets them through `secrets[].valueFrom` (ARNs), the database password as DB_SECRET from the
@@ -195,7 +197,7 @@ class Microservice(Construct):
             queue_name=self.queues.queue.name if self.queues else None,
         )
         self.pipeline = None
-        if self.repository is not None and self.roles.build_role_arn and self.roles.pipeline_role_arn:
+        if self.repository is not None and self.roles.build_role_arn and self.roles.record_role_arn and self.roles.pipeline_role_arn:
             self.pipeline = ServicePipeline(
                 self,
                 "pipeline",
@@ -205,6 +207,7 @@ class Microservice(Construct):
                 service_name=self.service.name,
                 repository_url=self.repository.url,
                 build_role_arn=self.roles.build_role_arn,
+                record_role_arn=self.roles.record_role_arn,
                 pipeline_role_arn=self.roles.pipeline_role_arn,
             )
 
@@ -218,13 +221,15 @@ class Microservice(Construct):
             "image-tag",
             name=image_tag_parameter_name(env, spec),
             description=f"{self.name}: image tag deployed by the pipeline (Terraform reads it, never reverts it)",
-            type="SecureString",
-            key_id=platform.kms_key_arn,
-            value=spec.image.tag,
-            # The pipeline writes the tag; Terraform only creates the parameter.
-            lifecycle=TerraformResourceLifecycle(ignore_changes=["value"]),
+            # An image tag is not a secret: a plain String, read as `insecure_value`, so a plan
+            # shows the image a task definition change deploys (a SecureString's value is
+            # sensitive, and every container-definition diff would read "(sensitive value)").
+            type="String",
+            insecure_value=spec.image.tag,
+            # The pipeline's record step writes the tag; Terraform only creates the parameter.
+            lifecycle=TerraformResourceLifecycle(ignore_changes=["insecure_value"]),
         )
-        return f"{self.repository.url}:{parameter.value}", parameter
+        return f"{self.repository.url}:{parameter.insecure_value}", parameter
 
     def _capacity_provider(self, spec: ServiceSpec, provider: CapacityProvider, platform: PlatformRef) -> str:
         if provider is CapacityProvider.EC2:

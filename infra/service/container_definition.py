@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from infra.config.specs import ServiceKind, ServiceSpec
+from infra.config.specs import ImageSource, ServiceKind, ServiceSpec
 
 TMP_VOLUME = "tmp"
 WORKER_STOP_TIMEOUT = 60  # seconds between SIGTERM and SIGKILL: a worker finishes its batch
@@ -62,14 +62,19 @@ def container_definition(spec: ServiceSpec, refs: ContainerRefs) -> dict[str, An
         "readonlyRootFilesystem": spec.read_only_root_filesystem,
         "mountPoints": [{"sourceVolume": TMP_VOLUME, "containerPath": "/tmp", "readOnly": False}],
         "user": spec.user,
-        "healthCheck": {
+    }
+    if spec.image.source is ImageSource.ECR:
+        # Our images are built from services/<name> with Python in them. An external image
+        # (nginx, a vendor's image) may have no Python at all: the probe would fail forever
+        # and ECS would replace its tasks in a loop, so it gets no container health check
+        # (a web service is still checked by its target group).
+        container["healthCheck"] = {
             "command": health_check_command(spec.port, health.path),
             "interval": _clamp(health.interval, HEALTH_INTERVAL_RANGE),
             "timeout": _clamp(health.timeout, HEALTH_TIMEOUT_RANGE),
             "retries": health.unhealthy_threshold,
             "startPeriod": min(health.grace_period, HEALTH_START_PERIOD_MAX),
-        },
-    }
+        }
     # Empty lists are left out: ECS does not store them, so they would show as a diff.
     environment = {**spec.environment, **refs.environment}
     if environment:

@@ -11,6 +11,8 @@
     Approval manual, when `pipeline.manual_approval` (production by default)
     Deploy   the ECS deploy action: a new task definition revision with the new image,
              rolled out by the service (circuit breaker with rollback)
+    Record   only after a successful deployment: a second CodeBuild project with its own
+             role writes the deployed tag to the parameter Terraform reads (infra.service.buildspec)
 
 The build and pipeline roles are the service's own (`infra.service.roles`). Build logs go
 to a KMS-encrypted log group `/codebuild/<env>-<service>`; artifacts are encrypted with
@@ -45,7 +47,7 @@ from cdktf_cdktf_provider_aws.codepipeline import (
     CodepipelineTriggerGitConfigurationPushFilePaths,
 )
 
-from infra.service.buildspec import IMAGE_DEFINITIONS, render_buildspec, service_dir
+from infra.service.buildspec import IMAGE_DEFINITIONS, render_buildspec, render_record_buildspec, service_dir
 from infra.config.specs import Architecture, EnvironmentSpec, PipelineSource, ServiceSpec
 from infra.service.platform_ref import PlatformRef
 
@@ -55,6 +57,7 @@ BUILD_IMAGES: dict[Architecture, tuple[str, str]] = {
     Architecture.ARM64: ("ARM_CONTAINER", "aws/codebuild/amazonlinux-aarch64-standard:3.0"),
 }
 BUILD_TIMEOUT_MINUTES = 30
+RECORD_TIMEOUT_MINUTES = 5
 SOURCE_ARTIFACT = "source"
 BUILD_ARTIFACT = "build"
 SOURCE_ACTION = "Source"
@@ -84,6 +87,7 @@ class ServicePipeline(Construct):
         service_name: str,
         repository_url: str,
         build_role_arn: str,
+        record_role_arn: str,
         pipeline_role_arn: str,
     ) -> None:
         super().__init__(scope, id_)
@@ -93,13 +97,24 @@ class ServicePipeline(Construct):
         self._name = f"{env.name}-{spec.name}"
         self._repository_url = repository_url
         self._build_role_arn = build_role_arn
-        project = self._project()
+        log_group = CloudwatchLogGroup(
+            self,
+            "build-logs",
+            name=f"/codebuild/{self._name}",
+            retention_in_days=self._env.observability.log_retention_days,
+            kms_key_id=self._platform.kms_key_arn,
+        )
+        self.log_group_name = log_group.name
+        project = self._build_project(log_group.name)
+        record = self._record_project(log_group.name, record_role_arn)
         self.project_name = project.name
         self.project_arn = project.arn
+        self.record_project_name = record.name
         stages = {"Source": self._source_stage(), "Build": self._build_stage(project.name)}
         if env.pipeline.manual_approval:
             stages["Approval"] = self._approval_stage()
         stages["Deploy"] = self._deploy_stage(service_name)
+        stages["Record"] = self._record_stage(record.name)
         self.stage_names = tuple(stages)
         pipeline = Codepipeline(
             self,
@@ -121,15 +136,7 @@ class ServicePipeline(Construct):
         self.pipeline_name = pipeline.name
         self.pipeline_arn = pipeline.arn
 
-    def _project(self) -> CodebuildProject:
-        log_group = CloudwatchLogGroup(
-            self,
-            "build-logs",
-            name=f"/codebuild/{self._name}",
-            retention_in_days=self._env.observability.log_retention_days,
-            kms_key_id=self._platform.kms_key_arn,
-        )
-        self.log_group_name = log_group.name
+    def _build_project(self, log_group_name: str) -> CodebuildProject:
         compute, image = BUILD_IMAGES[self._spec.architecture]
         return CodebuildProject(
             self,
@@ -153,13 +160,27 @@ class ServicePipeline(Construct):
                     CodebuildProjectEnvironmentEnvironmentVariable(
                         name="REPOSITORY_URI", value=self._repository_url
                     ),
-                    CodebuildProjectEnvironmentEnvironmentVariable(name="TAG_PARAMETER_KEY", value=self._platform.kms_key_arn),
                 ],
             ),
-            logs_config=CodebuildProjectLogsConfig(
-                cloudwatch_logs=CodebuildProjectLogsConfigCloudwatchLogs(status="ENABLED", group_name=log_group.name),
-                s3_logs=CodebuildProjectLogsConfigS3Logs(status="DISABLED"),
+            logs_config=_logs(log_group_name, "build"),
+        )
+
+    def _record_project(self, log_group_name: str, role_arn: str) -> CodebuildProject:
+        compute, image = BUILD_IMAGES[self._spec.architecture]
+        return CodebuildProject(
+            self,
+            "record",
+            name=f"{self._name}-record",
+            description=f"{self._env.name}: record the deployed image tag of {self._spec.name}",
+            service_role=role_arn,
+            encryption_key=self._platform.kms_key_arn,
+            build_timeout=RECORD_TIMEOUT_MINUTES,
+            source=CodebuildProjectSource(type="CODEPIPELINE", buildspec=render_record_buildspec(self._spec, self._env)),
+            artifacts=CodebuildProjectArtifacts(type="CODEPIPELINE"),
+            environment=CodebuildProjectEnvironment(
+                type=compute, image=image, compute_type="BUILD_GENERAL1_SMALL", image_pull_credentials_type="CODEBUILD"
             ),
+            logs_config=_logs(log_group_name, "record"),
         )
 
     def _source_stage(self) -> CodepipelineStage:
@@ -253,6 +274,23 @@ class ServicePipeline(Construct):
             ],
         )
 
+    @staticmethod
+    def _record_stage(project_name: str) -> CodepipelineStage:
+        return CodepipelineStage(
+            name="Record",
+            action=[
+                CodepipelineStageAction(
+                    name="RecordDeployedTag",
+                    category="Build",
+                    owner="AWS",
+                    provider="CodeBuild",
+                    version="1",
+                    input_artifacts=[BUILD_ARTIFACT],
+                    configuration={"ProjectName": project_name},
+                )
+            ],
+        )
+
     def _deploy_stage(self, service_name: str) -> CodepipelineStage:
         return CodepipelineStage(
             name="Deploy",
@@ -272,3 +310,10 @@ class ServicePipeline(Construct):
                 )
             ],
         )
+
+
+def _logs(group_name: str, stream: str) -> CodebuildProjectLogsConfig:
+    return CodebuildProjectLogsConfig(
+        cloudwatch_logs=CodebuildProjectLogsConfigCloudwatchLogs(status="ENABLED", group_name=group_name, stream_name=stream),
+        s3_logs=CodebuildProjectLogsConfigS3Logs(status="DISABLED"),
+    )

@@ -1,4 +1,4 @@
-"""The service's four IAM roles, all in its own stack, named `<env>-<service>-<purpose>`:
+"""The service's IAM roles, all in its own stack, named `<env>-<service>-<purpose>`:
 
   exec      ECS task execution role: pull its own image, write its own log group, decrypt
             with the platform key, read exactly its own secrets (and the database secret
@@ -7,7 +7,9 @@
             (`task_role_boundary_arn`): its queue (worker), ECS Exec's channels
             (`enable_exec`), and the manifest's `[[permissions]]`.
   build     CodeBuild: its own log group, push/pull on its own repository, the pipeline
-            artifacts, the image-tag parameter.
+            artifacts. Not the image-tag parameter: the build runs the repository's code.
+  record    the pipeline's last step, after a successful deployment: write the deployed tag
+            to the image-tag parameter, read the build's artifact.
   pipeline  CodePipeline: artifacts, start its own build, deploy its own ECS service, pass
             only its own exec/task roles to ECS.
 
@@ -55,7 +57,7 @@ def image_tag_parameter_name(env_name: str, service: str) -> str:
 
 class ServiceRoles(Construct):
     """Typed outputs: `execution_role_arn`, `task_role_arn`, `task_role_name`, `build_role_arn`,
-    `pipeline_role_arn` (None for external images: no build, no pipeline), `task_policies`
+    `record_role_arn`, `pipeline_role_arn` (None for external images: no build, no pipeline), `task_policies`
     (the inline policies a task needs from its first start: the service waits for them)."""
 
     def __init__(
@@ -115,6 +117,7 @@ class ServiceRoles(Construct):
         self.task_role_arn = task.arn
         self.task_role_name = task.name
         self.build_role_arn: str | None = None
+        self.record_role_arn: str | None = None
         self.pipeline_role_arn: str | None = None
         if repository_arn is not None:
             self._ci_roles(env, spec, platform, arns, prefix, repository_arn, execution.arn, task.arn,
@@ -189,11 +192,24 @@ class ServiceRoles(Construct):
                 statement("PushPullOwnImage", ECR_PULL + ECR_PUSH + ["ecr:DescribeImages"], [repository_arn]),
                 artifact_objects,
                 statement("ArtifactsBucket", ["s3:GetBucketAcl", "s3:GetBucketLocation"], [artifacts]),
-                # Encrypt: the SecureString tag parameter is written with the platform key.
-                statement("PlatformKey", ["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"], [key]),
+                statement("PlatformKey", ["kms:Decrypt", "kms:GenerateDataKey"], [key]),
+            ],
+        )
+
+        record = service_role(self, "record", name=f"{prefix}-record", principal="codebuild.amazonaws.com")
+        inline_policy(
+            self,
+            "record-policy",
+            role=record,
+            name="record",
+            statements=[
+                statement("WriteRecordLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [arns.log_group(f"/codebuild/{prefix}")]),
+                statement("ReadBuildArtifact", ["s3:GetObject", "s3:GetObjectVersion"], [f"{artifacts}/*"]),
+                statement("ArtifactsBucket", ["s3:GetBucketAcl", "s3:GetBucketLocation"], [artifacts]),
+                statement("PlatformKey", ["kms:Decrypt"], [key]),
                 statement(
-                    "ImageTagParameter",
-                    ["ssm:GetParameter", "ssm:PutParameter"],
+                    "RecordDeployedTag",
+                    ["ssm:PutParameter"],
                     [arns.parameter(image_tag_parameter_name(env.name, spec.name))],
                 ),
             ],
@@ -201,8 +217,12 @@ class ServiceRoles(Construct):
 
         pipeline_statements = [
             artifact_objects,
-            statement("ArtifactsBucket", ["s3:GetBucketLocation", "s3:GetBucketVersioning"], [artifacts]),
-            statement("RunOwnBuild", ["codebuild:BatchGetBuilds", "codebuild:StartBuild"], [arns.build_project(build_project_name)]),
+            statement("ArtifactsBucket", ["s3:GetBucketAcl", "s3:GetBucketLocation", "s3:GetBucketVersioning"], [artifacts]),
+            statement(
+                "RunOwnBuilds",
+                ["codebuild:BatchGetBuilds", "codebuild:StartBuild"],
+                [arns.build_project(build_project_name), arns.build_project(f"{build_project_name}-record")],
+            ),
             # AWS CodePipeline User Guide, "Amazon ECS deploy action reference" (service role
             # permissions): the action updates the service, registers a revision (copying the
             # current one's tags), and watches the service's tasks until the deployment settles.
@@ -242,5 +262,6 @@ class ServiceRoles(Construct):
         pipeline = service_role(self, "pipeline", name=f"{prefix}-pipeline", principal="codepipeline.amazonaws.com")
         inline_policy(self, "pipeline-policy", role=pipeline, name="pipeline", statements=pipeline_statements)
         self.build_role_arn = build.arn
+        self.record_role_arn = record.arn
         self.pipeline_role_arn = pipeline.arn
 
