@@ -22,7 +22,8 @@ load-independent number), stock vs. shimmed:
 * the project's own ``main.py``: wall 21.8 s -> 6.7 s, output identical.
 * The node process peaked at ~550-600 MB either way: the kernel's ``require``
   of the provider's ``lib/index.js`` compiles all 2,135 JavaScript submodules
-  (~240 MB of source, ~3.5 s).  That half is ``infra/kernel_preload.js`` (below).
+  (~240 MB of source, ~3.5 s).  That half is speed-up ``kernel_lazy_index``
+  (kernel_preload.js in this package).
 
 ``cdktf`` itself was measured too and is *not* shimmed: ``import cdktf`` is
 ~0.65 s, almost all of it starting the node kernel and loading the constructs
@@ -60,25 +61,15 @@ Two things the eager imports provided are restored lazily:
   2,135 submodules by tests/test_fast_imports.py).  As a belt-and-braces
   fallback, if an FQN of a shimmed assembly is still unknown after that, we
   import every submodule of the package (the original, slow behaviour) rather
-  than let jsii raise "Unknown type".
-
-The node side
--------------
-``install()`` also preloads ``infra/kernel_preload.js`` into the jsii kernel by
-adding ``--require <it>`` to ``NODE_OPTIONS`` (the kernel is a child process of
-this one and inherits its environment when it starts, at the first jsii
-import).  There the provider's ``lib/index.js`` is not run: its exports become
-getters that ``require`` a submodule on first use, when the kernel looks a type
-up.  Loading the provider then takes ~0.15 s instead of ~3.5 s, and the node
-process ~150 MB instead of ~600 MB.  If the kernel is already running,
-``status()["node"]`` says so and nothing changes.
+  than let jsii raise "Unknown type", and say so in one line.
 
 Robustness: the package is only shimmed if it has exactly the expected shape
 (``__init__.py`` source file, the marker, ``from ._jsii import *`` and
 ``publication.publish()`` before it, nothing but ``from . import name`` lines
 after it, ``__all__`` equal to those names) and the installed jsii has the
-lazy-resolution hooks.  Otherwise the normal loader is used (slow but correct)
-and the reason is recorded in ``status()``.  The shim never edits the installed
+lazy-resolution hooks.  Otherwise the normal loader is used (slow but correct),
+one line on stderr says why (``speedups: fast_imports off: <package> ...``) and
+``status()`` records it.  The shim never edits the installed
 package and never writes bytecode for the truncated source (a truncated
 ``__init__.pyc`` in site-packages would break normal imports).
 
@@ -90,22 +81,22 @@ What is fragile (and what catches it):
 * the snake->camel FQN rule; tests/test_fast_imports.py checks it against the
   installed provider, and a miss costs speed, not correctness.
 * ordering: ``install()`` only helps if it runs before the first provider
-  import in the process; later it does nothing harmful (``status()`` says
-  "eager").  ``from cdktf_cdktf_provider_aws import *`` still imports all.
+  import in the process; later it does nothing harmful (it says so, and
+  ``status()`` says "eager").  ``from cdktf_cdktf_provider_aws import *`` still imports all.
 
 Public API
 ----------
-``install() -> bool``
+``install() -> str | None``
     Idempotent.  Must run before the first ``cdktf_cdktf_provider_*`` import
-    (the top of ``infra/__init__.py``).  Returns True if the finder is active.
+    (``infra.speedups.install()`` calls it, which main.py calls first thing).
+    None when the finder is active, else why not.
 ``status() -> dict``
     Which packages were shimmed / fell back, and why.
 ``uninstall()``
     Remove the finder (already-imported modules stay as they are).
 
-Switch: ``PLATFORM_FAST_IMPORTS=0`` (also ``false``/``no``/``off``) makes
-``install()`` a no-op, giving the stock import behaviour on both sides; used by the
-byte-identical-synth test and as an escape hatch if the shim is ever suspected.
+Switched on and off as speed-up ``fast_imports`` of ``infra.speedups`` (its doc has
+the switch); versions.py there lists the jsii and provider versions it was verified with.
 
 This module imports only the standard library at import time.
 """
@@ -119,13 +110,14 @@ import os
 import re
 import sys
 import threading
-import warnings
 from types import ModuleType
 from typing import Any, Dict, List, Optional, Sequence
 
-__all__ = ["install", "uninstall", "status", "ENV_SWITCH", "PACKAGE_PREFIX"]
+from infra.speedups import report
 
-ENV_SWITCH = "PLATFORM_FAST_IMPORTS"
+__all__ = ["install", "uninstall", "status", "PACKAGE_PREFIX"]
+
+NAME = "fast_imports"
 PACKAGE_PREFIX = "cdktf_cdktf_provider_"
 
 # The generated line that precedes the eager imports in every prebuilt
@@ -135,15 +127,10 @@ _TAIL_LINE = re.compile(r"^from \. import ([A-Za-z_][A-Za-z0-9_]*)$")
 
 _lock = threading.RLock()
 _finder: Optional["_ProviderFinder"] = None
-_status: Dict[str, Any] = {"installed": False, "reason": None, "packages": {}, "node": None}
-NODE_PRELOAD = os.path.join(os.path.dirname(os.path.abspath(__file__)), "kernel_preload.js")
+_status: Dict[str, Any] = {"installed": False, "reason": "not installed", "packages": {}}
 # package name -> (assembly name, submodule names), for the FQN fallback.
 _shimmed: Dict[str, tuple] = {}
 _full_loaded: set = set()
-
-
-def _disabled_by_env() -> bool:
-    return os.environ.get(ENV_SWITCH, "1").strip().lower() in ("0", "false", "no", "off")
 
 
 def _camel(snake: str) -> str:
@@ -212,12 +199,8 @@ def _load_all_submodules(pkg: str) -> None:
         return
     _full_loaded.add(pkg)
     _, names = _shimmed[pkg]
-    warnings.warn(
-        f"fast_imports: a jsii type of {pkg} could not be resolved lazily; "
-        f"importing all {len(names)} submodules (slow but correct)",
-        RuntimeWarning,
-        stacklevel=3,
-    )
+    _record(pkg, "fallback", "a jsii type could not be resolved lazily; all submodules imported")
+    report.off(NAME, f"a jsii type of {pkg} could not be resolved lazily; importing all {len(names)} submodules")
     for name in names:
         importlib.import_module(f"{pkg}.{name}")
 
@@ -281,7 +264,7 @@ class _LazyPackageLoader(importlib.abc.Loader):
             # __all__ and the eager imports disagree: we no longer understand
             # this package, so finish the import the original way.
             _record(name, "fallback", "__all__ differs from eager import list")
-            warnings.warn(f"fast_imports: {name} changed shape; importing it eagerly", RuntimeWarning)
+            report.off(NAME, f"{name}.__all__ differs from its eager import list; importing it eagerly")
             for sub in self._names:
                 importlib.import_module(f"{name}.{sub}")
             return
@@ -346,10 +329,7 @@ class _ProviderFinder(importlib.abc.MetaPathFinder):
             lazy = self._lazy_spec(fullname, spec)
         except _ShapeError as exc:
             _record(fullname, "fallback", str(exc))
-            warnings.warn(
-                f"fast_imports: not shimming {fullname} ({exc}); using the normal (slow) import",
-                RuntimeWarning,
-            )
+            report.off(NAME, f"{fullname} imported the normal (slow) way: {exc}")
             return spec
         return lazy
 
@@ -383,44 +363,28 @@ class _ProviderFinder(importlib.abc.MetaPathFinder):
         return new_spec
 
 
-def install() -> bool:
-    """Activate lazy provider imports (idempotent). Returns True if active.
+def install() -> Optional[str]:
+    """Activate lazy provider imports (idempotent). None when active, else why not.
 
     Must run before the first ``cdktf_cdktf_provider_*`` import in the process.
     """
     global _finder
     with _lock:
-        if _disabled_by_env():
-            _status["reason"] = f"disabled by {ENV_SWITCH}={os.environ.get(ENV_SWITCH)}"
-            return False
         if _finder is None:
             _finder = _ProviderFinder()
         if not any(getattr(f, "_platform_fast_imports", False) for f in sys.meta_path):
             sys.meta_path.insert(0, _finder)
         _status["installed"] = True
+        _status["reason"] = None
         already = sorted(
             m for m in sys.modules if m.startswith(PACKAGE_PREFIX) and "." not in m
             and m not in _status["packages"]
         )
-        if already:
+        for m in already:
             # Too late for these: they were imported eagerly. Correct, just slow.
-            for m in already:
-                _record(m, "eager", "imported before fast_imports.install()")
-        _status["node"] = _preload_into_kernel()
-        _status["reason"] = None
-        return True
-
-
-def _preload_into_kernel() -> str:
-    """Add kernel_preload.js to the NODE_OPTIONS the jsii kernel will start with."""
-    # The kernel starts with the first assembly load, i.e. the first `<package>._jsii` import.
-    if any(name.endswith("._jsii") for name in sys.modules):
-        return "eager: the jsii kernel was already running"
-    flag = f'--require "{NODE_PRELOAD}"'
-    options = os.environ.get("NODE_OPTIONS", "")
-    if flag not in options:
-        os.environ["NODE_OPTIONS"] = f"{options} {flag}".strip()
-    return "lazy"
+            _record(m, "eager", "imported before fast_imports.install()")
+            report.off(NAME, f"{m} was imported before install()")
+        return None
 
 
 def uninstall() -> None:
@@ -439,5 +403,4 @@ def status() -> Dict[str, Any]:
             "installed": _status["installed"],
             "reason": _status["reason"],
             "packages": {k: dict(v) for k, v in _status["packages"].items()},
-            "node": _status["node"],
         }

@@ -1,10 +1,20 @@
 // Preloaded into the node process that runs the jsii kernel (NODE_OPTIONS=--require, set by
-// infra/fast_imports.py before the kernel starts). Two things a Python synthesis pays for
-// and never uses; the synthesized JSON is the same without them (PLATFORM_FAST_IMPORTS=0),
-// which tests/test_fast_imports.py checks byte for byte.
+// infra/speedups/kernel_preload.py before the kernel starts). Two things a Python synthesis
+// pays for and never uses, each applied only when PLATFORM_SPEEDUPS_KERNEL (set by the same
+// file) names it: "lazy_index" (speed-up kernel_lazy_index) and "no_token_stacks"
+// (kernel_no_stacks). The synthesized JSON is the same without them, which
+// tests/test_speedups.py checks byte for byte. Where a file has not the shape a part
+// expects, that part prints one line to stderr (`speedups: <name> off: ...`) and the file
+// runs as it is.
 "use strict";
 
 const Module = require("module");
+
+const PARTS = new Set((process.env.PLATFORM_SPEEDUPS_KERNEL || "").split(",").filter(Boolean));
+
+function off(name, why) {
+  process.stderr.write(`speedups: ${name} off: ${why}\n`);
+}
 
 // 1. Lazy provider submodules.
 //
@@ -16,7 +26,7 @@ const Module = require("module");
 // (`closure.s3Bucket.S3Bucket`). Only an index of exactly the generated shape is made lazy:
 // comments, "use strict", the __esModule marker, `exports.a = exports.b = ... = void 0;`
 // and `exports.x = require("./x");`, with the same names in both. Anything else compiles
-// as usual (slow, never wrong).
+// as usual (slow, never wrong) and says so.
 const PROVIDER_INDEX = /[\\/]@cdktf[\\/]provider-[^\\/]+[\\/](?:[^\\/]+[\\/])*lib[\\/]index\.js$/;
 const REQUIRE_LINE = /^exports\.([A-Za-z_$][\w$]*) = require\("(\.\/[\w.-]+)"\);$/;
 const DECLARE_LINE = /^exports\.[A-Za-z_$][\w$]*(?: = exports\.[A-Za-z_$][\w$]*)* = void 0;$/;
@@ -63,21 +73,35 @@ function defineLazy(module, name, relative) {
 // cannot be resolved, and in a jsii kernel it holds nothing but kernel frames: the Python
 // code that made the object is in another process. The marker says so where it would show.
 const CDKTF_STACK_TRACE = /[\\/]cdktf[\\/](?:[^\\/]+[\\/])*lib[\\/]tokens[\\/]private[\\/]stack-trace\.js$/;
+// cdktf's index requires the tokens, so once it has run, the stack-trace module has been seen.
+const CDKTF_INDEX = /[\\/]cdktf[\\/]lib[\\/]index\.js$/;
+let stacksSeen = false;
 const NO_STACK = Object.freeze(["(creation stack not recorded: the object was made from Python through jsii)"]);
 
 const compile = Module.prototype._compile;
 Module.prototype._compile = function compileForSynthesis(content, filename) {
-  if (PROVIDER_INDEX.test(filename)) {
+  if (PARTS.has("lazy_index") && PROVIDER_INDEX.test(filename)) {
     const exports = lazyExports(content);
     if (exports !== null) {
       Object.defineProperty(this.exports, "__esModule", { value: true });
       for (const [name, relative] of exports) defineLazy(this, name, relative);
       return undefined;
     }
+    off("kernel_lazy_index", `${filename} is not of the generated shape; compiled as it is`);
   }
   const result = compile.call(this, content, filename);
-  if (CDKTF_STACK_TRACE.test(filename) && typeof this.exports.captureStackTrace === "function") {
-    this.exports.captureStackTrace = () => NO_STACK;
+  if (PARTS.has("no_token_stacks")) {
+    if (CDKTF_STACK_TRACE.test(filename)) {
+      stacksSeen = true;
+      if (typeof this.exports.captureStackTrace === "function") {
+        this.exports.captureStackTrace = () => NO_STACK;
+      } else {
+        off("kernel_no_stacks", `${filename} exports no captureStackTrace function`);
+      }
+    } else if (CDKTF_INDEX.test(filename) && !stacksSeen) {
+      off("kernel_no_stacks", "cdktf loaded no lib/tokens/private/stack-trace.js");
+      stacksSeen = true; // said once
+    }
   }
   return result;
 };
