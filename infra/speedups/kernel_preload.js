@@ -1,22 +1,21 @@
 // Preloaded into the node process that runs the jsii kernel (NODE_OPTIONS=--require, set by
-// infra/speedups/kernel_preload.py before the kernel starts). Two things a Python synthesis
-// pays for and never uses, each applied only when PLATFORM_SPEEDUPS_KERNEL (set by the same
-// file) names it: "lazy_index" (speed-up kernel_lazy_index) and "no_token_stacks"
-// (kernel_no_stacks). The synthesized JSON is the same without them, which
-// tests/test_speedups.py checks byte for byte. Where a file has not the shape a part
-// expects, that part prints one line to stderr (`speedups: <name> off: ...`) and the file
-// runs as it is.
+// infra/speedups/kernel_preload.py before the kernel starts, as speed-up kernel_lazy_index).
+// The synthesized JSON is the same without it, which tests/test_speedups.py checks byte for
+// byte. An index not of the expected shape prints one line to stderr
+// (`speedups: kernel_lazy_index off: ...`) and runs as it is.
+//
+// Tried and removed: replacing cdktf's per-token captureStackTrace (lib/tokens/private/
+// stack-trace.js) by a marker. It saved 1-6% of the default app's synthesis, below the 10%
+// a speed-up must earn to stay (README, "Synthesis speed").
 "use strict";
 
 const Module = require("module");
-
-const PARTS = new Set((process.env.PLATFORM_SPEEDUPS_KERNEL || "").split(",").filter(Boolean));
 
 function off(name, why) {
   process.stderr.write(`speedups: ${name} off: ${why}\n`);
 }
 
-// 1. Lazy provider submodules.
+// Lazy provider submodules.
 //
 // The kernel `require`s a prebuilt provider's lib/index.js when Python loads the assembly,
 // and that index eagerly requires every one of its submodules: ~2,100 files, ~240 MB of
@@ -65,22 +64,9 @@ function defineLazy(module, name, relative) {
   });
 }
 
-// 2. No creation stacks for tokens.
-//
-// cdktf records a full JavaScript stack trace (Error.stackTraceLimit = MAX_SAFE_INTEGER,
-// then formatted) for every token, reference and complex attribute it creates: ~15% of the
-// kernel's time in a synthesis. The trace is only ever shown in an error about a token that
-// cannot be resolved, and in a jsii kernel it holds nothing but kernel frames: the Python
-// code that made the object is in another process. The marker says so where it would show.
-const CDKTF_STACK_TRACE = /[\\/]cdktf[\\/](?:[^\\/]+[\\/])*lib[\\/]tokens[\\/]private[\\/]stack-trace\.js$/;
-// cdktf's index requires the tokens, so once it has run, the stack-trace module has been seen.
-const CDKTF_INDEX = /[\\/]cdktf[\\/]lib[\\/]index\.js$/;
-let stacksSeen = false;
-const NO_STACK = Object.freeze(["(creation stack not recorded: the object was made from Python through jsii)"]);
-
 const compile = Module.prototype._compile;
-Module.prototype._compile = function compileForSynthesis(content, filename) {
-  if (PARTS.has("lazy_index") && PROVIDER_INDEX.test(filename)) {
+Module.prototype._compile = function compileLazily(content, filename) {
+  if (PROVIDER_INDEX.test(filename)) {
     const exports = lazyExports(content);
     if (exports !== null) {
       Object.defineProperty(this.exports, "__esModule", { value: true });
@@ -89,21 +75,7 @@ Module.prototype._compile = function compileForSynthesis(content, filename) {
     }
     off("kernel_lazy_index", `${filename} is not of the generated shape; compiled as it is`);
   }
-  const result = compile.call(this, content, filename);
-  if (PARTS.has("no_token_stacks")) {
-    if (CDKTF_STACK_TRACE.test(filename)) {
-      stacksSeen = true;
-      if (typeof this.exports.captureStackTrace === "function") {
-        this.exports.captureStackTrace = () => NO_STACK;
-      } else {
-        off("kernel_no_stacks", `${filename} exports no captureStackTrace function`);
-      }
-    } else if (CDKTF_INDEX.test(filename) && !stacksSeen) {
-      off("kernel_no_stacks", "cdktf loaded no lib/tokens/private/stack-trace.js");
-      stacksSeen = true; // said once
-    }
-  }
-  return result;
+  return compile.call(this, content, filename);
 };
 
 module.exports = { lazyExports };
