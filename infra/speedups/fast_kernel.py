@@ -87,20 +87,21 @@ def _unexpected_shape() -> str | None:
         from jsii._kernel.providers import process
     except ImportError as exc:
         return f"cannot import a jsii module it patches ({exc})"
-    needed = {
-        kernel_module: ("_make_reference_for_native", "_get_overides"),
-        _reference_map: ("register_reference",),
-        types: ("GetRequest", "InvokeRequest", "CreateRequest", "GetResponse", "InvokeResponse",
-                "CreateResponse", "ObjRef"),
-        process: ("_unstructure_ref", "_NodeProcess", "_stack_traces_enabled", "jdefault",
-                  "_ProcessResponse", "_CallbackResponse", "ErrorType", "JavaScriptError"),
-        process._NodeProcess if hasattr(process, "_NodeProcess") else process: (
-            "send", "start", "stop", "handshake", "_next_message", "_jsii_runtime"),
-    }
-    for owner, names in needed.items():
+    needed = [
+        (kernel_module, ("_make_reference_for_native", "_get_overides")),
+        (_reference_map, ("register_reference",)),
+        (types, ("GetRequest", "InvokeRequest", "CreateRequest", "GetResponse", "InvokeResponse",
+                 "CreateResponse", "ObjRef")),
+        (process, ("_unstructure_ref", "_NodeProcess", "_stack_traces_enabled", "jdefault",
+                   "_ProcessResponse", "_CallbackResponse", "ErrorType", "JavaScriptError")),
+    ]
+    for owner, names in needed:
         for name in names:
             if not hasattr(owner, name):
-                return f"jsii has no {getattr(owner, '__name__', owner)}.{name}"
+                return f"jsii has no {owner.__name__}.{name}"
+    for name in ("send", "start", "stop", "handshake", "_next_message", "_jsii_runtime"):
+        if not callable(getattr(process._NodeProcess, name, None)):
+            return f"jsii has no _NodeProcess.{name}"
     return None
 
 
