@@ -487,3 +487,23 @@ def test_a_provider_package_of_another_shape_is_imported_the_normal_way(tmp_path
     assert _last_json(proc.stdout) == {"loaded": True, "state": "fallback"}
     assert _fallbacks(proc.stderr) == [
         ("fast_imports", "cdktf_cdktf_provider_fake imported the normal (slow) way: marker comment not found")]
+
+
+def test_installing_after_the_kernel_started_says_what_is_off(tmp_path):
+    script = tmp_path / "late.py"
+    script.write_text(textwrap.dedent(f"""
+        import json, sys
+        sys.path.insert(0, {str(ROOT)!r})
+        import cdktf  # starts the jsii kernel: too late for the kernel speed-ups
+        from infra import speedups
+        installed = speedups.install("all")
+        print(json.dumps(sorted(installed.active)))
+    """))
+    proc = subprocess.run([sys.executable, "-O", str(script)], cwd=tmp_path, env=_env(), capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert _last_json(proc.stdout) == ["fast_imports", "fast_kernel", "gc"]
+    assert _fallbacks(proc.stderr) == [
+        ("kernel_lazy_index", "the jsii kernel was already running (install() must come before the first jsii import)"),
+        ("fast_kernel (kernel relay)", "the jsii kernel was already running, started through jsii's relay"),
+    ]

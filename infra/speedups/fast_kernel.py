@@ -53,6 +53,7 @@ import platform
 import shutil
 import socket
 import subprocess
+import sys
 from types import BuiltinFunctionType, FunctionType, LambdaType, MethodType
 from typing import Any
 
@@ -204,6 +205,8 @@ def _patch() -> None:
         report.off(NAME + " (kernel relay)", "not a POSIX system with /bin/sh; the kernel starts through jsii's relay")
     elif "JSII_RUNTIME" in os.environ:
         report.off(NAME + " (kernel relay)", "JSII_RUNTIME names a runtime; jsii starts it as usual")
+    elif any(name.endswith("._jsii") for name in sys.modules):  # jsii starts node at the first assembly load
+        report.off(NAME + " (kernel relay)", "the jsii kernel was already running, started through jsii's relay")
     else:
         start = process._NodeProcess.start
 
