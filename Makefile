@@ -47,7 +47,7 @@ help:
 	@echo "make validate       terraform init -backend=false + validate on every synthesized stack"
 	@echo "make scan           Checkov on every synthesized stack"
 	@echo "make e2e            apply/re-plan/destroy every stack of dev against moto"
-	@echo "make bench          synthesis wall time and memory, app vs floor, 3 vs 50 services"
+	@echo "make bench          synthesis time and memory: the app, what each speed-up saves, the targets"
 	@echo "make local-deploy   start moto on loopback and apply dev to it; make local-destroy undoes it"
 	@echo "eval \$$(make -s tf-env)  export the Terraform CLI config for cdktf/terraform used by hand"
 

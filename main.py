@@ -6,30 +6,30 @@ Environment variables (read here, at the edge, and nowhere else):
                            the platform stacks (a service stack needs nothing of its platform)
   PLATFORM_LOCAL_ENDPOINT  http://127.0.0.1:<port>: point every AWS API at a local emulator
   CDKTF_OUTDIR             where to write (default: cdktf.out; `cdktf synth` sets its own)
+  PLATFORM_SPEEDUPS        which synthesis speed-ups to install (default: all; `none`, or e.g.
+                           `all,-fast_kernel`; see infra/speedups/)
 
 cdktf.json runs it as `python -O main.py`: the provider bindings type-check every call
 with typeguard under `__debug__` (a third of construction time); configuration is
 validated once by infra.config, and the output is identical either way.
 
-With the other speed-ups, the cyclic garbage collector is off for this short process: the
-provider bindings it imports are large, and each collection walks all of them again, about
-0.6 s of a 3.5 s synthesis for garbage a synthesis hardly makes (peak memory is the same
-either way). Freezing before exit spares the interpreter's last collection too.
+The other speed-ups are installed by one call below, before anything imports jsii.
 """
 
 from __future__ import annotations
 
-import gc
 import os
 import sys
 from pathlib import Path
 
-import infra  # installs the synthesis speed-ups before anything loads jsii or the provider
+from infra import speedups
 from infra.config import ConfigError, load_app
 
-SPEEDUPS = infra.fast_imports.status()["installed"]  # PLATFORM_FAST_IMPORTS=0 leaves all of it stock
-if SPEEDUPS:
-    gc.disable()
+try:  # first: the speed-ups act on the first import of jsii and the provider
+    SPEEDUPS = speedups.install(os.environ.get("PLATFORM_SPEEDUPS", "all"))
+except ValueError as exc:
+    print(f"error: {exc}", file=sys.stderr)
+    sys.exit(2)
 
 ROOT = Path(__file__).resolve().parent
 
@@ -62,6 +62,5 @@ def _names(variable: str) -> list[str]:
 
 if __name__ == "__main__":
     code = main()
-    if SPEEDUPS:
-        gc.freeze()
+    SPEEDUPS.before_exit()
     sys.exit(code)

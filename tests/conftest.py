@@ -11,8 +11,14 @@ from typing import Any
 
 import pytest
 
+from infra import speedups
+
 ROOT = Path(__file__).resolve().parent.parent
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+
+# Before any test module imports jsii or the provider, as main.py does; the switch as main.py
+# reads it, but the cyclic GC stays on in a test process that lives for many synths.
+speedups.install(os.environ.get(speedups.SWITCH, "all") + ",-gc")
 
 
 class Synth:

@@ -13,6 +13,7 @@ resource type is fast too (about 30 s, once per install).
 from __future__ import annotations
 
 import compileall
+import os
 import sys
 import sysconfig
 from pathlib import Path
@@ -22,6 +23,10 @@ PROVIDER = "cdktf_cdktf_provider_aws"
 
 def synthesis_roots() -> set[Path]:
     """The top-level package folders (or single-file modules) in site-packages a synthesis imports."""
+    from infra import speedups
+
+    # As main.py does (the speed-ups import modules of their own, e.g. jsii's process provider).
+    speedups.install(os.environ.get(speedups.SWITCH, "all"))
     import infra.app  # noqa: F401  (imports cdktf, constructs, jsii and the provider modules the constructs use)
 
     site = Path(sysconfig.get_paths()["purelib"]).resolve()

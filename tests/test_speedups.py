@@ -1,16 +1,13 @@
-"""Tests for the synthesis speed-ups: infra/fast_imports.py (lazy cdktf_cdktf_provider_*
-imports), infra/kernel_preload.js (the same inside the jsii kernel, and no creation stacks)
-and infra/fast_kernel.py (jsii's per-call work).
+"""Tests for the synthesis speed-ups (infra/speedups/): byte-identical output with and without
+them, the one-line fallbacks, the switch, and that importing ``infra`` installs nothing.
 
-The heavy tests run in subprocesses so that neither the shim nor the
-provider package ends up imported into the pytest process.  fast_imports is
-always loaded *by file path*: it must not depend on infra/__init__.py, and
-putting infra/ on sys.path would shadow stdlib modules (infra/platform.py).
+The heavy tests run in subprocesses so that each run installs exactly the speed-ups its
+switch selects before anything imports jsii; the pytest process itself has them as
+tests/conftest.py installed them.
 """
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import os
 import re
@@ -23,25 +20,24 @@ from pathlib import Path
 
 import pytest
 
-ROOT = Path(__file__).resolve().parents[1]
-SHIM_PATH = ROOT / "infra" / "fast_imports.py"
-KERNEL_PATH = ROOT / "infra" / "fast_kernel.py"
-PRELOAD_PATH = ROOT / "infra" / "kernel_preload.js"
-PKG = "cdktf_cdktf_provider_aws"
+from infra import speedups
+from infra.speedups import fast_imports, fast_kernel, kernel_preload, versions
 
-# Prepended to every subprocess script: load the shim by path and install it
-# (install() honours PLATFORM_FAST_IMPORTS=0, which is how the baseline run
-# switches it off).
+ROOT = Path(__file__).resolve().parents[1]
+PRELOAD_PATH = Path(kernel_preload.PRELOAD)
+PKG = "cdktf_cdktf_provider_aws"
+FALLBACK = re.compile(r"^speedups: (\S+(?: \([^)]*\))?) off: (.+)$")
+
+# Prepended to every subprocess script: install the speed-ups PLATFORM_SPEEDUPS selects, as
+# main.py does, first thing. TEST_VERIFIED overrides entries of the version table (a table
+# the installed packages do not match: every speed-up relying on them must fall back).
 PRELUDE = f"""
-import importlib.util, json, sys
-_spec = importlib.util.spec_from_file_location("fast_imports", {str(SHIM_PATH)!r})
-fast_imports = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(fast_imports)
-SHIM = fast_imports.install()
-_spec = importlib.util.spec_from_file_location("fast_kernel", {str(KERNEL_PATH)!r})
-fast_kernel = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(fast_kernel)
-KERNEL = fast_kernel.install() if SHIM else False  # as infra/__init__.py does
+import json, os, sys
+sys.path.insert(0, {str(ROOT)!r})
+from infra import speedups
+from infra.speedups import fast_imports, fast_kernel, versions
+versions.VERIFIED.update(json.loads(os.environ.get("TEST_VERIFIED", "{{}}")))
+INSTALLED = speedups.install(os.environ.get("PLATFORM_SPEEDUPS", "all"))
 """
 
 SYNTH_APP = """
@@ -79,7 +75,8 @@ def _children_scripts():
     # What this process runs as children: the last word of each child's command line.
     pids = " ".join(open(f).read() for f in glob.glob(f"/proc/{os.getpid()}/task/*/children")).split()
     return sorted(os.path.basename(open(f"/proc/{pid}/cmdline").read().split(chr(0))[-2]) for pid in pids)
-print(json.dumps({"shim": SHIM, "kernel": KERNEL, "node": fast_imports.status()["node"], "children": _children_scripts(),
+print(json.dumps({"active": sorted(INSTALLED.active), "off": sorted(INSTALLED.off), "children": _children_scripts(),
+                  "node_options": os.environ.get("NODE_OPTIONS", ""),
                   "modules": len([m for m in sys.modules if m.startswith("cdktf_cdktf_provider_aws")])}))
 # synth() has returned, so the files are written.  Skip interpreter teardown
 # (for the stock run, freeing ~4,300 provider modules takes another 5-10 s),
@@ -91,13 +88,12 @@ os._exit(0)
 """
 
 PROBE = """
-import warnings
 import cdktf_cdktf_provider_aws.vpc, cdktf_cdktf_provider_aws.subnet
 import cdktf_cdktf_provider_aws.s3_bucket, cdktf_cdktf_provider_aws.iam_role
 import cdktf_cdktf_provider_aws.data_aws_iam_policy_document
 from cdktf import App, TerraformStack
 from jsii import _reference_map as rm
-out = {"shim": SHIM, "status": fast_imports.status()}
+out = {"active": sorted(INSTALLED.active), "status": fast_imports.status()}
 out["modules"] = sorted(m for m in sys.modules if m.startswith("cdktf_cdktf_provider_aws"))
 
 def forget(name):
@@ -129,20 +125,18 @@ forget("s3_bucket")
 rm._submodule_fqn_map.pop("@cdktf/provider-aws.s3Bucket")
 asm, _ = fast_imports._shimmed["cdktf_cdktf_provider_aws"]
 fast_imports._shimmed["cdktf_cdktf_provider_aws"] = (asm, ("s3_bucket", "sqs_queue"))
-with warnings.catch_warnings(record=True) as caught:
-    warnings.simplefilter("always")
-    got = st.node.find_child("b")
+got = st.node.find_child("b")
 out["fallback_type"] = type(got).__name__
-out["fallback_warned"] = any("could not be resolved lazily" in str(w.message) for w in caught)
 out["fallback_imported_sqs"] = "cdktf_cdktf_provider_aws.sqs_queue" in sys.modules
 print(json.dumps(out))
 """
 
 
 def _env(**extra: str) -> dict:
+    """The environment of a subprocess: this one's (with the preload conftest installed)."""
     env = dict(os.environ)
     env.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
-    env.pop("PLATFORM_FAST_IMPORTS", None)
+    env.pop(speedups.SWITCH, None)
     env.update(extra)
     return env
 
@@ -157,14 +151,20 @@ def _last_json(stdout: str) -> dict:
     return json.loads(stdout.strip().splitlines()[-1])
 
 
-def _load_shim(name: str = "fast_imports_under_test"):
-    spec = importlib.util.spec_from_file_location(name, SHIM_PATH)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
+def _fallbacks(stderr: str) -> list[tuple[str, str]]:
+    """(speed-up, why) of each fallback line; fails on a line that looks like one but is not."""
+    found = []
+    for line in stderr.splitlines():
+        if line.startswith("speedups:"):
+            match = FALLBACK.match(line)
+            assert match, f"malformed fallback line: {line!r}"
+            found.append(match.groups())
+    return found
 
 
 def _provider_init() -> Path:
+    import importlib.util
+
     spec = importlib.util.find_spec(PKG)
     if spec is None or spec.origin is None:
         pytest.skip(f"{PKG} not installed")
@@ -177,68 +177,140 @@ def test_fqn_map_matches_installed_provider():
     """The snake->camel rule used to build jsii's FQN->module map holds for every
     submodule of the installed provider (if it ever stops holding, lazy type
     resolution would fall back to the slow full import)."""
-    shim = _load_shim()
     init = _provider_init()
-    _, names = shim._split_source(init.read_text())
+    _, names = fast_imports._split_source(init.read_text())
     assert len(names) > 1000
     pattern = re.compile(r'jsii_type="@cdktf/provider-aws\.([^".]+)\.')
     wrong = {}
     for name in names:
         segments = set(pattern.findall((init.parent / name / "__init__.py").read_text()))
-        if segments != {shim._camel(name)}:
+        if segments != {fast_imports._camel(name)}:
             wrong[name] = segments
     assert not wrong
 
 
 def test_shape_check_refuses_unknown_layouts():
-    shim = _load_shim()
     source = _provider_init().read_text()
-    head, names = shim._split_source(source)
+    head, names = fast_imports._split_source(source)
     assert "from ._jsii import *" in head and names[0] and "from . import" not in head.split("publication.publish()")[-1]
-    with pytest.raises(shim._ShapeError):
-        shim._split_source(source + "\nSOMETHING_NEW = 1\n")
-    with pytest.raises(shim._ShapeError):
-        shim._split_source(source.replace(shim._MARKER, "# reworded"))
-    with pytest.raises(shim._ShapeError):
-        shim._split_source(source.replace("\nfrom ._jsii import *\n", "\n"))
+    for changed in (
+        source + "\nSOMETHING_NEW = 1\n",
+        source.replace(fast_imports._MARKER, "# reworded"),
+        source.replace("\nfrom ._jsii import *\n", "\n"),
+    ):
+        with pytest.raises(fast_imports._ShapeError):
+            fast_imports._split_source(changed)
 
 
-def test_env_switch_disables_install(monkeypatch):
-    shim = _load_shim("fast_imports_env_switch")
-    before = list(sys.meta_path)
-    monkeypatch.setenv("PLATFORM_FAST_IMPORTS", "0")
-    assert shim.install() is False
-    assert sys.meta_path == before
-    assert "PLATFORM_FAST_IMPORTS" in shim.status()["reason"]
+@pytest.mark.parametrize(
+    ("spec", "selected"),
+    [
+        ("all", set(speedups.NAMES)),
+        ("", set(speedups.NAMES)),
+        ("none", set()),
+        ("all,-fast_kernel", set(speedups.NAMES) - {"fast_kernel"}),
+        ("-fast_kernel,-gc", set(speedups.NAMES) - {"fast_kernel", "gc"}),
+        ("gc", {"gc"}),
+        ("none, gc ,fast_imports", {"gc", "fast_imports"}),
+        ("all,-all,fast_kernel", {"fast_kernel"}),
+    ],
+)
+def test_switch_syntax(spec, selected):
+    assert speedups.parse(spec) == selected
+
+
+def test_switch_refuses_unknown_names():
+    with pytest.raises(ValueError, match=r"PLATFORM_SPEEDUPS: unknown speed-up 'fast_kernal'.*known: all, none, fast_imports"):
+        speedups.parse("all,-fast_kernal")
+
+
+def test_the_version_table_is_what_is_installed():
+    """Fails after an upgrade on purpose: re-run this file and make bench, then update the table."""
+    assert {name: versions.installed(name) for name in versions.VERIFIED} == versions.VERIFIED
+    assert {d for needed in speedups.REQUIRES.values() for d in needed} <= set(versions.VERIFIED)
+
+
+def test_fast_kernel_refuses_a_jsii_of_another_shape(monkeypatch):
+    from jsii._kernel.providers import process
+
+    assert fast_kernel._unexpected_shape() is None
+    monkeypatch.delattr(process._NodeProcess, "handshake")
+    assert fast_kernel._unexpected_shape() == "jsii has no _NodeProcess.handshake"
+
+
+def test_importing_infra_installs_nothing():
+    script = textwrap.dedent(f"""
+        import gc, json, os, sys
+        import infra, infra.config, infra.speedups
+        print(json.dumps({{
+            "finders": [type(f).__name__ for f in sys.meta_path if getattr(f, "_platform_fast_imports", False)],
+            "jsii": sorted(m for m in sys.modules if m == "jsii" or m.startswith("jsii.")),
+            "node_options": os.environ.get("NODE_OPTIONS"),
+            "gc": gc.isenabled(),
+        }}))
+    """)
+    env = _env()
+    env.pop("NODE_OPTIONS", None)
+    proc = subprocess.run([sys.executable, "-O", "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert _last_json(proc.stdout) == {"finders": [], "jsii": [], "node_options": None, "gc": True}
+    assert proc.stderr == ""
+
+
+def test_main_refuses_an_unknown_speedup():
+    proc = subprocess.run([sys.executable, "-O", "main.py"], cwd=ROOT, env=_env(PLATFORM_SPEEDUPS="all,-fast_kernal"),
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("error: PLATFORM_SPEEDUPS: unknown speed-up 'fast_kernal'")
 
 
 # --- subprocesses --------------------------------------------------------------
 
-@pytest.mark.timeout(900)  # generous: the baseline alone is ~15 s idle, far more on a loaded box
-def test_synth_is_byte_identical_with_and_without_shim(tmp_path):
+MISMATCHED = {name: "0.0.0" for name in versions.VERIFIED}
+
+
+@pytest.mark.timeout(900)  # generous: a stock run alone is ~15 s idle, far more on a loaded box
+def test_synth_is_byte_identical_with_all_none_and_fallen_back_speedups(tmp_path):
     app = _write(tmp_path, "app.py", SYNTH_APP)
     runs = {}
-    # Both synths at once: the machine has 2 cores and the runs are independent.
-    for label, switch in (("fast", "1"), ("stock", "0")):
+    # All at once: the runs are independent, and two of them are slow.
+    for label, extra in (
+        ("fast", {"PLATFORM_SPEEDUPS": "all"}),
+        ("stock", {"PLATFORM_SPEEDUPS": "none"}),
+        ("fallback", {"PLATFORM_SPEEDUPS": "all", "TEST_VERIFIED": json.dumps(MISMATCHED)}),
+    ):
         runs[label] = subprocess.Popen(
             [sys.executable, str(app), str(tmp_path / label)],
-            cwd=tmp_path, env=_env(PLATFORM_FAST_IMPORTS=switch),
+            cwd=tmp_path, env=_env(**extra),
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
-    results = {}
+    results, stderrs = {}, {}
     for label, proc in runs.items():
-        stdout, stderr = proc.communicate()
-        assert proc.returncode == 0, f"{label} synth failed:\n{stderr[-3000:]}"
+        stdout, stderrs[label] = proc.communicate()
+        assert proc.returncode == 0, f"{label} synth failed:\n{stderrs[label][-3000:]}"
         results[label] = _last_json(stdout)
 
-    assert results["fast"]["shim"] is True and results["stock"]["shim"] is False
-    assert results["fast"]["kernel"] is True and results["stock"]["kernel"] is False
-    assert results["fast"]["node"] == "lazy" and results["stock"]["node"] is None
-    # The kernel runs without jsii's relay process in the fast run, with it in the stock one.
-    assert results["fast"]["children"] == ["program.js"]
-    assert results["stock"]["children"] == ["jsii-runtime.js"]
-    assert results["fast"]["modules"] < 50 < results["stock"]["modules"]
+    fast, stock, fallback = results["fast"], results["stock"], results["fallback"]
+    assert fast["active"] == sorted(speedups.NAMES) and fast["off"] == []
+    assert stock["active"] == [] and stock["off"] == []
+    assert _fallbacks(stderrs["fast"]) == [] and _fallbacks(stderrs["stock"]) == []
+    # The kernel runs without jsii's relay process in the fast run, with it in the stock one,
+    # where the preload that this (pytest) process passes on is taken out again.
+    assert fast["children"] == ["program.js"] and str(PRELOAD_PATH) in fast["node_options"]
+    assert stock["children"] == ["jsii-runtime.js"] and str(PRELOAD_PATH) not in stock["node_options"]
+    assert fast["modules"] < 50 < stock["modules"]
+    # With a version table the installed packages do not match, each speed-up relying on
+    # them falls back with exactly one line naming it and why; the GC switch relies on none.
+    assert fallback["active"] == ["gc"]
+    lines = _fallbacks(stderrs["fallback"])
+    assert sorted(name for name, _ in lines) == sorted(set(speedups.NAMES) - {"gc"}), stderrs["fallback"]
+    for name, why in lines:
+        distribution = speedups.REQUIRES[name][0]
+        assert why == (f"{distribution} {versions.installed(distribution)} is installed, verified with 0.0.0 "
+                       "(infra/speedups/versions.py)")
+    assert fallback["children"] == ["jsii-runtime.js"] and fallback["modules"] > 50
     _assert_same_tree(tmp_path / "fast", tmp_path / "stock")
+    _assert_same_tree(tmp_path / "fallback", tmp_path / "stock")
 
 
 def _assert_same_tree(fast: Path, stock: Path) -> None:
@@ -252,18 +324,20 @@ def _assert_same_tree(fast: Path, stock: Path) -> None:
 
 @pytest.mark.timeout(900)
 def test_the_app_synthesizes_byte_identical_with_and_without_speedups(tmp_path):
-    """The project's own app, run as cdktf.json runs it, with every speed-up and with none."""
+    """The project's own app as cdktf.json runs it, with every speed-up, and the stock way
+    (no speed-up, no -O)."""
     runs = {
         label: subprocess.Popen(
-            [sys.executable, "-O", "main.py"],
-            cwd=ROOT, env=_env(PLATFORM_FAST_IMPORTS=switch, CDKTF_OUTDIR=str(tmp_path / label)),
+            [sys.executable, *flags, "main.py"],
+            cwd=ROOT, env=_env(PLATFORM_SPEEDUPS=switch, CDKTF_OUTDIR=str(tmp_path / label)),
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
-        for label, switch in (("fast", "1"), ("stock", "0"))
+        for label, flags, switch in (("fast", ["-O"], "all"), ("stock", [], "none"))
     }
     for label, proc in runs.items():
         _, stderr = proc.communicate()
         assert proc.returncode == 0, f"{label} synth failed:\n{stderr[-3000:]}"
+        assert _fallbacks(stderr) == [], stderr
     assert len(list((tmp_path / "fast" / "stacks").iterdir())) == 8
     _assert_same_tree(tmp_path / "fast", tmp_path / "stock")
 
@@ -308,20 +382,24 @@ exports.fooBar = require("./foo-bar");
 """
 
 
-def _node_probe(index: Path) -> dict:
+def _node(*args: str) -> subprocess.CompletedProcess:
     node = shutil.which("node")
     if node is None:
         pytest.fail("node is not on PATH")
-    proc = subprocess.run(
-        [node, "--require", str(PRELOAD_PATH), "-e", NODE_PROBE, str(index)],
-        capture_output=True, text=True, timeout=60,
-    )
+    env = {k: v for k, v in os.environ.items() if k != "NODE_OPTIONS"}
+    proc = subprocess.run([node, *args], capture_output=True, text=True, timeout=60, env=env)
     assert proc.returncode == 0, proc.stderr
-    return json.loads(proc.stdout)
+    return proc
+
+
+def _node_probe(index: Path) -> tuple[dict, str]:
+    proc = _node("--require", str(PRELOAD_PATH), "-e", NODE_PROBE, str(index))
+    return json.loads(proc.stdout), proc.stderr
 
 
 def test_preload_requires_provider_submodules_on_first_use(tmp_path):
-    out = _node_probe(_fake_provider(tmp_path, GENERATED_INDEX))
+    out, stderr = _node_probe(_fake_provider(tmp_path, GENERATED_INDEX))
+    assert stderr == ""
     assert out["before"] == []
     assert out["keys"] == ["bazQux", "fooBar"]  # every export is still there, and enumerable
     assert out["value"] == "foo-bar" and out["after"] == ["foo-bar"]
@@ -337,8 +415,10 @@ def test_preload_requires_provider_submodules_on_first_use(tmp_path):
     ],
 )
 def test_preload_runs_an_index_of_any_other_shape_as_it_is(tmp_path, change):
-    out = _node_probe(_fake_provider(tmp_path, change(GENERATED_INDEX)))
+    index = _fake_provider(tmp_path, change(GENERATED_INDEX))
+    out, stderr = _node_probe(index)
     assert out["before"] == ["baz-qux", "foo-bar"]  # eager, in the file's own order
+    assert _fallbacks(stderr) == [("kernel_lazy_index", f"{index} is not of the generated shape; compiled as it is")]
 
 
 def test_preload_recognizes_the_installed_providers_index(tmp_path):
@@ -346,7 +426,6 @@ def test_preload_recognizes_the_installed_providers_index(tmp_path):
     tarball = next((_provider_init().parent / "_jsii").glob("*.jsii.tgz"))
     with tarfile.open(tarball) as archive:
         source = archive.extractfile("package/lib/index.js").read().decode()
-    node = shutil.which("node")
     probe = (
         "const m = require(process.argv[1]);"
         "const src = require('fs').readFileSync(process.argv[2], 'utf8');"
@@ -354,10 +433,8 @@ def test_preload_recognizes_the_installed_providers_index(tmp_path):
         "console.log(JSON.stringify(found === null ? null : found.size));"
     )
     (tmp_path / "index.js").write_text(source)
-    proc = subprocess.run([node, "-e", probe, str(PRELOAD_PATH), str(tmp_path / "index.js")],
-                          capture_output=True, text=True, timeout=60)
-    assert proc.returncode == 0, proc.stderr
-    assert json.loads(proc.stdout) == len(_load_shim()._split_source(_provider_init().read_text())[1])
+    proc = _node("-e", probe, str(PRELOAD_PATH), str(tmp_path / "index.js"))
+    assert json.loads(proc.stdout) == len(fast_imports._split_source(_provider_init().read_text())[1])
 
 
 @pytest.mark.timeout(600)
@@ -369,7 +446,7 @@ def test_shim_is_active_and_resolves_unimported_types(tmp_path):
     )
     assert proc.returncode == 0, proc.stderr[-3000:]
     out = _last_json(proc.stdout)
-    assert out["shim"] is True
+    assert "fast_imports" in out["active"]
     assert out["status"]["packages"][PKG]["state"] == "lazy"
     # 5 submodules + package + _jsii, each with its publication `_private` twin.
     assert len(out["modules"]) < 50, out["modules"]
@@ -379,7 +456,54 @@ def test_shim_is_active_and_resolves_unimported_types(tmp_path):
     assert out["lazy_resolved"] == f"{PKG}.vpc"
     assert out["lazy_is_fresh_vpc"] is True
     assert out["lazy_cidr"] == "10.0.0.0/16"
-    # And when the map misses, the full-import fallback kicks in (with a warning).
+    # And when the map misses, the full-import fallback kicks in, and says so in one line.
     assert out["fallback_type"] == "S3Bucket"
-    assert out["fallback_warned"] is True
     assert out["fallback_imported_sqs"] is True
+    assert _fallbacks(proc.stderr) == [
+        ("fast_imports", f"a jsii type of {PKG} could not be resolved lazily; importing all 2 submodules")]
+
+
+FAKE_PROVIDER_INIT = """
+import publication
+from ._jsii import *
+publication.publish()
+"""
+
+
+def test_a_provider_package_of_another_shape_is_imported_the_normal_way(tmp_path):
+    package = tmp_path / "cdktf_cdktf_provider_fake"
+    (package / "_jsii").mkdir(parents=True)
+    (package / "_jsii" / "__init__.py").write_text("")
+    (package / "__init__.py").write_text("LOADED = True\n")  # no marker, no eager imports
+    script = _write(tmp_path, "fake.py", """
+        sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+        import cdktf_cdktf_provider_fake
+        print(json.dumps({"loaded": cdktf_cdktf_provider_fake.LOADED,
+                          "state": fast_imports.status()["packages"]["cdktf_cdktf_provider_fake"]["state"]}))
+    """)
+    proc = subprocess.run([sys.executable, str(script)], cwd=tmp_path, env=_env(), capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert _last_json(proc.stdout) == {"loaded": True, "state": "fallback"}
+    assert _fallbacks(proc.stderr) == [
+        ("fast_imports", "cdktf_cdktf_provider_fake imported the normal (slow) way: marker comment not found")]
+
+
+def test_installing_after_the_kernel_started_says_what_is_off(tmp_path):
+    script = tmp_path / "late.py"
+    script.write_text(textwrap.dedent(f"""
+        import json, sys
+        sys.path.insert(0, {str(ROOT)!r})
+        import cdktf  # starts the jsii kernel: too late for the kernel speed-ups
+        from infra import speedups
+        installed = speedups.install("all")
+        print(json.dumps(sorted(installed.active)))
+    """))
+    proc = subprocess.run([sys.executable, "-O", str(script)], cwd=tmp_path, env=_env(), capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert _last_json(proc.stdout) == ["fast_imports", "fast_kernel", "gc"]
+    assert _fallbacks(proc.stderr) == [
+        ("kernel_lazy_index", "the jsii kernel was already running (install() must come before the first jsii import)"),
+        ("fast_kernel (kernel relay)", "the jsii kernel was already running, started through jsii's relay"),
+    ]

@@ -1,4 +1,4 @@
-"""A faster Python side for the jsii calls a synthesis makes (jsii 1.142.0 only).
+"""A faster Python side for the jsii calls a synthesis makes (speed-up ``fast_kernel``).
 
 Why this exists
 ---------------
@@ -30,16 +30,16 @@ messages:
   ~45 MB. Here Python starts `program.js` itself, its fd 3 one end of a socket pair of
   which Python holds the other (`sh -c 'exec node ... 3<&0'` puts it there); the
   kernel's stdout and stderr are this process's, where the relay forwarded them too.
-  Not done when JSII_RUNTIME names a runtime of the user's, or off POSIX.
+  Not done (and said in one line) when JSII_RUNTIME names a runtime of the user's, off
+  POSIX, or when node is not found (jsii's own start then reports that).
 
-The 50-service synthesis takes about 4.5 s less; tests/test_fast_imports.py proves the
-synthesized files are byte-identical with and without it. infra/__init__.py installs it
-only where infra/fast_imports.py is installed, so ``PLATFORM_FAST_IMPORTS=0`` switches
-both off.
+tests/test_speedups.py proves the synthesized files are byte-identical with and without
+it; ``make bench`` measures what it saves.
 
-It patches private jsii functions, so it only does so for the jsii version it was written
-against and checked with; with any other version it changes nothing and ``status()`` says
-why (tests/test_fast_imports.py fails then, so an upgrade is re-checked on purpose).
+It patches private jsii functions, so ``infra.speedups`` installs it only with the jsii
+version of versions.py, which it was written against and checked with; and install()
+checks that each private name it replaces is still there, in the shape it expects. Any
+other case changes nothing and prints one line (``speedups: fast_kernel off: ...``).
 """
 
 from __future__ import annotations
@@ -53,29 +53,57 @@ import platform
 import shutil
 import socket
 import subprocess
+import sys
 from types import BuiltinFunctionType, FunctionType, LambdaType, MethodType
 from typing import Any
 
-SUPPORTED_JSII = "1.142.0"
+from infra.speedups import report
 
-_status: dict[str, Any] = {"installed": False, "reason": "not installed"}
+NAME = "fast_kernel"
+_status: dict[str, Any] = {"installed": False, "reason": "not installed", "relay": True}
 
 
 def status() -> dict[str, Any]:
     return dict(_status)
 
 
-def install() -> bool:
-    """Patch the jsii runtime (idempotent). Returns True when the fast paths are active."""
-    import jsii
-
-    if jsii.__version__ != SUPPORTED_JSII:
-        _status.update(installed=False, reason=f"jsii {jsii.__version__} is not {SUPPORTED_JSII}")
-        return False
+def install() -> str | None:
+    """Patch the jsii runtime (idempotent). None when the fast paths are active, else why not."""
     if not _status["installed"]:
+        why = _unexpected_shape()
+        if why:
+            _status.update(reason=why)
+            return why
         _patch()
         _status.update(installed=True, reason=None)
-    return True
+    return None
+
+
+def _unexpected_shape() -> str | None:
+    """Why the jsii runtime is not what _patch() replaces parts of, or None."""
+    try:
+        import jsii._kernel as kernel_module
+        from jsii import _reference_map
+        from jsii._kernel import types
+        from jsii._kernel.providers import process
+    except ImportError as exc:
+        return f"cannot import a jsii module it patches ({exc})"
+    needed = [
+        (kernel_module, ("_make_reference_for_native", "_get_overides")),
+        (_reference_map, ("register_reference",)),
+        (types, ("GetRequest", "InvokeRequest", "CreateRequest", "GetResponse", "InvokeResponse",
+                 "CreateResponse", "ObjRef")),
+        (process, ("_unstructure_ref", "_NodeProcess", "_stack_traces_enabled", "jdefault",
+                   "_ProcessResponse", "_CallbackResponse", "ErrorType", "JavaScriptError")),
+    ]
+    for owner, names in needed:
+        for name in names:
+            if not hasattr(owner, name):
+                return f"jsii has no {owner.__name__}.{name}"
+    for name in ("send", "start", "stop", "handshake", "_next_message", "_jsii_runtime"):
+        if not callable(getattr(process._NodeProcess, name, None)):
+            return f"jsii has no _NodeProcess.{name}"
+    return None
 
 
 def _patch() -> None:
@@ -173,14 +201,22 @@ def _patch() -> None:
     kernel_module._make_reference_for_native = make_reference_for_native
     kernel_module._get_overides = get_overrides
     process._NodeProcess.send = fast_send
-    if os.name == "posix" and os.path.exists("/bin/sh") and "JSII_RUNTIME" not in os.environ:
+    if os.name != "posix" or not os.path.exists("/bin/sh"):
+        report.off(NAME + " (kernel relay)", "not a POSIX system with /bin/sh; the kernel starts through jsii's relay")
+    elif "JSII_RUNTIME" in os.environ:
+        report.off(NAME + " (kernel relay)", "JSII_RUNTIME names a runtime; jsii starts it as usual")
+    elif any(name.endswith("._jsii") for name in sys.modules):  # jsii starts node at the first assembly load
+        report.off(NAME + " (kernel relay)", "the jsii kernel was already running, started through jsii's relay")
+    else:
         start = process._NodeProcess.start
 
         def start_kernel(self: Any) -> None:
             node = shutil.which(os.environ.get("JSII_NODE", "node"))
             if node is None:
-                return start(self)  # jsii's own start then reports the missing node clearly
+                report.off(NAME + " (kernel relay)", "node not found; jsii's own start reports it")
+                return start(self)
             self.stop = _stop_kernel.__get__(self)
+            _status["relay"] = False
             return _start_kernel_directly(self, node)
 
         process._NodeProcess.start = start_kernel

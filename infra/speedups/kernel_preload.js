@@ -1,12 +1,21 @@
 // Preloaded into the node process that runs the jsii kernel (NODE_OPTIONS=--require, set by
-// infra/fast_imports.py before the kernel starts). Two things a Python synthesis pays for
-// and never uses; the synthesized JSON is the same without them (PLATFORM_FAST_IMPORTS=0),
-// which tests/test_fast_imports.py checks byte for byte.
+// infra/speedups/kernel_preload.py before the kernel starts, as speed-up kernel_lazy_index).
+// The synthesized JSON is the same without it, which tests/test_speedups.py checks byte for
+// byte. An index not of the expected shape prints one line to stderr
+// (`speedups: kernel_lazy_index off: ...`) and runs as it is.
+//
+// Tried and removed: replacing cdktf's per-token captureStackTrace (lib/tokens/private/
+// stack-trace.js) by a marker. It saved 1-6% of the default app's synthesis, below the 10%
+// a speed-up must earn to stay (README, "Synthesis speed").
 "use strict";
 
 const Module = require("module");
 
-// 1. Lazy provider submodules.
+function off(name, why) {
+  process.stderr.write(`speedups: ${name} off: ${why}\n`);
+}
+
+// Lazy provider submodules.
 //
 // The kernel `require`s a prebuilt provider's lib/index.js when Python loads the assembly,
 // and that index eagerly requires every one of its submodules: ~2,100 files, ~240 MB of
@@ -16,7 +25,7 @@ const Module = require("module");
 // (`closure.s3Bucket.S3Bucket`). Only an index of exactly the generated shape is made lazy:
 // comments, "use strict", the __esModule marker, `exports.a = exports.b = ... = void 0;`
 // and `exports.x = require("./x");`, with the same names in both. Anything else compiles
-// as usual (slow, never wrong).
+// as usual (slow, never wrong) and says so.
 const PROVIDER_INDEX = /[\\/]@cdktf[\\/]provider-[^\\/]+[\\/](?:[^\\/]+[\\/])*lib[\\/]index\.js$/;
 const REQUIRE_LINE = /^exports\.([A-Za-z_$][\w$]*) = require\("(\.\/[\w.-]+)"\);$/;
 const DECLARE_LINE = /^exports\.[A-Za-z_$][\w$]*(?: = exports\.[A-Za-z_$][\w$]*)* = void 0;$/;
@@ -55,18 +64,8 @@ function defineLazy(module, name, relative) {
   });
 }
 
-// 2. No creation stacks for tokens.
-//
-// cdktf records a full JavaScript stack trace (Error.stackTraceLimit = MAX_SAFE_INTEGER,
-// then formatted) for every token, reference and complex attribute it creates: ~15% of the
-// kernel's time in a synthesis. The trace is only ever shown in an error about a token that
-// cannot be resolved, and in a jsii kernel it holds nothing but kernel frames: the Python
-// code that made the object is in another process. The marker says so where it would show.
-const CDKTF_STACK_TRACE = /[\\/]cdktf[\\/](?:[^\\/]+[\\/])*lib[\\/]tokens[\\/]private[\\/]stack-trace\.js$/;
-const NO_STACK = Object.freeze(["(creation stack not recorded: the object was made from Python through jsii)"]);
-
 const compile = Module.prototype._compile;
-Module.prototype._compile = function compileForSynthesis(content, filename) {
+Module.prototype._compile = function compileLazily(content, filename) {
   if (PROVIDER_INDEX.test(filename)) {
     const exports = lazyExports(content);
     if (exports !== null) {
@@ -74,12 +73,9 @@ Module.prototype._compile = function compileForSynthesis(content, filename) {
       for (const [name, relative] of exports) defineLazy(this, name, relative);
       return undefined;
     }
+    off("kernel_lazy_index", `${filename} is not of the generated shape; compiled as it is`);
   }
-  const result = compile.call(this, content, filename);
-  if (CDKTF_STACK_TRACE.test(filename) && typeof this.exports.captureStackTrace === "function") {
-    this.exports.captureStackTrace = () => NO_STACK;
-  }
-  return result;
+  return compile.call(this, content, filename);
 };
 
 module.exports = { lazyExports };
