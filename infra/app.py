@@ -14,7 +14,6 @@ from collections.abc import Collection
 from cdktf import App, TerraformStack
 
 from infra.config.specs import AppSpec
-from infra.platform.stack import PlatformStack
 from infra.service.stack import ServiceStack
 from infra.stacks import stack_name
 
@@ -23,6 +22,10 @@ def build_app(
     spec: AppSpec, *, outdir: str = "cdktf.out", services: Collection[str] | None = None, platform: bool = True
 ) -> App:
     app = App(outdir=outdir)
+    if platform:
+        # Imported only when built: a synthesis of some services loads none of the
+        # platform's provider modules (a third of a one-stack synthesis).
+        from infra.platform.stack import PlatformStack
     for env in spec.environments:
         platform_stack = PlatformStack(app, stack_name(env, "platform"), env=env, local=spec.local) if platform else None
         stacks: dict[str, TerraformStack] = {}
