@@ -3,7 +3,9 @@
 The database: DB_HOST, DB_PORT, DB_NAME, and its credentials, the RDS-managed master secret:
 DB_SECRET is its value as ECS injects it when the task starts; DB_SECRET_ARN is where the app
 re-reads it (Secrets Manager, through boto3) once the database refuses that value, because RDS
-rotates the password under running tasks. Either is enough; ECS gives both.
+rotates the password under running tasks. Either is enough. DB_SECRET_ARN is an ARN, not a
+secret: the task role needs secretsmanager:GetSecretValue on it and kms:Decrypt on its key.
+Without it, a rotated password makes the database calls fail (503) until the task is replaced.
 """
 
 from __future__ import annotations
