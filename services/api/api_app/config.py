@@ -1,9 +1,18 @@
-"""Configuration from environment variables only (12-factor), validated at start-up."""
+"""Configuration from environment variables only (12-factor), validated at start-up.
+
+The database: DB_HOST, DB_PORT, DB_NAME, and its credentials, the RDS-managed master secret:
+DB_SECRET is its value as ECS injects it when the task starts; DB_SECRET_ARN is where the app
+re-reads it (Secrets Manager, through boto3) once the database refuses that value, because RDS
+rotates the password under running tasks. Either is enough. DB_SECRET_ARN is an ARN, not a
+secret: the task role needs secretsmanager:GetSecretValue on it and kms:Decrypt on its key.
+Without it, a rotated password makes the database calls fail (503) until the task is replaced.
+"""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass, field
 from typing import Mapping
 
@@ -19,11 +28,15 @@ _LOG_LEVELS = {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}
 class Config:
     db_host: str
     db_name: str
-    db_user: str
-    db_password: str = field(repr=False)  # never logged / printed
+    # From DB_SECRET (the value ECS injects at start); None when only DB_SECRET_ARN is given.
+    db_user: str | None = None
+    db_password: str | None = field(default=None, repr=False)  # never logged / printed
     db_port: int = 3306
     db_connect_timeout_seconds: int = 5
     log_level: str = "INFO"
+    # DB_SECRET_ARN: where to re-read the secret when the database refuses the password
+    # (RDS rotates its managed master secret, every 7 days by default).
+    db_secret_arn: str | None = None
 
 
 def _required(env: Mapping[str, str], name: str, example: str) -> str:
@@ -44,26 +57,42 @@ def _int(env: Mapping[str, str], name: str, default: int, lo: int, hi: int) -> i
     return value
 
 
-def _parse_db_secret(raw: str) -> tuple[str, str]:
+def parse_db_secret(raw: str, source: str, error: type[Exception] = ConfigError) -> tuple[str, str]:
     """Parse the RDS-managed master secret JSON: {"username": ..., "password": ...}.
 
-    Error messages name the variable and key but never echo the secret value.
+    ``source`` names where the value came from (a variable, a secret); error messages name it
+    and the key but never echo the secret value.
     """
     try:
         data = json.loads(raw)
     except ValueError:
-        raise ConfigError(
-            'environment variable DB_SECRET must be JSON like {"username": "...", "password": "..."}'
-            " (the RDS-managed master secret injected by ECS); it is not valid JSON"
+        raise error(
+            f'{source} must be JSON like {{"username": "...", "password": "..."}}'
+            " (the RDS-managed master secret); it is not valid JSON"
         ) from None
     if not isinstance(data, dict):
-        raise ConfigError("environment variable DB_SECRET must be a JSON object")
+        raise error(f"{source} must be a JSON object")
     for key in ("username", "password"):
         if not isinstance(data.get(key), str) or not data[key]:
-            raise ConfigError(
-                f'environment variable DB_SECRET is missing a non-empty string "{key}" key'
-            )
+            raise error(f'{source} is missing a non-empty string "{key}" key')
     return data["username"], data["password"]
+
+
+# An ARN (as ECS and the platform give it) or a plain secret name (local runs).
+_SECRET_ARN = re.compile(r"^arn:aws[a-z-]*:secretsmanager:[a-z0-9-]+:[0-9]{12}:secret:[A-Za-z0-9/_+=.@!-]+$")
+_SECRET_NAME = re.compile(r"^[A-Za-z0-9/_+=.@!-]{1,512}$")
+
+
+def _secret_arn(env: Mapping[str, str]) -> str | None:
+    value = env.get("DB_SECRET_ARN", "").strip()
+    if not value:
+        return None
+    if not (_SECRET_ARN.fullmatch(value) if value.startswith("arn:") else _SECRET_NAME.fullmatch(value)):
+        raise ConfigError(
+            "environment variable DB_SECRET_ARN must be a Secrets Manager secret ARN "
+            f"(arn:aws:secretsmanager:<region>:<account>:secret:<name>) or name, got {value!r}"
+        )
+    return value
 
 
 def load_config(env: Mapping[str, str] | None = None) -> Config:
@@ -71,9 +100,11 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
     db_host = _required(env, "DB_HOST", "mydb.abc123.eu-west-1.rds.amazonaws.com")
     db_port = _int(env, "DB_PORT", 3306, 1, 65535)
     db_name = _required(env, "DB_NAME", "app")
-    user, password = _parse_db_secret(
-        _required(env, "DB_SECRET", '{"username": "admin", "password": "..."}')
-    )
+    secret_arn = _secret_arn(env)
+    user = password = None
+    if env.get("DB_SECRET", "").strip() or secret_arn is None:
+        raw = _required(env, "DB_SECRET", '{"username": "admin", "password": "..."}, or set DB_SECRET_ARN')
+        user, password = parse_db_secret(raw, "environment variable DB_SECRET")
     timeout = _int(env, "DB_CONNECT_TIMEOUT_SECONDS", 5, 1, 60)
     log_level = env.get("LOG_LEVEL", "INFO").strip().upper()
     if log_level not in _LOG_LEVELS:
@@ -88,4 +119,5 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         db_port=db_port,
         db_connect_timeout_seconds=timeout,
         log_level=log_level,
+        db_secret_arn=secret_arn,
     )

@@ -8,6 +8,7 @@ import time
 from flask import Flask, Response, g, jsonify, request
 
 from .config import Config, load_config
+from .credentials import credentials_from_config
 from .logging_setup import configure_logging
 from .repository import ItemRepository, MySQLItemRepository, RepositoryError
 
@@ -27,17 +28,19 @@ def create_app(
     """Application factory; gunicorn runs ``api_app:create_app()``.
 
     With no arguments the configuration is read and validated from the
-    environment and items are stored in MySQL. Tests pass a fake repository.
+    environment and items are stored in MySQL, with the credentials of the
+    RDS-managed secret (re-read when the password rotates, see
+    api_app.credentials). Tests pass a fake repository.
     """
     if repository is None:
         config = config or load_config()
         repository = MySQLItemRepository(
             host=config.db_host,
             port=config.db_port,
-            user=config.db_user,
-            password=config.db_password,
             database=config.db_name,
             connect_timeout=config.db_connect_timeout_seconds,
+            # DB_SECRET, re-read from DB_SECRET_ARN when RDS has rotated the password.
+            credentials=credentials_from_config(config),
         )
     configure_logging(SERVICE, config.log_level if config else "INFO")
     repo = repository

@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import datetime as _dt
+import logging
 import threading
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
+
+log = logging.getLogger("api_app")
 
 
 @dataclass(frozen=True)
@@ -72,29 +75,56 @@ CREATE TABLE IF NOT EXISTS items (
 """
 
 
+# ER_ACCESS_DENIED_ERROR: the server refused the user name / password (a rotated password).
+ACCESS_DENIED = 1045
+
+
+class _Refused(Exception):
+    """The server refused the credentials (while connecting or on an open connection)."""
+
+    def __init__(self, error: Exception) -> None:
+        super().__init__(str(error))
+        self.error = error
+
+
 class MySQLItemRepository:
     """MySQL (RDS) implementation using PyMySQL.
 
     One short-lived connection per call: simple, and robust across RDS
-    fail-overs and credential rotation restarts. The table is created on first
-    use, so a database that is down at start-up does not stop the container
-    (liveness /health stays green, /ready reports the problem).
+    fail-overs. The table is created on first use, so a database that is down at
+    start-up does not stop the container (liveness /health stays green, /ready
+    reports the problem).
+
+    Credentials come from ``credentials`` (see api_app.credentials), or from
+    ``user``/``password`` when they cannot change. When the server refuses them
+    (1045: RDS rotated the password), the source is asked once for newer ones and
+    the call is tried once more with them; otherwise, or if those are refused
+    too, the call fails with RepositoryError (the app answers 503).
     """
 
     def __init__(
         self,
         host: str,
         port: int,
-        user: str,
-        password: str,
-        database: str,
+        user: str | None = None,
+        password: str | None = None,
+        database: str = "",
         connect_timeout: int = 5,
+        *,
+        credentials=None,
     ) -> None:
+        if not database:
+            raise TypeError("MySQLItemRepository needs a database name")
+        if credentials is None:
+            if not (user and password):
+                raise TypeError("MySQLItemRepository needs user and password, or credentials")
+            from .credentials import Credentials, StaticCredentials
+
+            credentials = StaticCredentials(Credentials(user, password))
+        self._credentials = credentials
         self._params = dict(
             host=host,
             port=port,
-            user=user,
-            password=password,
             database=database,
             connect_timeout=connect_timeout,
             read_timeout=10,
@@ -107,32 +137,60 @@ class MySQLItemRepository:
 
     @staticmethod
     def _driver():
-        import pymysql  # imported lazily: tests and the fake need no driver
+        import pymysql  # imported lazily: the in-memory fake needs no driver
 
         return pymysql
 
-    def _connect(self):
-        driver = self._driver()
+    def _attempt(self, driver, credentials, fn, failure: str):
         try:
-            return driver.connect(**self._params)
+            conn = driver.connect(user=credentials.user, password=credentials.password, **self._params)
         except driver.MySQLError as exc:
+            if _refused(exc):
+                raise _Refused(exc) from exc
             raise RepositoryError(f"cannot connect to MySQL at {self._params['host']}: {exc}") from exc
-
-    def _run(self, fn):
-        driver = self._driver()
-        conn = self._connect()
         try:
             with conn.cursor() as cur:
-                if not self._schema_ready:
-                    with self._schema_lock:
-                        if not self._schema_ready:
-                            cur.execute(SCHEMA)
-                            self._schema_ready = True
                 return fn(cur)
         except driver.MySQLError as exc:
-            raise RepositoryError(f"MySQL query failed: {exc}") from exc
+            if _refused(exc):
+                raise _Refused(exc) from exc
+            raise RepositoryError(f"{failure}: {exc}") from exc
         finally:
             conn.close()
+
+    def _run(self, fn, failure: str = "MySQL query failed"):
+        driver = self._driver()
+        credentials = self._credentials.current()
+        try:
+            return self._attempt(driver, credentials, fn, failure)
+        except _Refused as refused:
+            first = refused.error
+        # One line per refusal, whatever happens next (never the password).
+        context = {"credentials_from": self._credentials.describe(), "db_user": credentials.user, "error": str(first)}
+        try:
+            fresh = self._credentials.refresh(credentials)
+        except RepositoryError as exc:
+            log.warning(f"database credentials rejected; re-reading them failed: {exc}", extra=context)
+            raise
+        outcome = "re-read them, reconnecting once" if fresh is not None else "no newer ones to try"
+        log.warning(f"database credentials rejected; {outcome} ({context['credentials_from']})", extra=context)
+        if fresh is None:
+            raise RepositoryError(f"MySQL refused the credentials: {first}") from first
+        try:
+            return self._attempt(driver, fresh, fn, failure)
+        except _Refused as refused:
+            raise RepositoryError(f"MySQL refused the re-read credentials too: {refused.error}") from refused.error
+
+    def _with_schema(self, fn):
+        def run(cur):
+            if not self._schema_ready:
+                with self._schema_lock:
+                    if not self._schema_ready:
+                        cur.execute(SCHEMA)
+                        self._schema_ready = True
+            return fn(cur)
+
+        return self._run(run)
 
     @staticmethod
     def _row_to_item(row) -> Item:
@@ -146,7 +204,7 @@ class MySQLItemRepository:
             cur.execute("SELECT id, name, created_at FROM items ORDER BY id LIMIT %s", (limit,))
             return [self._row_to_item(r) for r in cur.fetchall()]
 
-        return self._run(q)
+        return self._with_schema(q)
 
     def add_item(self, name: str) -> Item:
         def q(cur):
@@ -154,16 +212,15 @@ class MySQLItemRepository:
             cur.execute("SELECT id, name, created_at FROM items WHERE id = %s", (cur.lastrowid,))
             return self._row_to_item(cur.fetchone())
 
-        return self._run(q)
+        return self._with_schema(q)
 
     def ping(self) -> None:
-        driver = self._driver()
-        conn = self._connect()
-        try:
-            with conn.cursor() as cur:
-                cur.execute("SELECT 1")
-                cur.fetchone()
-        except driver.MySQLError as exc:
-            raise RepositoryError(f"MySQL ping failed: {exc}") from exc
-        finally:
-            conn.close()
+        def q(cur):
+            cur.execute("SELECT 1")
+            cur.fetchone()
+
+        self._run(q, failure="MySQL ping failed")
+
+
+def _refused(exc: Exception) -> bool:
+    return bool(exc.args) and exc.args[0] == ACCESS_DENIED

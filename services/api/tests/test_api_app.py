@@ -168,3 +168,20 @@ def test_create_app_without_arguments_validates_environment(monkeypatch):
         monkeypatch.setenv(name, value)
     # No connection is attempted at start-up, so liveness works without a DB.
     assert create_app().test_client().get("/health").status_code == 200
+
+
+SECRET_ARN = "arn:aws:secretsmanager:eu-west-1:123456789012:secret:rds!db-0123-AbCdEf"
+
+
+def test_config_takes_the_secret_arn_with_or_without_the_injected_value():
+    cfg = load_config({**GOOD_ENV, "DB_SECRET_ARN": SECRET_ARN})
+    assert (cfg.db_user, cfg.db_secret_arn) == ("admin", SECRET_ARN)
+    only_arn = {k: v for k, v in GOOD_ENV.items() if k != "DB_SECRET"}
+    cfg = load_config({**only_arn, "DB_SECRET_ARN": SECRET_ARN})
+    assert (cfg.db_user, cfg.db_password, cfg.db_secret_arn) == (None, None, SECRET_ARN)
+
+
+@pytest.mark.parametrize("arn", ["arn:aws:ssm:eu-west-1:123456789012:parameter/x", "not a name"])
+def test_config_rejects_a_bad_secret_arn(arn):
+    with pytest.raises(ConfigError, match="DB_SECRET_ARN"):
+        load_config({**GOOD_ENV, "DB_SECRET_ARN": arn})

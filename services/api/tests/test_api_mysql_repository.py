@@ -1,128 +1,78 @@
-"""MySQLItemRepository against a fake PyMySQL module (no driver or server needed)."""
-
-import datetime as dt
-import sys
-import types
+"""MySQLItemRepository against a real MySQL-compatible server (MariaDB on loopback, see conftest)."""
 
 import pytest
 
 from api_app.repository import MySQLItemRepository, RepositoryError
 
 
-class FakeMySQLError(Exception):
-    pass
+def make_repo(account, **overrides):
+    params = dict(
+        host=account.host,
+        port=account.port,
+        user=account.user,
+        password=account.password,
+        database=account.database,
+        connect_timeout=3,
+    )
+    return MySQLItemRepository(**{**params, **overrides})
 
 
-class FakeCursor:
-    def __init__(self, db):
-        self.db = db
-        self.lastrowid = None
-        self._result = []
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        return False
-
-    def execute(self, sql, params=()):
-        self.db.statements.append(" ".join(sql.split()))
-        if self.db.fail_queries:
-            raise FakeMySQLError("Lost connection to MySQL server during query")
-        if sql.startswith("INSERT"):
-            self.db.rows.append((len(self.db.rows) + 1, params[0], dt.datetime(2024, 1, 1, 12, 0)))
-            self.lastrowid = len(self.db.rows)
-        elif "WHERE id" in sql:
-            self._result = [r for r in self.db.rows if r[0] == params[0]]
-        elif sql.startswith("SELECT id"):
-            self._result = self.db.rows[: params[0]]
-        elif sql.startswith("SELECT 1"):
-            self._result = [(1,)]
-
-    def fetchall(self):
-        return list(self._result)
-
-    def fetchone(self):
-        return self._result[0] if self._result else None
+def tables(server, account):
+    rows = server.execute(
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = %s", (account.database,)
+    )
+    return sorted(name for (name,) in rows)
 
 
-class FakeConnection:
-    def __init__(self, db):
-        self.db = db
-        self.closed = False
-
-    def cursor(self):
-        return FakeCursor(self.db)
-
-    def close(self):
-        self.closed = True
-        self.db.closed += 1
-
-
-class FakeDB:
-    def __init__(self):
-        self.rows = []
-        self.statements = []
-        self.connect_kwargs = None
-        self.refuse = False
-        self.fail_queries = False
-        self.closed = 0
-        self.opened = 0
-
-
-@pytest.fixture
-def db(monkeypatch):
-    state = FakeDB()
-
-    def connect(**kwargs):
-        state.connect_kwargs = kwargs
-        if state.refuse:
-            raise FakeMySQLError("Can't connect to MySQL server on 'db' (timed out)")
-        state.opened += 1
-        return FakeConnection(state)
-
-    fake = types.ModuleType("pymysql")
-    fake.connect = connect
-    fake.MySQLError = FakeMySQLError
-    monkeypatch.setitem(sys.modules, "pymysql", fake)
-    return state
-
-
-def make_repo():
-    return MySQLItemRepository("db.internal", 3306, "admin", "pw", "app", connect_timeout=3)
-
-
-def test_add_and_list_create_schema_once_and_close_connections(db):
-    repo = make_repo()
+def test_add_and_list_create_the_schema_and_close_connections(mariadb_server, db_account):
+    repo = make_repo(db_account)
+    assert tables(mariadb_server, db_account) == []
     item = repo.add_item("widget")
+    assert tables(mariadb_server, db_account) == ["items"]
     assert (item.id, item.name) == (1, "widget")
-    assert item.created_at.startswith("2024-01-01T12:00:00")
-    assert [i.name for i in repo.list_items(10)] == ["widget"]
-    creates = [s for s in db.statements if s.startswith("CREATE TABLE IF NOT EXISTS items")]
-    assert len(creates) == 1
-    assert db.opened == db.closed == 2
-    assert db.connect_kwargs["connect_timeout"] == 3
-    assert db.connect_kwargs["database"] == "app"
+    assert item.created_at[:4].isdigit() and item.created_at.endswith("+00:00")
+    repo.add_item("gadget")
+    assert [i.name for i in repo.list_items(10)] == ["widget", "gadget"]
+    assert [i.name for i in repo.list_items(1)] == ["widget"]
+    # A second repository (another worker process) finds the table and the rows.
+    assert [i.id for i in make_repo(db_account).list_items()] == [1, 2]
+    # One short-lived connection per call: nothing stays open.
+    assert mariadb_server.kill_connections(db_account.user) == 0
 
 
-def test_parameters_are_bound_not_interpolated(db):
-    make_repo().add_item("x'); DROP TABLE items; --")
-    assert all("DROP" not in s for s in db.statements)
+def test_parameters_are_bound_not_interpolated(mariadb_server, db_account):
+    repo = make_repo(db_account)
+    hostile = "x'); DROP TABLE items; --"
+    assert repo.add_item(hostile).name == hostile
+    assert [i.name for i in repo.list_items()] == [hostile]
+    assert tables(mariadb_server, db_account) == ["items"]
 
 
-def test_connection_failure_becomes_repository_error(db):
-    db.refuse = True
+def test_utf8mb4_names_round_trip(db_account):
+    repo = make_repo(db_account)
+    repo.add_item("Grüße 🚀")
+    assert [i.name for i in repo.list_items()] == ["Grüße 🚀"]
+
+
+def test_connection_failure_becomes_repository_error(db_account):
+    closed_port = db_account.port + 1 if db_account.port < 65535 else db_account.port - 1
     with pytest.raises(RepositoryError, match="cannot connect"):
-        make_repo().ping()
+        make_repo(db_account, port=closed_port, connect_timeout=1).ping()
 
 
-def test_query_failure_becomes_repository_error_and_closes(db):
-    db.fail_queries = True
+def test_query_failure_becomes_repository_error_and_closes(mariadb_server, db_account):
+    # The user may connect but not create the table: the query fails, not the connection.
+    mariadb_server.execute(f"REVOKE ALL PRIVILEGES ON `{db_account.database}`.* FROM `{db_account.user}`@'%'")
+    mariadb_server.execute(f"GRANT SELECT ON `{db_account.database}`.* TO `{db_account.user}`@'%'")
+    with pytest.raises(RepositoryError, match="query failed"):
+        make_repo(db_account).list_items()
+    assert mariadb_server.kill_connections(db_account.user) == 0
+
+
+def test_ping(db_account):
+    make_repo(db_account).ping()
+
+
+def test_unknown_database_is_a_repository_error(db_account):
     with pytest.raises(RepositoryError):
-        make_repo().list_items()
-    assert db.opened == db.closed == 1
-
-
-def test_ping(db):
-    make_repo().ping()
-    assert "SELECT 1" in db.statements
+        make_repo(db_account, database="no_such_database").ping()
