@@ -11,7 +11,7 @@ import pytest
 
 from infra.config import SECRET_LIKE, load_app
 from infra.config.specs import EnvironmentSpec, ServiceSpec
-from tests.conftest import ROOT, Synth, data_sources, only, resources
+from tests.conftest import ROOT, Synth, by_path, data_sources, only, resources
 
 SERVICES = ("web", "api", "worker")
 REMOTE = re.compile(r"^\$\{data\.terraform_remote_state\.[^.]+\.outputs\.([^}]+)\}$")
@@ -51,7 +51,7 @@ EXPECTED_COUNTS: dict[str, dict[str, int]] = {
         "aws_ecs_service": 1,
         "aws_service_discovery_service": 1,
         "aws_cloudwatch_metric_alarm": 2,  # cpu, memory
-        "aws_iam_role_policy": 4,  # execution (with the database secret), build, record, pipeline
+        "aws_iam_role_policy": 5,  # execution (with the database secret), task (re-reads it), build, record, pipeline
         "aws_vpc_security_group_ingress_rule": 2,  # from web (allow_from); the database's from it
         "aws_vpc_security_group_egress_rule": 3,  # HTTPS out, MySQL out; web's egress to it
         # what the service owns since it no longer lives in the platform
@@ -248,6 +248,12 @@ def test_api_reads_the_database_through_platform_outputs_and_its_secret_through_
     assert platform_value(synth, "dev", variables["DB_NAME"]) == "app"
     assert variables["LOG_LEVEL"] == "info"
     assert "DB_SECRET" not in variables
+    # Issue #13 (6): the app re-reads the rotated secret by ARN, with its task role.
+    assert variables["DB_SECRET_ARN"] == "${data.terraform_remote_state.platform.outputs.database_secret_arn}"
+    task_policy = by_path(stack, "aws_iam_role_policy", "iam/task-policy")
+    statements = {s["sid"]: s for s in data_sources(stack, "aws_iam_policy_document")[task_policy["policy"].split(".")[2]]["statement"]}
+    assert statements["ReadRotatedDatabaseSecret"]["actions"] == ["secretsmanager:GetSecretValue"]
+    assert statements["ReadRotatedDatabaseSecret"]["resources"] == [variables["DB_SECRET_ARN"]]
 
     (secret,) = definition["secrets"]
     assert set(secret) == {"name", "valueFrom"}
@@ -288,6 +294,9 @@ def test_no_secret_value_is_read_or_written_anywhere(synth: Synth, env: str, ser
     assert not [key for key in _keys(stack["resource"]) if "password" in key.lower()]
     definition = container(stack)
     for name, value in env_vars(definition).items():
+        if name == "DB_SECRET_ARN":  # where the app re-reads the rotated secret: an ARN, never a value
+            assert value == "${data.terraform_remote_state.platform.outputs.database_secret_arn}"
+            continue
         assert not SECRET_LIKE.search(name), name
         assert "secret" not in value, (name, value)
     # The database secret only ever appears as a reference: in valueFrom and the policy.
@@ -397,7 +406,7 @@ def test_web_service_is_attached_to_its_target_group_after_the_rule_exists(synth
     assert service["depends_on"][0] == f"aws_lb_listener_rule.{logical_id(stack, 'aws_lb_listener_rule', 'service/route/listener-rule')}"
 
 
-@pytest.mark.parametrize("service, policies", [("api", ["iam/exec-policy"]), ("worker", ["iam/exec-policy", "iam/task-policy"])])
+@pytest.mark.parametrize("service, policies", [("api", ["iam/exec-policy", "iam/task-policy"]), ("worker", ["iam/exec-policy", "iam/task-policy"])])
 def test_service_starts_only_once_its_tasks_may_read_their_secrets_and_queue(synth: Synth, service: str, policies: list[str]) -> None:
     stack = synth.stack(f"dev-{service}")
     ecs = only(stack, "aws_ecs_service")

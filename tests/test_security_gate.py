@@ -74,9 +74,17 @@ def _secret_problems(name: str, stack: dict[str, Any]) -> list[str]:
     for logical_id, task in resources(stack, "aws_ecs_task_definition").items():
         for container in json.loads(task["container_definitions"]):
             for variable in container.get("environment", []):
+                if _names_a_secret_by_arn(variable):
+                    continue  # where a secret lives (the app reads it with its role), not the secret
                 if re.search(r"PASSWORD|PASSWD|SECRET|TOKEN|PRIVATE_KEY|API_KEY|CREDENTIAL", variable["name"], re.I):
                     problems.append(f"{name}: {logical_id} passes {variable['name']} as a plain environment variable")
     return problems
+
+
+def _names_a_secret_by_arn(variable: dict[str, str]) -> bool:
+    value = variable["value"]
+    arn = value.startswith("arn:") or re.fullmatch(r"\$\{data\.terraform_remote_state\.platform\.outputs\.[a-z_]+_arn\}", value)
+    return variable["name"].endswith("_ARN") and bool(arn)
 
 
 def _containers(stack: dict[str, Any]) -> list[dict[str, Any]]:

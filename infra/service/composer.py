@@ -104,6 +104,7 @@ class Microservice(Construct):
         )
 
         container_secrets = {var: secrets.value_from(ref, arns) for var, ref in spec.secrets.items()}
+        own_resources: dict[str, str] = {}
         secret_resources = sorted({secrets.policy_resource(ref, arns) for ref in spec.secrets.values()})
         environment: dict[str, str] = {}
         if spec.database:
@@ -113,11 +114,15 @@ class Microservice(Construct):
                 DB_HOST=platform.database_endpoint,
                 DB_PORT=Token.as_string(platform.database_port),
                 DB_NAME=platform.database_name,
+                # The ARN, not the value: RDS rotates the master secret (every 7 days by
+                # default), and the app re-reads it by ARN when MySQL refuses the password
+                # ("Password management with Amazon RDS and AWS Secrets Manager").
+                DB_SECRET_ARN=platform.database_secret_arn,
             )
-        own_resources: dict[str, str] = {}
+            own_resources["database_secret"] = platform.database_secret_arn
         if self.queues is not None:
             environment["QUEUE_URL"] = self.queues.queue.url
-            own_resources = {"queue": self.queues.queue.arn, "dlq": self.queues.dead_letter_queue.arn}
+            own_resources.update(queue=self.queues.queue.arn, dlq=self.queues.dead_letter_queue.arn)
 
         self.roles = ServiceRoles(
             self,

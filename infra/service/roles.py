@@ -134,6 +134,12 @@ class ServiceRoles(Construct):
                 statement("ConsumeOwnQueue", QUEUE_CONSUMER_ACTIONS, [own["queue"]]),
                 statement("QueueKey", ["kms:Decrypt", "kms:GenerateDataKey"], [key]),
             ]
+        if "database_secret" in own:
+            # The app re-reads the rotated master secret itself (DB_SECRET_ARN).
+            statements += [
+                statement("ReadRotatedDatabaseSecret", ["secretsmanager:GetSecretValue"], [own["database_secret"]]),
+                statement("DatabaseSecretKey", ["kms:Decrypt"], [key]),
+            ]
         if spec.enable_exec:
             statements += [
                 statement("ExecChannels", SSM_CHANNEL_ACTIONS, ["*"]),
