@@ -16,6 +16,7 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import re
+import sys
 import tomllib
 import typing
 import zlib
@@ -27,9 +28,10 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from infra.config import aws_tables, limits
-from infra.config.errors import ConfigError
+from infra.config.errors import ConfigError, ConfigWarning
 from infra.config.schema import (
     ENV_NAME,
+    MYSQL_EXTENDED_SUPPORT,
     DatabaseModel,
     NetworkModel,
     OVERRIDABLE,
@@ -311,6 +313,26 @@ def load_environment(root: Path, path: Path) -> EnvironmentSpec:
     filled, derived = _environment_defaults(rel, data, name)
     model: EnvironmentFile = _validate(EnvironmentFile, filled, rel, derived)
     return _environment_spec(model, name, rel)
+
+
+# AWS docs, "MySQL on Amazon RDS versions" (Supported MySQL major versions on Amazon RDS):
+# the end of RDS standard support of 8.0; RDS Extended Support (billed per vCPU-hour) since.
+MYSQL_80_END_OF_STANDARD_SUPPORT = "2026-07-31"
+
+
+def environment_warnings(env: EnvironmentSpec) -> list[ConfigWarning]:
+    """What AWS accepts but advises against: printed once by `load_app`, never an error."""
+    found = []
+    if env.database.enabled and MYSQL_EXTENDED_SUPPORT.fullmatch(env.database.engine_version):
+        found.append(
+            ConfigWarning(
+                env.file,
+                "database.engine_version",
+                f"{env.database.engine_version!r}: MySQL 8.0 left RDS standard support on {MYSQL_80_END_OF_STANDARD_SUPPORT}"
+                " (RDS Extended Support is billed since); use 8.4 (see docs/UPGRADE.md)",
+            )
+        )
+    return found
 
 
 def _strategy(items: Iterable[StrategyItemModel]) -> tuple[StrategyItem, ...]:
@@ -720,4 +742,8 @@ def load_app(root: Path, *, environments: Sequence[str] | None = None, local_end
             replace(env, backend=BackendSpec(kind=BackendKind.LOCAL), deletion_protection=False) for env in envs
         )
     services = {env.name: load_services(root, env, all_names) for env in envs}
-    return AppSpec(environments=envs, services=services, local=local)
+    # Only once everything loaded (an error stops the load with one line, and no warnings).
+    warnings = tuple(str(w) for env in envs for w in environment_warnings(env))
+    for line in warnings:
+        print(f"warning: {line}", file=sys.stderr)
+    return AppSpec(environments=envs, services=services, local=local, warnings=warnings)

@@ -195,7 +195,11 @@ DB_INSTANCE_CLASS = re.compile(r"^db\.[a-z0-9-]+\.[a-z0-9]+$")
 # underscores starting with a letter; MasterUsername 1-16 of the same; neither a reserved word.
 DB_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
 DB_USER = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,15}$")
-MYSQL_VERSION = re.compile(r"^8\.0(\.[0-9]+)?$")
+# AWS docs, "MySQL on Amazon RDS versions" (Supported MySQL major versions on Amazon RDS):
+# 8.4 is in standard support; 8.0 left it on 2026-07-31 (RDS Extended Support, paid, since),
+# so it is still accepted, with a warning at load (infra.config.loader).
+MYSQL_VERSION = re.compile(r"^8\.[04](\.[0-9]+)?$")
+MYSQL_EXTENDED_SUPPORT = re.compile(r"^8\.0(\.[0-9]+)?$")
 # AWS docs, "Create a key pair for your Amazon EC2 instance": up to 255 ASCII characters.
 KEY_NAME = re.compile(r"^[A-Za-z0-9 ._+=,@-]{1,255}$")
 EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,63}$")
@@ -624,7 +628,9 @@ class DatabaseModel(Model):
 
     enabled: bool = Field(True, description="Create the database (and its security group and secret).")
     instance_class: Text(DB_INSTANCE_CLASS, "an RDS instance class") = Field("db.t4g.micro", description="RDS instance class.")
-    engine_version: Text(MYSQL_VERSION, "a MySQL 8.0 version") = Field("8.0", description="MySQL engine version.")
+    engine_version: Text(MYSQL_VERSION, "a MySQL 8.4 or 8.0 version") = Field(
+        "8.4", description="MySQL engine version, `8.4` or `8.0` (8.0: RDS Extended Support, a warning); a change is a major version upgrade in place."
+    )
     allocated_storage: Int(*limits.RDS_STORAGE_RANGE) = Field(20, description="Storage, GiB (gp3).")
     max_allocated_storage: Int(*limits.RDS_STORAGE_RANGE) = Field(None, description="Storage autoscaling ceiling, GiB.")
     multi_az: bool = Field(None, description="A standby in a second AZ.")

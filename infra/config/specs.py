@@ -344,3 +344,5 @@ class AppSpec:
     environments: tuple[EnvironmentSpec, ...]
     services: Mapping[str, tuple[ServiceSpec, ...]]  # per environment name
     local: LocalEndpoint | None = None
+    # `file: field: message` lines the loader printed on stderr (accepted, but advised against).
+    warnings: tuple[str, ...] = ()
