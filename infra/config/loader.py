@@ -223,9 +223,14 @@ def _derive_subnets(
 
     With a /16: private /19s (8k addresses for tasks), public and database /22s.
     Slot positions depend only on the AZ index, so adding an AZ never moves a subnet.
+    Public subnets are never smaller than /27 (the load balancer's minimum, see
+    `limits.ALB_SUBNET_MAX_PREFIX`): from /16 to /21 they are a sixty-fourth of the VPC,
+    in a /22 a thirty-second (four /27s, so a /22 holds at most four zones; the caller
+    refuses more). The public tier may return fewer than `az_count` subnets.
     """
     eighths = list(vpc.subnets(new_prefix=vpc.prefixlen + 3))
-    public = list(eighths[6].subnets(new_prefix=vpc.prefixlen + 6))[:az_count]
+    public_prefix = min(vpc.prefixlen + 6, limits.ALB_SUBNET_MAX_PREFIX)
+    public = list(eighths[6].subnets(new_prefix=public_prefix))[:az_count]
     database = list(eighths[7].subnets(new_prefix=vpc.prefixlen + 6))[:az_count]
     return public, eighths[:az_count], database
 
@@ -283,7 +288,20 @@ def _environment_defaults(rel: str, data: Mapping[str, Any], name: str) -> tuple
         except (TypeError, ValueError):
             vpc = None
         if vpc is not None and 16 <= vpc.prefixlen <= 22 and valid_count:
-            for tier, nets in zip(("public_subnets", "private_subnets", "database_subnets"), _derive_subnets(vpc, az_count)):
+            derived_tiers = _derive_subnets(vpc, az_count)
+            public = derived_tiers[0]
+            if "public_subnets" not in network and len(public) < az_count:
+                # AWS docs, "Application Load Balancers" (Subnets for your load balancer): each
+                # subnet at least /27 with at least 8 free addresses.
+                raise ConfigError(
+                    rel,
+                    "network.vpc_cidr",
+                    f"{vpc} is too small for {az_count} zones: public subnets must be at least"
+                    f" /{limits.ALB_SUBNET_MAX_PREFIX} for the load balancer ({2 ** (32 - limits.ALB_SUBNET_MAX_PREFIX)} addresses),"
+                    f" and the public slot of a /{vpc.prefixlen} ({public[0].supernet(new_prefix=vpc.prefixlen + 3)}) holds"
+                    f" {len(public)}; use a /{vpc.prefixlen - 1} or larger, az_count <= {len(public)}, or list public_subnets",
+                )
+            for tier, nets in zip(("public_subnets", "private_subnets", "database_subnets"), derived_tiers):
                 fill(network, tier, [str(net) for net in nets], f"network.{tier}", "derived from vpc_cidr")
     if "load_balancer" in sections:
         fill(sections["load_balancer"], "waf", production, "load_balancer.waf", "production")

@@ -421,7 +421,7 @@ class NetworkModel(Model):
     COMPUTED: ClassVar[dict[str, str]] = {
         "availability_zones": "the Region's first `az_count` zones",
         "nat": "`single`; `per_az` in production",
-        "public_subnets": "derived from `vpc_cidr`",
+        "public_subnets": "derived from `vpc_cidr` (at least /27)",
         "private_subnets": "derived from `vpc_cidr`",
         "database_subnets": "derived from `vpc_cidr`",
     }
@@ -433,7 +433,9 @@ class NetworkModel(Model):
     )
     nat: Choice(NatMode) = Field(None, description="NAT gateways: `single` (shared) or `per_az`.")
     admin_cidr: Cidr = Field(description="The only source of SSH to the bastion; 0.0.0.0/0 is refused.")
-    public_subnets: Strings(Cidr, max_items=6) = Field(None, description="Explicit public subnet CIDRs, one per AZ.")
+    public_subnets: Strings(Cidr, max_items=6) = Field(
+        None, description="Explicit public subnet CIDRs, one per AZ; at least /27 (the load balancer's subnets)."
+    )
     private_subnets: Strings(Cidr, max_items=6) = Field(None, description="Explicit private subnet CIDRs, one per AZ.")
     database_subnets: Strings(Cidr, max_items=6) = Field(None, description="Explicit database subnet CIDRs, one per AZ.")
     flow_log_retention_days: OneOf(limits.LOG_RETENTION_DAYS) = Field(90, description="VPC flow log retention (a CloudWatch Logs value).")
@@ -465,6 +467,14 @@ class NetworkModel(Model):
                 # AWS docs, "Subnet CIDR blocks": a subnet is /16 to /28.
                 if not 16 <= net.prefixlen <= 28:
                     raise invalid(f"{net} must be between /16 and /28", f"{tier}[{i}]")
+                # AWS docs, "Application Load Balancers" (Subnets for your load balancer):
+                # the load balancer's subnets are at least /27 with 8 free addresses.
+                if tier == "public_subnets" and net.prefixlen > limits.ALB_SUBNET_MAX_PREFIX:
+                    raise invalid(
+                        f"{net} is smaller than /{limits.ALB_SUBNET_MAX_PREFIX}: the load balancer's subnets need at least"
+                        f" /{limits.ALB_SUBNET_MAX_PREFIX} ({2 ** (32 - limits.ALB_SUBNET_MAX_PREFIX)} addresses, 8 of them free)",
+                        f"{tier}[{i}]",
+                    )
                 for where, other in seen:
                     if net.overlaps(other):
                         raise invalid(f"{net} overlaps {other} ({where})", f"{tier}[{i}]")
