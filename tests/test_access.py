@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from infra.platform.access import AMI_PARAMETER
+from infra.platform.access import AMI_PARAMETER, AMI_PARAMETER_ARM64
 from infra.config import load_app
 from tests.conftest import ROOT, Synth, by_path, data_sources, resources
 
@@ -137,3 +137,28 @@ def test_access_disabled_removes_the_hosts(tmp_path: Path) -> None:
     assert not [d for d in data_sources(stack, "aws_ssm_parameter").values() if "/access/" in d["//"]["metadata"]["path"]]
     # The rest of the platform is still there.
     assert resources(stack, "aws_lb") and resources(stack, "aws_security_group")
+
+
+def _platform_with(tmp_path: Path, env: Any) -> dict[str, Any]:
+    from cdktf import App
+
+    from infra.platform.stack import PlatformStack
+
+    app = App(outdir=str(tmp_path))
+    PlatformStack(app, "dev-platform", env=env, local=None)
+    app.synth()
+    return json.loads((tmp_path / "stacks" / "dev-platform" / "cdk.tf.json").read_text())
+
+
+@pytest.mark.parametrize(("instance_type", "parameter"), [("t4g.small", AMI_PARAMETER_ARM64), ("m7g.medium", AMI_PARAMETER_ARM64), ("t3.small", AMI_PARAMETER)])
+def test_graviton_hosts_boot_the_arm64_ami(tmp_path: Path, instance_type: str, parameter: str) -> None:
+    """An x86_64 AMI never boots on a Graviton instance type ("Amazon EC2 instance types")."""
+    dev = load_app(ROOT, environments=["dev"]).environments[0]
+    env = dataclasses.replace(dev, access=dataclasses.replace(dev.access, instance_type=instance_type))
+    stack = _platform_with(tmp_path, env)
+    assert data_by_path(stack, "aws_ssm_parameter", "/access/ami")["name"] == parameter
+    assert parameter.endswith("-arm64" if "g." in instance_type else "-x86_64")
+    for host in HOSTS:
+        instance = by_path(stack, "aws_instance", f"/access/{host}")
+        assert instance["instance_type"] == instance_type
+        assert instance["ami"] == ref(stack, "aws_ssm_parameter", "/access/ami", "insecure_value", data=True)

@@ -267,3 +267,18 @@ def test_a_22_vpc_is_refused_for_more_than_four_zones(tmp_path: Path, az_count: 
 def test_every_documented_fargate_size_loads(tmp_path: Path, cpu: int, memory: int) -> None:
     (web,) = Project(tmp_path).service(cpu=cpu, memory=memory).load().services["dev"]
     assert (web.cpu, web.memory) == (cpu, memory)
+
+
+# AWS docs, "CapacityProviderStrategyItem" (Amazon ECS API Reference): FARGATE_SPOT runs
+# ARM64 Linux tasks on platform version 1.4.0 or later.
+def test_arm64_runs_on_fargate_spot(tmp_path: Path) -> None:
+    (web,) = Project(tmp_path).service(architecture="ARM64", capacity="FARGATE_SPOT").load().services["dev"]
+    assert web.architecture.value == "ARM64"
+    assert [item.provider for item in web.capacity] == [CapacityProvider.FARGATE_SPOT]
+
+
+@pytest.mark.parametrize(("instance_type", "architecture"), [("m7g.large", "ARM64"), ("t4g.medium", "ARM64"), ("a1.large", "ARM64"), ("m6i.large", "X86_64")])
+def test_a_service_on_ec2_capacity_of_its_own_architecture_loads(tmp_path: Path, instance_type: str, architecture: str) -> None:
+    project = Project(tmp_path).env(cluster={"ec2": {"instance_type": instance_type}})
+    (web,) = project.service(capacity="EC2", architecture=architecture).load().services["dev"]
+    assert web.architecture.value == architecture

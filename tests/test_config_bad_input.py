@@ -195,7 +195,9 @@ SERVICE_ROWS = [
     web("computed_max_count_is_zero", "range", "max_count", "(the default: max(desired_count, min_count))", desired_count=0),
     web("min_healthy_percent_is_above_100", "range", "min_healthy_percent", "out of range (0..100)", min_healthy_percent=150),
     web("cpu_target_is_zero", "range", "scaling.cpu_target", "out of range (1..100)", scaling={"cpu_target": 0}),
-    web("arm64_runs_on_fargate_spot", "aws rule", "architecture", "FARGATE_SPOT", architecture="ARM64", capacity="FARGATE_SPOT"),
+    web("arm64_runs_on_x86_ec2_capacity", "aws rule", "architecture", "ARM64 cannot run on the EC2 capacity: t3.medium (cluster.ec2.instance_type in environments/dev.toml) is an x86_64 instance type", architecture="ARM64", capacity="EC2"),
+    Bad("x86_runs_on_graviton_ec2_capacity", "aws rule", lambda p: p.env(cluster={"ec2": {"instance_type": "m7g.large"}}).service(capacity="EC2"), WEB_TOML, "architecture", "X86_64 cannot run on the EC2 capacity: m7g.large"),
+    Bad("arm64_runs_on_x86_ec2_by_the_default_strategy", "aws rule", lambda p: p.env(cluster={"default_strategy": "EC2"}).service(architecture="ARM64"), WEB_TOML, "architecture", "is an x86_64 instance type"),
     web("capacity_names_an_unknown_provider", "range", "capacity", "FARGATE, FARGATE_SPOT, EC2", capacity="LAMBDA"),
     # -- routes and health checks ------------------------------------------------------------
     web("a_condition_has_four_paths", "aws rule", "routes.paths", "at most 3", **routes(paths=["/a", "/b", "/c", "/d"])),

@@ -547,6 +547,19 @@ def _check_against_environment(m: ServiceFile, env: EnvironmentSpec, rel: str) -
             raise ConfigError(rel, "memory", f"{m.memory} is not valid with cpu={m.cpu} on Fargate (valid: {shown})")
     else:
         instance_type = env.cluster.ec2.instance_type
+        # AWS docs, "Specifying the ARM architecture in an Amazon ECS task definition" and
+        # "Amazon EC2 instance types": a task's cpuArchitecture must be its container
+        # instance's; ECS never places an ARM64 task on x86_64 instances (nor an X86_64 task
+        # on Graviton), so the service would never run a task.
+        host = aws_tables.instance_architecture(instance_type)
+        if m.architecture != host:
+            raise ConfigError(
+                rel,
+                "architecture",
+                f"{m.architecture} cannot run on the EC2 capacity: {instance_type} (cluster.ec2.instance_type in {env.file})"
+                f" is {'a Graviton (ARM64)' if host == 'ARM64' else 'an x86_64'} instance type; use"
+                f" {'a Graviton type (e.g. m7g.large)' if host == 'X86_64' else 'an x86_64 type'}, architecture = {host!r}, or Fargate capacity",
+            )
         capacity = aws_tables.instance_capacity(instance_type)
         if capacity is not None:
             units, mib = capacity

@@ -671,7 +671,9 @@ class AccessModel(Model):
 
     enabled: bool = Field(True, description="Create both hosts (false removes them).")
     key_name: Text(KEY_NAME, "an EC2 key pair name") = Field(None, description="EC2 key pair for SSH; none: Session Manager only.")
-    instance_type: Text(INSTANCE_TYPE, "an EC2 instance type") = Field("t3.micro", description="Instance type of both hosts.")
+    instance_type: Text(INSTANCE_TYPE, "an EC2 instance type") = Field(
+        "t3.micro", description="Instance type of both hosts (a Graviton type boots the arm64 Amazon Linux 2023 AMI)."
+    )
 
 
 class ObservabilityModel(Model):
@@ -1049,7 +1051,9 @@ class ServiceFile(Model):
     # the memory allowed with each; on EC2 any value up to the instance's size.
     cpu: CpuUnits = Field(description="Task CPU units; on Fargate 256, 512, 1024, 2048, 4096, 8192 or 16384.")
     memory: MemoryMiB = Field(description="Task memory, MiB; on Fargate a value the AWS table allows with `cpu`.")
-    architecture: Choice(Architecture) = Field("X86_64", description="`X86_64` or `ARM64`.")
+    architecture: Choice(Architecture) = Field(
+        "X86_64", description="`X86_64` or `ARM64` (Fargate and Fargate Spot run both; on EC2 capacity, the instance type's)."
+    )
     capacity: Strategy = Field(None, description="A provider name or [{ provider, weight, base }].")
     desired_count: Int(*limits.SERVICE_COUNT_RANGE) = Field(1, description="Tasks at deploy.")
     min_count: Int(*limits.SERVICE_COUNT_RANGE) = Field(None, description="Auto scaling minimum.")
@@ -1100,9 +1104,10 @@ class ServiceFile(Model):
             raise invalid(f"only web services are routed from the load balancer (kind is {kind})", "routes")
         if kind != "worker" and self.queue is not None:
             raise invalid(f"only worker services have a queue (kind is {kind})", "queue")
-        if self.architecture == "ARM64" and any(i.provider == "FARGATE_SPOT" for i in self.capacity):
-            # AWS docs, "AWS Fargate capacity providers": Fargate Spot runs only X86_64 Linux tasks.
-            raise invalid("ARM64 is not available on FARGATE_SPOT", "architecture")
+        # ARM64 on FARGATE_SPOT is allowed: AWS docs, "CapacityProviderStrategyItem" (Amazon
+        # ECS API Reference): FARGATE_SPOT runs ARM64 Linux tasks on platform version 1.4.0
+        # or later (LATEST, which the services use). Architecture against EC2 capacity is
+        # checked by the loader, which knows the environment's instance type.
         for var, value in self.environment.items():
             if SECRET_LIKE.search(var):
                 raise invalid("looks like a credential: put it in [secrets] (values never belong in the JSON)", f"environment.{var}")

@@ -33,12 +33,16 @@ from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from cdktf_cdktf_provider_aws.instance import Instance, InstanceMetadataOptions, InstanceRootBlockDevice
 
+from infra.config import aws_tables
 from infra.platform.encryption import PlatformKey
 from infra.platform.network import Network
 from infra.platform.security import SecurityGroups
 from infra.config.specs import EnvironmentSpec
 
 AMI_PARAMETER = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
+# AWS docs, "Find the latest Amazon Linux AMI IDs using Systems Manager" (Amazon Linux 2023
+# User Guide): the arm64 image of a Graviton instance type (an x86_64 AMI never boots there).
+AMI_PARAMETER_ARM64 = "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-arm64"
 # Explicit (the AMI's snapshot is 8 GiB): room for packages, logs and Ansible's checkouts.
 ROOT_VOLUME_GIB = 16
 
@@ -76,7 +80,8 @@ class AccessHosts(Construct):
         super().__init__(scope, id_)
         self._env = env
         self._key = key
-        self._ami = DataAwsSsmParameter(self, "ami", name=AMI_PARAMETER)
+        graviton = aws_tables.is_graviton(env.access.instance_type)
+        self._ami = DataAwsSsmParameter(self, "ami", name=AMI_PARAMETER_ARM64 if graviton else AMI_PARAMETER)
         self._trust = DataAwsIamPolicyDocument(
             self,
             "trust",

@@ -14,7 +14,6 @@ group (`/ecs-exec/<env>`); task roles of services with `enable_exec` may write t
 from __future__ import annotations
 
 import base64
-import re
 from typing import TYPE_CHECKING
 
 from cdktf import Token
@@ -56,6 +55,7 @@ from cdktf_cdktf_provider_aws.launch_template import (
 from cdktf_cdktf_provider_aws.iam_instance_profile import IamInstanceProfile
 
 from infra.arns import Arns
+from infra.config import aws_tables
 from infra.config.specs import CapacityProvider, EnvironmentSpec
 from infra.iam import ECR_PULL, ecr_login, inline_policy, service_role, statement
 from infra.platform.encryption import PlatformKey
@@ -66,8 +66,6 @@ if TYPE_CHECKING:
 
 AMI_PARAMETER = "/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id"
 AMI_PARAMETER_ARM64 = "/aws/service/ecs/optimized-ami/amazon-linux-2023/arm64/recommended/image_id"
-# Graviton families carry a "g" right after the generation digit: t4g, m7g, c6gn, r8gd, x2gd.
-GRAVITON_FAMILY = re.compile(r"^[a-z]+[0-9]+g")
 ROOT_DEVICE = "/dev/xvda"  # the ECS-optimized AL2023 AMI's root device
 ROOT_VOLUME_GIB = 30  # the AMI's snapshot size; the volume may not be smaller
 EXEC_LOG_MIN_RETENTION_DAYS = 365
@@ -202,7 +200,7 @@ class Cluster(Construct):
     ) -> EcsCapacityProvider:
         spec = env.cluster.ec2
         profile = self._instance_profile(env, arns)
-        graviton = bool(GRAVITON_FAMILY.match(spec.instance_type))
+        graviton = aws_tables.is_graviton(spec.instance_type)
         ami = DataAwsSsmParameter(self, "ami", name=AMI_PARAMETER_ARM64 if graviton else AMI_PARAMETER)
         instance_name = f"{env.name}-ecs-instance"
         tags = {**env.tags, "Environment": env.name, "Name": instance_name}
