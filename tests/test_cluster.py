@@ -158,6 +158,9 @@ def variants(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[dict[s
                 ec2=dataclasses.replace(cluster.ec2, instance_type="m7g.large", target_capacity=80),
             ),
         ),
+        "existing-role": dataclasses.replace(
+            dev, cluster=dataclasses.replace(cluster, ec2=dataclasses.replace(cluster.ec2, create_service_linked_role=False))
+        ),
     }
     outdir: Path = tmp_path_factory.mktemp("cluster-variants")
     app = App(outdir=str(outdir))
@@ -207,3 +210,44 @@ def test_graviton_instance_types_get_the_arm64_ami(variants: dict[str, tuple[dic
     (ami,) = [d for d in data_sources(stack, "aws_ssm_parameter").values() if d["//"]["metadata"]["path"].endswith("/cluster/ami")]
     assert ami["name"] == AMI_PARAMETER_ARM64
     assert only(stack, "aws_launch_template")["instance_type"] == "m7g.large"
+
+
+
+# ---------------------------------------------------------------------------------
+# The key policy names the Auto Scaling service-linked role: it must exist first
+# ("Required AWS KMS key policy for use with encrypted volumes")
+# ---------------------------------------------------------------------------------
+AUTOSCALING_ROLE_ARN_TAIL = ":role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
+
+
+def key_policy(stack: dict[str, Any]) -> str:
+    return only(stack, "aws_kms_key")["policy"]
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_the_auto_scaling_service_linked_role_is_created_before_the_key_names_it(synth: Synth, env: str) -> None:
+    stack = synth.stack(f"{env}-platform")
+    role = by_path(stack, "aws_iam_service_linked_role", "/key/autoscaling-role")
+    assert role["aws_service_name"] == "autoscaling.amazonaws.com"
+    assert "custom_suffix" not in role  # the default role, AWSServiceRoleForAutoScaling
+    policy = key_policy(stack)
+    role_arn = ref(stack, "aws_iam_service_linked_role", "/key/autoscaling-role", "arn")
+    # A reference to the role's ARN: Terraform creates the role before the key.
+    assert role_arn.strip("${}") in policy
+    assert "AutoScalingUsesKeyForVolumes" in policy and "AutoScalingGrantsForVolumes" in policy
+    assert AUTOSCALING_ROLE_ARN_TAIL not in policy
+
+
+def test_an_account_that_has_the_role_names_it_without_creating_it(variants: dict[str, tuple[dict[str, Any], Any]]) -> None:
+    stack, _ = variants["existing-role"]
+    assert not resources(stack, "aws_iam_service_linked_role")
+    policy = key_policy(stack)
+    assert AUTOSCALING_ROLE_ARN_TAIL in policy and "AutoScalingUsesKeyForVolumes" in policy
+
+
+def test_without_ec2_capacity_the_key_names_no_auto_scaling_role(variants: dict[str, tuple[dict[str, Any], Any]]) -> None:
+    stack, _ = variants["no-ec2"]
+    assert not resources(stack, "aws_iam_service_linked_role")
+    policy = key_policy(stack)
+    assert "AWSServiceRoleForAutoScaling" not in policy and "aws_iam_service_linked_role" not in policy
+    assert "AutoScaling" not in policy
