@@ -126,6 +126,41 @@ def test_user_data_joins_the_right_cluster(synth: Synth, env: str) -> None:
     config_lines = [line for line in script.splitlines() if line.startswith("ECS_")]
     assert f"ECS_CLUSTER={env}" in config_lines
     assert "ECS_AWSVPC_BLOCK_IMDS=true" in config_lines
+    # Session Manager: the SSM agent is installed and started; nothing Terraform would interpolate.
+    assert "dnf install -y amazon-ssm-agent" in script.splitlines()
+    assert "systemctl enable --now amazon-ssm-agent" in script.splitlines()
+    assert "${" not in script and "%{" not in script
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_launch_template_carries_the_operators_key_pair(synth: Synth, env: str) -> None:
+    """SSH from the Ansible host (allowed by the app group: tests/test_security.py) with the
+    `[access] key_name` key pair."""
+    key_name = load_app(ROOT, environments=[env]).environments[0].access.key_name
+    assert key_name == "platform-admin"
+    assert only(synth.stack(f"{env}-platform"), "aws_launch_template")["key_name"] == key_name
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_container_instances_allow_session_manager_through_an_inline_policy(synth: Synth, env: str) -> None:
+    stack = synth.stack(f"{env}-platform")
+    policy = by_path(stack, "aws_iam_role_policy", "/cluster/instance-ssm")
+    assert policy["name"] == "ssm-session-manager"
+    assert policy["role"] == ref(stack, "aws_iam_role", "/cluster/instance-role", "id")
+    assert policy["policy"] == ref(stack, "aws_iam_policy_document", "/cluster/instance-ssm-document", "json", data=True)
+    (document,) = [
+        d for d in data_sources(stack, "aws_iam_policy_document").values()
+        if d["//"]["metadata"]["path"].endswith("/cluster/instance-ssm-document")
+    ]
+    statements = {st["sid"]: st for st in document["statement"]}
+    assert statements["RegisterWithSsm"]["actions"] == ["ssm:UpdateInstanceInformation"]
+    assert statements["RegisterWithSsm"]["resources"][0].endswith(":instance/*")
+    assert {a.split(":")[1] for a in statements["SessionChannels"]["actions"]} == {
+        "CreateControlChannel", "CreateDataChannel", "OpenControlChannel", "OpenDataChannel"
+    }
+    assert all(a.startswith("ec2messages:") for a in statements["AgentMessages"]["actions"])
+    # No AWS-managed policy (AmazonSSMManagedInstanceCore) attached to the instance role.
+    assert not [a for a in resources(stack, "aws_iam_role_policy_attachment").values() if "/cluster/" in a["//"]["metadata"]["path"]]
 
 
 # ---------------------------------------------------------------------------------
