@@ -266,16 +266,17 @@ def test_the_auto_scaling_service_linked_role_is_created_before_the_key_names_it
     assert role["aws_service_name"] == "autoscaling.amazonaws.com"
     assert "custom_suffix" not in role  # the default role, AWSServiceRoleForAutoScaling
     policy = key_policy(stack)
-    role_arn = ref(stack, "aws_iam_service_linked_role", "/key/autoscaling-role", "arn")
-    # A reference to the role's ARN: Terraform creates the role before the key.
-    assert role_arn.strip("${}") in policy
+    role_address = ref(stack, "aws_iam_service_linked_role", "/key/autoscaling-role", "arn").strip("${}").rsplit(".", 1)[0]
+    # The key depends on the role: Terraform creates the role before the key names it.
+    assert only(stack, "aws_kms_key")["depends_on"] == [role_address]
     assert "AutoScalingUsesKeyForVolumes" in policy and "AutoScalingGrantsForVolumes" in policy
-    assert AUTOSCALING_ROLE_ARN_TAIL not in policy
+    assert AUTOSCALING_ROLE_ARN_TAIL in policy
 
 
 def test_an_account_that_has_the_role_names_it_without_creating_it(variants: dict[str, tuple[dict[str, Any], Any]]) -> None:
     stack, _ = variants["existing-role"]
     assert not resources(stack, "aws_iam_service_linked_role")
+    assert "depends_on" not in only(stack, "aws_kms_key")
     policy = key_policy(stack)
     assert AUTOSCALING_ROLE_ARN_TAIL in policy and "AutoScalingUsesKeyForVolumes" in policy
 

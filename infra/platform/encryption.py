@@ -7,8 +7,7 @@ With EC2 capacity, the policy also names the EC2 Auto Scaling service-linked rol
 (`AWSServiceRoleForAutoScaling`), which launches the container instances with root volumes
 encrypted by this key. AWS refuses a key policy whose principal does not exist, and a fresh
 account has no such role until its first Auto Scaling group: so the role is created here
-(`aws_iam_service_linked_role`) and the policy refers to its ARN, which makes Terraform
-create it first. An account has the role once: a second environment in the same account,
+(`aws_iam_service_linked_role`) and the key depends on it, so Terraform creates it first. An account has the role once: a second environment in the same account,
 or an account that already has Auto Scaling groups, sets
 `[cluster.ec2] create_service_linked_role = false` (or imports the role; docs/UPGRADE.md).
 
@@ -60,8 +59,9 @@ class PlatformKey(Construct):
             # service-linked role): created on demand by the first Auto Scaling group, or
             # explicitly; the key policy below must not name it before it exists.
             self.autoscaling_role = IamServiceLinkedRole(self, "autoscaling-role", aws_service_name=AUTOSCALING_SERVICE)
-        # A reference when created here (Terraform creates the role before the key).
-        autoscaling_role = self.autoscaling_role.arn if self.autoscaling_role else arns.role(AUTOSCALING_ROLE)
+        # The role's fixed ARN, the same text whether created here or not (so the policy does
+        # not change with the switch); the key's depends_on orders the creation.
+        autoscaling_role = arns.role(AUTOSCALING_ROLE)
         def allow(sid: str, actions: list[str], principal: dict[str, object], condition: dict | None = None) -> dict:
             statement: dict[str, object] = {
                 "Sid": sid, "Effect": "Allow", "Principal": principal, "Action": actions, "Resource": "*",
@@ -109,6 +109,8 @@ class PlatformKey(Construct):
             enable_key_rotation=True,
             deletion_window_in_days=30 if env.production else 7,
             policy=Fn.jsonencode(policy),
+            # AWS refuses a key policy naming a principal that does not exist yet.
+            depends_on=[self.autoscaling_role] if self.autoscaling_role else None,
         )
         KmsAlias(self, "alias", name=f"alias/ecs-platform-{env.name}", target_key_id=key.key_id)
         self.arn = key.arn
