@@ -32,6 +32,32 @@ SSM_CHANNEL_ACTIONS = [
 ]
 
 
+# Older SSM agents and Run Command poll through ec2messages (no resource-level permissions).
+EC2_MESSAGES_ACTIONS = [
+    "ec2messages:AcknowledgeMessage",
+    "ec2messages:DeleteMessage",
+    "ec2messages:FailMessage",
+    "ec2messages:GetEndpoint",
+    "ec2messages:GetMessages",
+    "ec2messages:SendReply",
+]
+
+
+def session_manager_statements(instance_arns: str) -> list[DataAwsIamPolicyDocumentStatement]:
+    """What the SSM agent on an EC2 instance needs for Session Manager, written out (the
+    session part of AmazonSSMManagedInstanceCore) instead of attaching the AWS-managed
+    policy. AWS docs, "Step 2: Verify or add instance permissions for Session Manager".
+
+    The agent registers the instance it runs on (`instance_arns`: this account's instance
+    ARNs); the channel and message actions have no resource-level permissions: AWS requires
+    "*" for them."""
+    return [
+        statement("RegisterWithSsm", ["ssm:UpdateInstanceInformation"], [instance_arns]),
+        statement("SessionChannels", SSM_CHANNEL_ACTIONS, ["*"]),
+        statement("AgentMessages", EC2_MESSAGES_ACTIONS, ["*"]),
+    ]
+
+
 def statement(
     sid: str,
     actions: Sequence[str],

@@ -2,16 +2,18 @@
 
 from __future__ import annotations
 
+import base64
 import dataclasses
 import json
+import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from infra.platform.access import AMI_PARAMETER
+from infra.platform.access import AMI_PARAMETER, AMI_PARAMETER_ARM64
 from infra.config import load_app
-from tests.conftest import ROOT, Synth, by_path, data_sources, resources
+from tests.conftest import ROOT, Synth, by_path, data_sources, only, resources
 
 ENVS = ("dev", "prod")
 HOSTS = {
@@ -66,6 +68,9 @@ def test_host_hardening(synth: Synth, env: str, host: str) -> None:
     assert instance["ami"] == ref(stack, "aws_ssm_parameter", "/access/ami", "insecure_value", data=True)
     assert instance["lifecycle"] == {"ignore_changes": ["ami"]}
     assert "user_data" not in instance
+    # Only the Ansible host has a first-boot script; a new script means a new host.
+    assert ("user_data_base64" in instance) is (host == "ansible")
+    assert instance.get("user_data_replace_on_change") is (True if host == "ansible" else None)
 
 
 def data_by_path(stack: dict[str, Any], type_: str, suffix: str) -> dict[str, Any]:
@@ -104,8 +109,14 @@ def test_instance_role_allows_session_manager_only_through_inline_policy(synth: 
     assert all(a.startswith("ec2messages:") for a in statements["AgentMessages"]["actions"])
     for statement in document["statement"]:
         assert not any(a == "*" or a.endswith(":*") for a in statement["actions"])
-    # Only the Ansible server discovers hosts.
+    # Only the Ansible server discovers hosts, and it may only read them.
     assert ("Inventory" in statements) is (host == "ansible")
+    if host == "ansible":
+        assert statements["Inventory"]["actions"] == ["ec2:DescribeInstances"]
+        assert statements["Inventory"]["resources"] == ["*"]
+        write = [a for st in document["statement"] if st["sid"] not in ("RegisterWithSsm", "SessionChannels", "AgentMessages")
+                 for a in st["actions"] if not a.split(":")[1].startswith(("Describe", "List", "Get"))]
+        assert not write
     access_attachments = [
         a for a in resources(stack, "aws_iam_role_policy_attachment").values() if "/access/" in a["//"]["metadata"]["path"]
     ]
@@ -137,3 +148,81 @@ def test_access_disabled_removes_the_hosts(tmp_path: Path) -> None:
     assert not [d for d in data_sources(stack, "aws_ssm_parameter").values() if "/access/" in d["//"]["metadata"]["path"]]
     # The rest of the platform is still there.
     assert resources(stack, "aws_lb") and resources(stack, "aws_security_group")
+
+
+def _platform_with(tmp_path: Path, env: Any) -> dict[str, Any]:
+    from cdktf import App
+
+    from infra.platform.stack import PlatformStack
+
+    app = App(outdir=str(tmp_path))
+    PlatformStack(app, "dev-platform", env=env, local=None)
+    app.synth()
+    return json.loads((tmp_path / "stacks" / "dev-platform" / "cdk.tf.json").read_text())
+
+
+@pytest.mark.parametrize(("instance_type", "parameter"), [("t4g.small", AMI_PARAMETER_ARM64), ("m7g.medium", AMI_PARAMETER_ARM64), ("t3.small", AMI_PARAMETER)])
+def test_graviton_hosts_boot_the_arm64_ami(tmp_path: Path, instance_type: str, parameter: str) -> None:
+    """An x86_64 AMI never boots on a Graviton instance type ("Amazon EC2 instance types")."""
+    dev = load_app(ROOT, environments=["dev"]).environments[0]
+    env = dataclasses.replace(dev, access=dataclasses.replace(dev.access, instance_type=instance_type))
+    stack = _platform_with(tmp_path, env)
+    assert data_by_path(stack, "aws_ssm_parameter", "/access/ami")["name"] == parameter
+    assert parameter.endswith("-arm64" if "g." in instance_type else "-x86_64")
+    for host in HOSTS:
+        instance = by_path(stack, "aws_instance", f"/access/{host}")
+        assert instance["instance_type"] == instance_type
+        assert instance["ami"] == ref(stack, "aws_ssm_parameter", "/access/ami", "insecure_value", data=True)
+
+
+
+# ---------------------------------------------------------------------------------
+# The Ansible host installs Ansible with a dynamic inventory of the ECS capacity
+# ---------------------------------------------------------------------------------
+def ansible_script(stack: dict[str, Any]) -> str:
+    instance = by_path(stack, "aws_instance", "/access/ansible")
+    return base64.b64decode(instance["user_data_base64"]).decode()
+
+
+def inventory_of(script: str) -> dict[str, Any]:
+    import yaml
+
+    body = re.search(r"cat > /etc/ansible/aws_ec2\.yml <<'EOF'\n(.*?)\nEOF\n", script, re.S)
+    assert body, script
+    return yaml.safe_load(body[1])
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_ansible_host_installs_ansible_at_first_boot(synth: Synth, env: str) -> None:
+    script = ansible_script(synth.stack(f"{env}-platform"))
+    assert script.startswith("#!/bin/bash\n")
+    lines = script.splitlines()
+    assert any(line.startswith("dnf install -y ansible-core") and "python3-boto3" in line for line in lines)
+    assert "ansible-collection-amazon-aws" in script and "ansible-galaxy collection install amazon.aws" in script
+    assert "inventory = /etc/ansible/aws_ec2.yml" in lines and "remote_user = ec2-user" in lines
+    # Deterministic text: nothing Terraform would interpolate, no time of synthesis.
+    assert "${" not in script and "%{" not in script
+    assert not re.search(r"20[0-9]{2}-[0-9]{2}-[0-9]{2}", script)
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_ansible_inventory_selects_the_running_ecs_capacity_of_its_environment(synth: Synth, env: str) -> None:
+    stack = synth.stack(f"{env}-platform")
+    inventory = inventory_of(ansible_script(stack))
+    group = only(stack, "aws_autoscaling_group")
+    assert inventory["plugin"] == "amazon.aws.aws_ec2"
+    assert inventory["regions"] == ["us-east-1"]  # no DescribeRegions, which the role may not call
+    # EC2 Auto Scaling tags its instances with the group's name.
+    assert inventory["filters"] == {"instance-state-name": "running", "tag:aws:autoscaling:groupName": group["name"]}
+    assert group["name"] == f"{env}-ecs"
+    assert inventory["compose"]["ansible_user"] == "'ec2-user'"
+    assert inventory["hostnames"] == ["private-ip-address"]
+
+
+def test_ansible_user_data_is_the_same_text_every_synthesis() -> None:
+    from infra.platform.access import ansible_user_data
+
+    first = ansible_user_data(env_name="dev", region="eu-west-1")
+    assert first == ansible_user_data(env_name="dev", region="eu-west-1")
+    assert inventory_of(first)["regions"] == ["eu-west-1"]
+    assert inventory_of(first)["filters"]["tag:aws:autoscaling:groupName"] == "dev-ecs"

@@ -126,6 +126,41 @@ def test_user_data_joins_the_right_cluster(synth: Synth, env: str) -> None:
     config_lines = [line for line in script.splitlines() if line.startswith("ECS_")]
     assert f"ECS_CLUSTER={env}" in config_lines
     assert "ECS_AWSVPC_BLOCK_IMDS=true" in config_lines
+    # Session Manager: the SSM agent is installed and started; nothing Terraform would interpolate.
+    assert "dnf install -y amazon-ssm-agent" in script.splitlines()
+    assert "systemctl enable --now amazon-ssm-agent" in script.splitlines()
+    assert "${" not in script and "%{" not in script
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_launch_template_carries_the_operators_key_pair(synth: Synth, env: str) -> None:
+    """SSH from the Ansible host (allowed by the app group: tests/test_security.py) with the
+    `[access] key_name` key pair."""
+    key_name = load_app(ROOT, environments=[env]).environments[0].access.key_name
+    assert key_name == "platform-admin"
+    assert only(synth.stack(f"{env}-platform"), "aws_launch_template")["key_name"] == key_name
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_container_instances_allow_session_manager_through_an_inline_policy(synth: Synth, env: str) -> None:
+    stack = synth.stack(f"{env}-platform")
+    policy = by_path(stack, "aws_iam_role_policy", "/cluster/instance-ssm")
+    assert policy["name"] == "ssm-session-manager"
+    assert policy["role"] == ref(stack, "aws_iam_role", "/cluster/instance-role", "id")
+    assert policy["policy"] == ref(stack, "aws_iam_policy_document", "/cluster/instance-ssm-document", "json", data=True)
+    (document,) = [
+        d for d in data_sources(stack, "aws_iam_policy_document").values()
+        if d["//"]["metadata"]["path"].endswith("/cluster/instance-ssm-document")
+    ]
+    statements = {st["sid"]: st for st in document["statement"]}
+    assert statements["RegisterWithSsm"]["actions"] == ["ssm:UpdateInstanceInformation"]
+    assert statements["RegisterWithSsm"]["resources"][0].endswith(":instance/*")
+    assert {a.split(":")[1] for a in statements["SessionChannels"]["actions"]} == {
+        "CreateControlChannel", "CreateDataChannel", "OpenControlChannel", "OpenDataChannel"
+    }
+    assert all(a.startswith("ec2messages:") for a in statements["AgentMessages"]["actions"])
+    # No AWS-managed policy (AmazonSSMManagedInstanceCore) attached to the instance role.
+    assert not [a for a in resources(stack, "aws_iam_role_policy_attachment").values() if "/cluster/" in a["//"]["metadata"]["path"]]
 
 
 # ---------------------------------------------------------------------------------
@@ -157,6 +192,9 @@ def variants(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[dict[s
                 default_strategy=(StrategyItem(provider=CapacityProvider.EC2, weight=1, base=1),),
                 ec2=dataclasses.replace(cluster.ec2, instance_type="m7g.large", target_capacity=80),
             ),
+        ),
+        "existing-role": dataclasses.replace(
+            dev, cluster=dataclasses.replace(cluster, ec2=dataclasses.replace(cluster.ec2, create_service_linked_role=False))
         ),
     }
     outdir: Path = tmp_path_factory.mktemp("cluster-variants")
@@ -207,3 +245,45 @@ def test_graviton_instance_types_get_the_arm64_ami(variants: dict[str, tuple[dic
     (ami,) = [d for d in data_sources(stack, "aws_ssm_parameter").values() if d["//"]["metadata"]["path"].endswith("/cluster/ami")]
     assert ami["name"] == AMI_PARAMETER_ARM64
     assert only(stack, "aws_launch_template")["instance_type"] == "m7g.large"
+
+
+
+# ---------------------------------------------------------------------------------
+# The key policy names the Auto Scaling service-linked role: it must exist first
+# ("Required AWS KMS key policy for use with encrypted volumes")
+# ---------------------------------------------------------------------------------
+AUTOSCALING_ROLE_ARN_TAIL = ":role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
+
+
+def key_policy(stack: dict[str, Any]) -> str:
+    return only(stack, "aws_kms_key")["policy"]
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_the_auto_scaling_service_linked_role_is_created_before_the_key_names_it(synth: Synth, env: str) -> None:
+    stack = synth.stack(f"{env}-platform")
+    role = by_path(stack, "aws_iam_service_linked_role", "/key/autoscaling-role")
+    assert role["aws_service_name"] == "autoscaling.amazonaws.com"
+    assert "custom_suffix" not in role  # the default role, AWSServiceRoleForAutoScaling
+    policy = key_policy(stack)
+    role_address = ref(stack, "aws_iam_service_linked_role", "/key/autoscaling-role", "arn").strip("${}").rsplit(".", 1)[0]
+    # The key depends on the role: Terraform creates the role before the key names it.
+    assert only(stack, "aws_kms_key")["depends_on"] == [role_address]
+    assert "AutoScalingUsesKeyForVolumes" in policy and "AutoScalingGrantsForVolumes" in policy
+    assert AUTOSCALING_ROLE_ARN_TAIL in policy
+
+
+def test_an_account_that_has_the_role_names_it_without_creating_it(variants: dict[str, tuple[dict[str, Any], Any]]) -> None:
+    stack, _ = variants["existing-role"]
+    assert not resources(stack, "aws_iam_service_linked_role")
+    assert "depends_on" not in only(stack, "aws_kms_key")
+    policy = key_policy(stack)
+    assert AUTOSCALING_ROLE_ARN_TAIL in policy and "AutoScalingUsesKeyForVolumes" in policy
+
+
+def test_without_ec2_capacity_the_key_names_no_auto_scaling_role(variants: dict[str, tuple[dict[str, Any], Any]]) -> None:
+    stack, _ = variants["no-ec2"]
+    assert not resources(stack, "aws_iam_service_linked_role")
+    policy = key_policy(stack)
+    assert "AWSServiceRoleForAutoScaling" not in policy and "aws_iam_service_linked_role" not in policy
+    assert "AutoScaling" not in policy

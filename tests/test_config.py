@@ -206,16 +206,57 @@ def test_specs_cannot_be_changed_after_loading(tmp_path: Path) -> None:
         dev.region = "eu-west-1"  # type: ignore[misc]
 
 
-@pytest.mark.parametrize("prefix", range(16, 23))
-@pytest.mark.parametrize("az_count", range(2, 7))
-def test_derived_subnets_fit_every_allowed_vpc_size(tmp_path: Path, prefix: int, az_count: int) -> None:
+def _sized_network(prefix: int, az_count: int) -> dict[str, object]:
     zones = [f"us-east-1{letter}" for letter in "abcdef"[:az_count]]
-    network = {"vpc_cidr": f"10.10.0.0/{prefix}", "az_count": az_count, "availability_zones": zones}
-    (env,) = Project(tmp_path).env(network=network).load().environments
+    return {"vpc_cidr": f"10.10.0.0/{prefix}", "az_count": az_count, "availability_zones": zones}
+
+
+# A /22 holds only four public /27s: five or six zones are refused
+# (test_a_22_vpc_is_refused_for_more_than_four_zones).
+SIZES = [(prefix, zones) for prefix in range(16, 23) for zones in range(2, 7) if not (prefix == 22 and zones > 4)]
+
+
+@pytest.mark.parametrize("prefix, az_count", SIZES)
+def test_derived_subnets_fit_every_allowed_vpc_size(tmp_path: Path, prefix: int, az_count: int) -> None:
+    (env,) = Project(tmp_path).env(network=_sized_network(prefix, az_count)).load().environments
     subnets = [ipaddress.IPv4Network(s) for s in (*env.network.public_subnets, *env.network.private_subnets, *env.network.database_subnets)]
     assert len(subnets) == 3 * az_count
     assert all(net.subnet_of(env.network.vpc_cidr) for net in subnets)
     assert not any(a.overlaps(b) for i, a in enumerate(subnets) for b in subnets[i + 1 :])
+    # AWS docs, "Application Load Balancers" (Subnets for your load balancer): at least /27.
+    assert all(ipaddress.IPv4Network(s).prefixlen <= 27 for s in env.network.public_subnets)
+
+
+@pytest.mark.parametrize("prefix", range(16, 22))
+def test_derived_subnets_of_16_to_21_are_where_they_always_were(tmp_path: Path, prefix: int) -> None:
+    """Deployed VPCs keep their subnets: only the /22 layout changed (its public /28s)."""
+    (env,) = Project(tmp_path).env(network=_sized_network(prefix, 2)).load().environments
+    vpc = env.network.vpc_cidr
+    eighths = list(vpc.subnets(new_prefix=prefix + 3))
+    assert env.network.private_subnets == tuple(str(n) for n in eighths[:2])
+    assert env.network.public_subnets == tuple(str(n) for n in list(eighths[6].subnets(new_prefix=prefix + 6))[:2])
+    assert env.network.database_subnets == tuple(str(n) for n in list(eighths[7].subnets(new_prefix=prefix + 6))[:2])
+
+
+def test_a_22_vpc_gets_public_27s(tmp_path: Path) -> None:
+    (env,) = Project(tmp_path).env(network=_sized_network(22, 4)).load().environments
+    assert env.network.public_subnets == ("10.10.3.0/27", "10.10.3.32/27", "10.10.3.64/27", "10.10.3.96/27")
+    assert env.network.database_subnets == ("10.10.3.128/28", "10.10.3.144/28", "10.10.3.160/28", "10.10.3.176/28")
+    assert env.network.private_subnets == ("10.10.0.0/25", "10.10.0.128/25", "10.10.1.0/25", "10.10.1.128/25")
+
+
+@pytest.mark.parametrize("az_count", [5, 6])
+def test_a_22_vpc_is_refused_for_more_than_four_zones(tmp_path: Path, az_count: int) -> None:
+    from infra.config import ConfigError
+
+    with pytest.raises(ConfigError) as caught:
+        Project(tmp_path).env(network=_sized_network(22, az_count)).load()
+    assert (caught.value.file, caught.value.field) == ("environments/dev.toml", "network.vpc_cidr")
+    assert caught.value.message == (
+        f"10.10.0.0/22 is too small for {az_count} zones: public subnets must be at least /27 for the load balancer"
+        " (32 addresses), and the public slot of a /22 (10.10.3.0/25) holds 4; use a /21 or larger, az_count <= 4,"
+        " or list public_subnets"
+    )
 
 
 # The smallest and largest Fargate sizes of each CPU value ("Amazon ECS task definition
@@ -228,3 +269,18 @@ def test_derived_subnets_fit_every_allowed_vpc_size(tmp_path: Path, prefix: int,
 def test_every_documented_fargate_size_loads(tmp_path: Path, cpu: int, memory: int) -> None:
     (web,) = Project(tmp_path).service(cpu=cpu, memory=memory).load().services["dev"]
     assert (web.cpu, web.memory) == (cpu, memory)
+
+
+# AWS docs, "CapacityProviderStrategyItem" (Amazon ECS API Reference): FARGATE_SPOT runs
+# ARM64 Linux tasks on platform version 1.4.0 or later.
+def test_arm64_runs_on_fargate_spot(tmp_path: Path) -> None:
+    (web,) = Project(tmp_path).service(architecture="ARM64", capacity="FARGATE_SPOT").load().services["dev"]
+    assert web.architecture.value == "ARM64"
+    assert [item.provider for item in web.capacity] == [CapacityProvider.FARGATE_SPOT]
+
+
+@pytest.mark.parametrize(("instance_type", "architecture"), [("m7g.large", "ARM64"), ("t4g.medium", "ARM64"), ("a1.large", "ARM64"), ("m6i.large", "X86_64")])
+def test_a_service_on_ec2_capacity_of_its_own_architecture_loads(tmp_path: Path, instance_type: str, architecture: str) -> None:
+    project = Project(tmp_path).env(cluster={"ec2": {"instance_type": instance_type}})
+    (web,) = project.service(capacity="EC2", architecture=architecture).load().services["dev"]
+    assert web.architecture.value == architecture

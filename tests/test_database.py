@@ -38,7 +38,10 @@ def test_database_is_encrypted_private_and_uses_a_managed_secret(synth: Synth, e
     db = _db(synth, env)
     key = _key_arn(stack)
     assert db["identifier"] == f"{env}-mysql"
-    assert db["engine"] == "mysql" and db["engine_version"].startswith("8.0")
+    # The default: 8.4, in RDS standard support (8.0 left it on 2026-07-31).
+    assert db["engine"] == "mysql" and db["engine_version"] == "8.4"
+    # A change of engine_version is a major version upgrade in place (docs/UPGRADE.md).
+    assert db["allow_major_version_upgrade"] is True
     assert db["port"] == 3306
     assert db["storage_encrypted"] is True and db["kms_key_id"] == key
     assert db["manage_master_user_password"] is True
@@ -132,7 +135,9 @@ def test_log_exports_go_to_encrypted_log_groups_created_first(synth: Synth, env:
 def test_audit_export_has_the_audit_plugin(synth: Synth, env: str) -> None:
     stack = synth.stack(f"{env}-platform")
     options = only(stack, "aws_db_option_group")
-    assert (options["engine_name"], options["major_engine_version"]) == ("mysql", "8.0")
+    assert (options["engine_name"], options["major_engine_version"]) == ("mysql", "8.4")
+    assert options["name"] == f"{env}-mysql84"
+    assert options["lifecycle"] == {"create_before_destroy": True}
     assert [o["option_name"] for o in options["option"]] == ["MARIADB_AUDIT_PLUGIN"]
     assert _db(synth, env)["option_group_name"] == _ref(stack, "aws_db_option_group", "database/options", "name")
 
@@ -141,7 +146,9 @@ def test_audit_export_has_the_audit_plugin(synth: Synth, env: str) -> None:
 def test_parameter_group_requires_tls_and_logs_slow_queries(synth: Synth, env: str) -> None:
     stack = synth.stack(f"{env}-platform")
     group = only(stack, "aws_db_parameter_group")
-    assert group["family"] == "mysql8.0"
+    assert group["family"] == "mysql8.4" and group["name"] == f"{env}-mysql84"
+    # A new major version's group is created before the instance moves to it.
+    assert group["lifecycle"] == {"create_before_destroy": True}
     params = {p["name"]: p["value"] for p in group["parameter"]}
     # RDS instance groups use 1/0 for MySQL booleans (what AWS reads back, and what Checkov checks).
     assert params["require_secure_transport"] == "1"
@@ -246,3 +253,59 @@ def test_disabled_database_builds_nothing(tmp_path: Path) -> None:
     assert not database_outputs & set(out["output"])
     body = only(out, "aws_cloudwatch_dashboard")["dashboard_body"]
     assert "AWS/RDS" not in body and "AWS/ECS" in body
+
+
+# ---------------------------------------------------------------------------------
+# Engine support: 8.4 by default; 8.0 (RDS Extended Support) still accepted, with a warning
+# ---------------------------------------------------------------------------------
+def test_mysql_80_still_builds_its_own_family_and_option_group(tmp_path: Path) -> None:
+    from cdktf import App, Testing
+
+    from infra.platform.stack import PlatformStack
+    from tests.config_builder import Project
+
+    spec = Project(tmp_path).env(database={"engine_version": "8.0.40"}).load()
+    (env,) = spec.environments
+    assert env.database.engine_version == "8.0.40"
+    out = json.loads(Testing.synth(PlatformStack(App(outdir=str(tmp_path / "out")), "dev-platform", env=env, local=None)))
+    group = only(out, "aws_db_parameter_group")
+    assert (group["family"], group["name"]) == ("mysql8.0", "dev-mysql80")
+    options = only(out, "aws_db_option_group")
+    assert (options["major_engine_version"], options["name"]) == ("8.0", "dev-mysql80")
+    assert only(out, "aws_db_instance")["engine_version"] == "8.0.40"
+
+
+def test_mysql_80_loads_with_one_warning_line_naming_file_and_field(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.config_builder import Project
+
+    spec = Project(tmp_path).env(database={"engine_version": "8.0"}).load()
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1, err
+    assert err.startswith("warning: environments/dev.toml: database.engine_version: '8.0': MySQL 8.0 left RDS standard support on 2026-07-31")
+    assert spec.warnings == (err.removeprefix("warning: ").rstrip("\n"),)
+
+
+def test_mysql_84_and_a_disabled_database_load_without_warnings(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from tests.config_builder import Project
+
+    assert Project(tmp_path / "a").load().warnings == ()
+    assert Project(tmp_path / "b").env(database={"enabled": False, "engine_version": "8.0"}).load().warnings == ()
+    assert capsys.readouterr().err == ""
+
+
+def test_main_py_prints_the_warning_once_and_exits_0(tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    from tests.config_builder import Project
+
+    root = Project(tmp_path).env(database={"engine_version": "8.0"}).write()
+    (root / "main.py").write_text((ROOT / "main.py").read_text())
+    (root / "infra").symlink_to(ROOT / "infra")
+    env = dict(os.environ, JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20")
+    result = subprocess.run([sys.executable, "main.py"], cwd=root, capture_output=True, text=True, timeout=300, env=env)
+    assert result.returncode == 0, result.stderr
+    warnings = [line for line in result.stderr.splitlines() if line.startswith("warning: ")]
+    assert warnings == [line for line in result.stderr.splitlines() if "engine_version" in line]
+    assert len(warnings) == 1 and warnings[0].startswith("warning: environments/dev.toml: database.engine_version: ")

@@ -126,6 +126,22 @@ def instance_capacity(instance_type: str) -> tuple[int, int] | None:
     return vcpus * 1024, vcpus * _GIB_PER_VCPU[letter] * 1024
 
 
+# AWS docs, "Amazon EC2 instance types" (Instance type naming conventions): the processor
+# family letter "g" after the generation digit marks AWS Graviton (arm64): t4g, m7g, c6gn,
+# r8gd, x2gd, g5g, im4gn; the first Graviton family, a1, predates the convention.
+GRAVITON_FAMILY = re.compile(r"^([a-z]+[0-9]+g[a-z0-9-]*|a1)$")
+
+
+def is_graviton(instance_type: str) -> bool:
+    """Whether an EC2 instance type runs on AWS Graviton (arm64) rather than x86_64."""
+    return bool(GRAVITON_FAMILY.fullmatch(instance_type.split(".", 1)[0]))
+
+
+def instance_architecture(instance_type: str) -> str:
+    """The ECS `cpuArchitecture` of tasks an instance type can run: ARM64 or X86_64."""
+    return "ARM64" if is_graviton(instance_type) else "X86_64"
+
+
 # ---------------------------------------------------------------------------------
 # MySQL reserved words (RDS refuses them as the database name or master user name)
 # ---------------------------------------------------------------------------------

@@ -82,3 +82,8 @@ HEALTH_CHECK_GRACE_RANGE = (0, 7200)
 SQS_VISIBILITY_RANGE = (0, 43200)
 SQS_RETENTION_RANGE = (60, 1209600)
 SQS_MAX_RECEIVE_RANGE = (1, 1000)
+
+# AWS docs, "Application Load Balancers" (Elastic Load Balancing, Subnets for your load
+# balancer): each subnet of a load balancer needs a CIDR block of at least /27 and at least
+# 8 free IP addresses (the load balancer adds nodes, and addresses, as it scales).
+ALB_SUBNET_MAX_PREFIX = 27

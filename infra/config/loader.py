@@ -16,6 +16,7 @@ from __future__ import annotations
 import difflib
 import ipaddress
 import re
+import sys
 import tomllib
 import typing
 import zlib
@@ -27,9 +28,10 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from infra.config import aws_tables, limits
-from infra.config.errors import ConfigError
+from infra.config.errors import ConfigError, ConfigWarning
 from infra.config.schema import (
     ENV_NAME,
+    MYSQL_EXTENDED_SUPPORT,
     DatabaseModel,
     NetworkModel,
     OVERRIDABLE,
@@ -221,9 +223,14 @@ def _derive_subnets(
 
     With a /16: private /19s (8k addresses for tasks), public and database /22s.
     Slot positions depend only on the AZ index, so adding an AZ never moves a subnet.
+    Public subnets are never smaller than /27 (the load balancer's minimum, see
+    `limits.ALB_SUBNET_MAX_PREFIX`): from /16 to /21 they are a sixty-fourth of the VPC,
+    in a /22 a thirty-second (four /27s, so a /22 holds at most four zones; the caller
+    refuses more). The public tier may return fewer than `az_count` subnets.
     """
     eighths = list(vpc.subnets(new_prefix=vpc.prefixlen + 3))
-    public = list(eighths[6].subnets(new_prefix=vpc.prefixlen + 6))[:az_count]
+    public_prefix = min(vpc.prefixlen + 6, limits.ALB_SUBNET_MAX_PREFIX)
+    public = list(eighths[6].subnets(new_prefix=public_prefix))[:az_count]
     database = list(eighths[7].subnets(new_prefix=vpc.prefixlen + 6))[:az_count]
     return public, eighths[:az_count], database
 
@@ -281,7 +288,20 @@ def _environment_defaults(rel: str, data: Mapping[str, Any], name: str) -> tuple
         except (TypeError, ValueError):
             vpc = None
         if vpc is not None and 16 <= vpc.prefixlen <= 22 and valid_count:
-            for tier, nets in zip(("public_subnets", "private_subnets", "database_subnets"), _derive_subnets(vpc, az_count)):
+            derived_tiers = _derive_subnets(vpc, az_count)
+            public = derived_tiers[0]
+            if "public_subnets" not in network and len(public) < az_count:
+                # AWS docs, "Application Load Balancers" (Subnets for your load balancer): each
+                # subnet at least /27 with at least 8 free addresses.
+                raise ConfigError(
+                    rel,
+                    "network.vpc_cidr",
+                    f"{vpc} is too small for {az_count} zones: public subnets must be at least"
+                    f" /{limits.ALB_SUBNET_MAX_PREFIX} for the load balancer ({2 ** (32 - limits.ALB_SUBNET_MAX_PREFIX)} addresses),"
+                    f" and the public slot of a /{vpc.prefixlen} ({public[0].supernet(new_prefix=vpc.prefixlen + 3)}) holds"
+                    f" {len(public)}; use a /{vpc.prefixlen - 1} or larger, az_count <= {len(public)}, or list public_subnets",
+                )
+            for tier, nets in zip(("public_subnets", "private_subnets", "database_subnets"), derived_tiers):
                 fill(network, tier, [str(net) for net in nets], f"network.{tier}", "derived from vpc_cidr")
     if "load_balancer" in sections:
         fill(sections["load_balancer"], "waf", production, "load_balancer.waf", "production")
@@ -311,6 +331,26 @@ def load_environment(root: Path, path: Path) -> EnvironmentSpec:
     filled, derived = _environment_defaults(rel, data, name)
     model: EnvironmentFile = _validate(EnvironmentFile, filled, rel, derived)
     return _environment_spec(model, name, rel)
+
+
+# AWS docs, "MySQL on Amazon RDS versions" (Supported MySQL major versions on Amazon RDS):
+# the end of RDS standard support of 8.0; RDS Extended Support (billed per vCPU-hour) since.
+MYSQL_80_END_OF_STANDARD_SUPPORT = "2026-07-31"
+
+
+def environment_warnings(env: EnvironmentSpec) -> list[ConfigWarning]:
+    """What AWS accepts but advises against: printed once by `load_app`, never an error."""
+    found = []
+    if env.database.enabled and MYSQL_EXTENDED_SUPPORT.fullmatch(env.database.engine_version):
+        found.append(
+            ConfigWarning(
+                env.file,
+                "database.engine_version",
+                f"{env.database.engine_version!r}: MySQL 8.0 left RDS standard support on {MYSQL_80_END_OF_STANDARD_SUPPORT}"
+                " (RDS Extended Support is billed since); use 8.4 (see docs/UPGRADE.md)",
+            )
+        )
+    return found
 
 
 def _strategy(items: Iterable[StrategyItemModel]) -> tuple[StrategyItem, ...]:
@@ -366,6 +406,7 @@ def _environment_spec(m: EnvironmentFile, name: str, rel: str) -> EnvironmentSpe
                 min_size=c.ec2.min_size,
                 max_size=c.ec2.max_size,
                 target_capacity=c.ec2.target_capacity,
+                create_service_linked_role=c.ec2.create_service_linked_role,
             ),
         ),
         load_balancer=LoadBalancerSpec(
@@ -507,6 +548,19 @@ def _check_against_environment(m: ServiceFile, env: EnvironmentSpec, rel: str) -
             raise ConfigError(rel, "memory", f"{m.memory} is not valid with cpu={m.cpu} on Fargate (valid: {shown})")
     else:
         instance_type = env.cluster.ec2.instance_type
+        # AWS docs, "Specifying the ARM architecture in an Amazon ECS task definition" and
+        # "Amazon EC2 instance types": a task's cpuArchitecture must be its container
+        # instance's; ECS never places an ARM64 task on x86_64 instances (nor an X86_64 task
+        # on Graviton), so the service would never run a task.
+        host = aws_tables.instance_architecture(instance_type)
+        if m.architecture != host:
+            raise ConfigError(
+                rel,
+                "architecture",
+                f"{m.architecture} cannot run on the EC2 capacity: {instance_type} (cluster.ec2.instance_type in {env.file})"
+                f" is {'a Graviton (ARM64)' if host == 'ARM64' else 'an x86_64'} instance type; use"
+                f" {'a Graviton type (e.g. m7g.large)' if host == 'X86_64' else 'an x86_64 type'}, architecture = {host!r}, or Fargate capacity",
+            )
         capacity = aws_tables.instance_capacity(instance_type)
         if capacity is not None:
             units, mib = capacity
@@ -720,4 +774,8 @@ def load_app(root: Path, *, environments: Sequence[str] | None = None, local_end
             replace(env, backend=BackendSpec(kind=BackendKind.LOCAL), deletion_protection=False) for env in envs
         )
     services = {env.name: load_services(root, env, all_names) for env in envs}
-    return AppSpec(environments=envs, services=services, local=local)
+    # Only once everything loaded (an error stops the load with one line, and no warnings).
+    warnings = tuple(str(w) for env in envs for w in environment_warnings(env))
+    for line in warnings:
+        print(f"warning: {line}", file=sys.stderr)
+    return AppSpec(environments=envs, services=services, local=local, warnings=warnings)

@@ -195,7 +195,11 @@ DB_INSTANCE_CLASS = re.compile(r"^db\.[a-z0-9-]+\.[a-z0-9]+$")
 # underscores starting with a letter; MasterUsername 1-16 of the same; neither a reserved word.
 DB_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,63}$")
 DB_USER = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,15}$")
-MYSQL_VERSION = re.compile(r"^8\.0(\.[0-9]+)?$")
+# AWS docs, "MySQL on Amazon RDS versions" (Supported MySQL major versions on Amazon RDS):
+# 8.4 is in standard support; 8.0 left it on 2026-07-31 (RDS Extended Support, paid, since),
+# so it is still accepted, with a warning at load (infra.config.loader).
+MYSQL_VERSION = re.compile(r"^8\.[04](\.[0-9]+)?$")
+MYSQL_EXTENDED_SUPPORT = re.compile(r"^8\.0(\.[0-9]+)?$")
 # AWS docs, "Create a key pair for your Amazon EC2 instance": up to 255 ASCII characters.
 KEY_NAME = re.compile(r"^[A-Za-z0-9 ._+=,@-]{1,255}$")
 EMAIL = re.compile(r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,63}$")
@@ -417,7 +421,7 @@ class NetworkModel(Model):
     COMPUTED: ClassVar[dict[str, str]] = {
         "availability_zones": "the Region's first `az_count` zones",
         "nat": "`single`; `per_az` in production",
-        "public_subnets": "derived from `vpc_cidr`",
+        "public_subnets": "derived from `vpc_cidr` (at least /27)",
         "private_subnets": "derived from `vpc_cidr`",
         "database_subnets": "derived from `vpc_cidr`",
     }
@@ -429,7 +433,9 @@ class NetworkModel(Model):
     )
     nat: Choice(NatMode) = Field(None, description="NAT gateways: `single` (shared) or `per_az`.")
     admin_cidr: Cidr = Field(description="The only source of SSH to the bastion; 0.0.0.0/0 is refused.")
-    public_subnets: Strings(Cidr, max_items=6) = Field(None, description="Explicit public subnet CIDRs, one per AZ.")
+    public_subnets: Strings(Cidr, max_items=6) = Field(
+        None, description="Explicit public subnet CIDRs, one per AZ; at least /27 (the load balancer's subnets)."
+    )
     private_subnets: Strings(Cidr, max_items=6) = Field(None, description="Explicit private subnet CIDRs, one per AZ.")
     database_subnets: Strings(Cidr, max_items=6) = Field(None, description="Explicit database subnet CIDRs, one per AZ.")
     flow_log_retention_days: OneOf(limits.LOG_RETENTION_DAYS) = Field(90, description="VPC flow log retention (a CloudWatch Logs value).")
@@ -461,6 +467,14 @@ class NetworkModel(Model):
                 # AWS docs, "Subnet CIDR blocks": a subnet is /16 to /28.
                 if not 16 <= net.prefixlen <= 28:
                     raise invalid(f"{net} must be between /16 and /28", f"{tier}[{i}]")
+                # AWS docs, "Application Load Balancers" (Subnets for your load balancer):
+                # the load balancer's subnets are at least /27 with 8 free addresses.
+                if tier == "public_subnets" and net.prefixlen > limits.ALB_SUBNET_MAX_PREFIX:
+                    raise invalid(
+                        f"{net} is smaller than /{limits.ALB_SUBNET_MAX_PREFIX}: the load balancer's subnets need at least"
+                        f" /{limits.ALB_SUBNET_MAX_PREFIX} ({2 ** (32 - limits.ALB_SUBNET_MAX_PREFIX)} addresses, 8 of them free)",
+                        f"{tier}[{i}]",
+                    )
                 for where, other in seen:
                     if net.overlaps(other):
                         raise invalid(f"{net} overlaps {other} ({where})", f"{tier}[{i}]")
@@ -564,6 +578,10 @@ class Ec2Model(Model):
     min_size: Int(0, 1000) = Field(0, description="Auto Scaling group minimum.")
     max_size: Int(1, 1000) = Field(4, description="Auto Scaling group maximum.")
     target_capacity: Int(1, 100) = Field(100, description="Managed scaling target utilization, percent.")
+    create_service_linked_role: bool = Field(
+        True,
+        description="Create the account's EC2 Auto Scaling service-linked role (the key policy names it); false when the account already has it (another environment, an existing Auto Scaling group).",
+    )
 
     @model_validator(mode="after")
     def _rules(self) -> "Ec2Model":
@@ -624,7 +642,9 @@ class DatabaseModel(Model):
 
     enabled: bool = Field(True, description="Create the database (and its security group and secret).")
     instance_class: Text(DB_INSTANCE_CLASS, "an RDS instance class") = Field("db.t4g.micro", description="RDS instance class.")
-    engine_version: Text(MYSQL_VERSION, "a MySQL 8.0 version") = Field("8.0", description="MySQL engine version.")
+    engine_version: Text(MYSQL_VERSION, "a MySQL 8.4 or 8.0 version") = Field(
+        "8.4", description="MySQL engine version, `8.4` or `8.0` (8.0: RDS Extended Support, a warning); a change is a major version upgrade in place."
+    )
     allocated_storage: Int(*limits.RDS_STORAGE_RANGE) = Field(20, description="Storage, GiB (gp3).")
     max_allocated_storage: Int(*limits.RDS_STORAGE_RANGE) = Field(None, description="Storage autoscaling ceiling, GiB.")
     multi_az: bool = Field(None, description="A standby in a second AZ.")
@@ -655,7 +675,9 @@ class AccessModel(Model):
 
     enabled: bool = Field(True, description="Create both hosts (false removes them).")
     key_name: Text(KEY_NAME, "an EC2 key pair name") = Field(None, description="EC2 key pair for SSH; none: Session Manager only.")
-    instance_type: Text(INSTANCE_TYPE, "an EC2 instance type") = Field("t3.micro", description="Instance type of both hosts.")
+    instance_type: Text(INSTANCE_TYPE, "an EC2 instance type") = Field(
+        "t3.micro", description="Instance type of both hosts (a Graviton type boots the arm64 Amazon Linux 2023 AMI)."
+    )
 
 
 class ObservabilityModel(Model):
@@ -1033,7 +1055,9 @@ class ServiceFile(Model):
     # the memory allowed with each; on EC2 any value up to the instance's size.
     cpu: CpuUnits = Field(description="Task CPU units; on Fargate 256, 512, 1024, 2048, 4096, 8192 or 16384.")
     memory: MemoryMiB = Field(description="Task memory, MiB; on Fargate a value the AWS table allows with `cpu`.")
-    architecture: Choice(Architecture) = Field("X86_64", description="`X86_64` or `ARM64`.")
+    architecture: Choice(Architecture) = Field(
+        "X86_64", description="`X86_64` or `ARM64` (Fargate and Fargate Spot run both; on EC2 capacity, the instance type's)."
+    )
     capacity: Strategy = Field(None, description="A provider name or [{ provider, weight, base }].")
     desired_count: Int(*limits.SERVICE_COUNT_RANGE) = Field(1, description="Tasks at deploy.")
     min_count: Int(*limits.SERVICE_COUNT_RANGE) = Field(None, description="Auto scaling minimum.")
@@ -1084,9 +1108,10 @@ class ServiceFile(Model):
             raise invalid(f"only web services are routed from the load balancer (kind is {kind})", "routes")
         if kind != "worker" and self.queue is not None:
             raise invalid(f"only worker services have a queue (kind is {kind})", "queue")
-        if self.architecture == "ARM64" and any(i.provider == "FARGATE_SPOT" for i in self.capacity):
-            # AWS docs, "AWS Fargate capacity providers": Fargate Spot runs only X86_64 Linux tasks.
-            raise invalid("ARM64 is not available on FARGATE_SPOT", "architecture")
+        # ARM64 on FARGATE_SPOT is allowed: AWS docs, "CapacityProviderStrategyItem" (Amazon
+        # ECS API Reference): FARGATE_SPOT runs ARM64 Linux tasks on platform version 1.4.0
+        # or later (LATEST, which the services use). Architecture against EC2 capacity is
+        # checked by the loader, which knows the environment's instance type.
         for var, value in self.environment.items():
             if SECRET_LIKE.search(var):
                 raise invalid("looks like a credential: put it in [secrets] (values never belong in the JSON)", f"environment.{var}")

@@ -108,6 +108,8 @@ class Ec2CapacitySpec:
     min_size: int
     max_size: int
     target_capacity: int  # percent
+    # Create AWSServiceRoleForAutoScaling (once per account) before the key policy names it.
+    create_service_linked_role: bool
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -344,3 +346,5 @@ class AppSpec:
     environments: tuple[EnvironmentSpec, ...]
     services: Mapping[str, tuple[ServiceSpec, ...]]  # per environment name
     local: LocalEndpoint | None = None
+    # `file: field: message` lines the loader printed on stderr (accepted, but advised against).
+    warnings: tuple[str, ...] = ()

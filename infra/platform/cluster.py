@@ -14,7 +14,6 @@ group (`/ecs-exec/<env>`); task roles of services with `enable_exec` may write t
 from __future__ import annotations
 
 import base64
-import re
 from typing import TYPE_CHECKING
 
 from cdktf import Token
@@ -56,8 +55,9 @@ from cdktf_cdktf_provider_aws.launch_template import (
 from cdktf_cdktf_provider_aws.iam_instance_profile import IamInstanceProfile
 
 from infra.arns import Arns
+from infra.config import aws_tables
 from infra.config.specs import CapacityProvider, EnvironmentSpec
-from infra.iam import ECR_PULL, ecr_login, inline_policy, service_role, statement
+from infra.iam import ECR_PULL, ecr_login, inline_policy, service_role, session_manager_statements, statement
 from infra.platform.encryption import PlatformKey
 from infra.platform.network import Network
 
@@ -66,8 +66,6 @@ if TYPE_CHECKING:
 
 AMI_PARAMETER = "/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id"
 AMI_PARAMETER_ARM64 = "/aws/service/ecs/optimized-ami/amazon-linux-2023/arm64/recommended/image_id"
-# Graviton families carry a "g" right after the generation digit: t4g, m7g, c6gn, r8gd, x2gd.
-GRAVITON_FAMILY = re.compile(r"^[a-z]+[0-9]+g")
 ROOT_DEVICE = "/dev/xvda"  # the ECS-optimized AL2023 AMI's root device
 ROOT_VOLUME_GIB = 30  # the AMI's snapshot size; the volume may not be smaller
 EXEC_LOG_MIN_RETENTION_DAYS = 365
@@ -97,12 +95,27 @@ def ec2_capacity_provider_name(env_name: str) -> str:
     return f"ec2-{env_name}"
 
 
+def ecs_capacity_group_name(env_name: str) -> str:
+    """The Auto Scaling group of the container instances (EC2 tags each of its instances
+    `aws:autoscaling:groupName` with it: the Ansible host's inventory selects by that tag)."""
+    return f"{env_name}-ecs"
+
+
 def user_data(cluster_name: str) -> str:
-    """Base64 user data joining the instance to the cluster.
+    """Base64 user data joining the instance to the cluster, and starting the SSM agent.
 
     ECS_AWSVPC_BLOCK_IMDS keeps awsvpc tasks away from the instance metadata service (and
     so from the instance role's credentials); tasks get their own role's credentials from
-    the ECS agent instead.
+    the ECS agent instead. The cluster is written first: the ECS agent starts after user
+    data, and must find it even when the package install below fails.
+
+    Session Manager needs the SSM agent running on the host. The ECS-optimized AL2023 AMI is
+    built on the *minimal* AL2023 AMI (see its release notes, "Source AMI name"), and AWS
+    docs, "Find AMIs with the SSM Agent preinstalled", promise the agent on the standard
+    AL2023 AMI only: so it is installed and started here (a no-op where it is present).
+
+    Base64 (and deterministic text, no timestamps): Terraform never reads the script as a
+    template, and the same configuration always gives the same launch template version.
     """
     script = (
         "#!/bin/bash\n"
@@ -110,6 +123,9 @@ def user_data(cluster_name: str) -> str:
         f"ECS_CLUSTER={cluster_name}\n"
         "ECS_AWSVPC_BLOCK_IMDS=true\n"
         "EOF\n"
+        "# Session Manager needs the SSM agent (not promised on the minimal AL2023 base of this AMI).\n"
+        "dnf install -y amazon-ssm-agent\n"
+        "systemctl enable --now amazon-ssm-agent\n"
     )
     return base64.b64encode(script.encode()).decode()
 
@@ -202,7 +218,7 @@ class Cluster(Construct):
     ) -> EcsCapacityProvider:
         spec = env.cluster.ec2
         profile = self._instance_profile(env, arns)
-        graviton = bool(GRAVITON_FAMILY.match(spec.instance_type))
+        graviton = aws_tables.is_graviton(spec.instance_type)
         ami = DataAwsSsmParameter(self, "ami", name=AMI_PARAMETER_ARM64 if graviton else AMI_PARAMETER)
         instance_name = f"{env.name}-ecs-instance"
         tags = {**env.tags, "Environment": env.name, "Name": instance_name}
@@ -216,6 +232,9 @@ class Cluster(Construct):
             iam_instance_profile=LaunchTemplateIamInstanceProfile(arn=profile.arn),
             vpc_security_group_ids=[security.app_sg_id],
             user_data=user_data(self.name),
+            # The operators' key pair ([access] key_name): SSH from the Ansible host, which the
+            # app group admits on port 22 (infra.platform.security). None: no key, SSM only.
+            key_name=env.access.key_name,
             # IMDSv2 only. Hop limit 1: every task uses awsvpc networking (its own ENI, its
             # credentials from the ECS agent), so nothing beyond the host itself needs IMDS;
             # bridge-mode containers (an extra hop) would need 2, and we have none.
@@ -244,7 +263,7 @@ class Cluster(Construct):
         group = AutoscalingGroup(
             self,
             "asg",
-            name=f"{env.name}-ecs",
+            name=ecs_capacity_group_name(env.name),
             min_size=spec.min_size,
             max_size=spec.max_size,
             # desired_capacity is left to ECS managed scaling.
@@ -275,7 +294,8 @@ class Cluster(Construct):
 
     def _instance_profile(self, env: EnvironmentSpec, arns: Arns) -> IamInstanceProfile:
         """The container instances' role `<env>-ecs-instance`: the ECS agent's own calls, image
-        pulls from this environment's repositories, task logs under `/ecs/<env>/`."""
+        pulls from this environment's repositories, task logs under `/ecs/<env>/`, and the
+        SSM agent's Session Manager calls."""
         name = f"{env.name}-ecs-instance"
         role = service_role(self, "instance-role", name=name, principal="ec2.amazonaws.com")
         inline_policy(
@@ -297,5 +317,14 @@ class Cluster(Construct):
                     "WriteTaskLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [arns.log_group(f"/ecs/{env.name}/*")]
                 ),
             ],
+        )
+        # Session Manager on the container instances, as on the bastion and the Ansible host
+        # (infra.platform.access): written out, no AWS-managed policy attached.
+        inline_policy(
+            self,
+            "instance-ssm",
+            role=role,
+            name="ssm-session-manager",
+            statements=session_manager_statements(arns.instances()),
         )
         return IamInstanceProfile(self, "instance-profile", name=name, role=role.name)

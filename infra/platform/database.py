@@ -1,4 +1,4 @@
-"""The environment's MySQL 8.0 database (RDS), in the database subnets.
+"""The environment's MySQL database (RDS, 8.4 by default), in the database subnets.
 
 Secure by construction: storage and Performance Insights encrypted with the platform
 key, TLS required by the parameter group, IAM database authentication on, never publicly
@@ -40,8 +40,25 @@ from infra.config.specs import DatabaseSpec, EnvironmentSpec
 
 PORT = 3306
 ENGINE = "mysql"
-PARAMETER_FAMILY = "mysql8.0"
-MAJOR_VERSION = "8.0"
+
+
+
+def major_version(engine_version: str) -> str:
+    """`8.4.3` -> `8.4`: what the parameter group family and the option group follow."""
+    return ".".join(engine_version.split(".")[:2])
+
+
+def parameter_family(engine_version: str) -> str:
+    """AWS docs, "Parameter groups for Amazon RDS": a group's family is engine + major version
+    (mysql8.0, mysql8.4); an instance only takes a group of its own family."""
+    return f"{ENGINE}{major_version(engine_version)}"
+
+
+def group_name(env_name: str, engine_version: str) -> str:
+    """`<env>-mysql84`: the major version is in the name, so an upgrade creates the new
+    groups beside the old ones (create_before_destroy) instead of clashing with them."""
+    return f"{env_name}-mysql{major_version(engine_version).replace('.', '')}"
+
 PERFORMANCE_INSIGHTS_RETENTION_DAYS = 7  # the free tier
 
 # RDS instance parameter groups take MySQL booleans as 0/1 (Aurora cluster groups take
@@ -115,13 +132,16 @@ class Database(Construct):
         parameters = DbParameterGroup(
             self,
             "parameters",
-            name=f"{env.name}-mysql80",
-            family=PARAMETER_FAMILY,
+            name=group_name(env.name, spec.engine_version),
+            family=parameter_family(spec.engine_version),
             description=f"{env.name}: TLS required, slow query log",
             parameter=[
                 DbParameterGroupParameter(name=name, value=value, apply_method="immediate")
                 for name, value in sorted(self._parameters(spec).items())
             ],
+            # A new major version needs a group of the new family, created before the
+            # instance moves to it; the old group goes once nothing uses it.
+            lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
         )
         options = self._audit_options(env) if "audit" in spec.log_exports else None
         log_groups = [
@@ -142,6 +162,10 @@ class Database(Construct):
             identifier=identifier,
             engine=ENGINE,
             engine_version=spec.engine_version,
+            # AWS docs, "Upgrading a DB instance engine version": a change of the major
+            # version (8.0 -> 8.4) needs AllowMajorVersionUpgrade, and is done in place
+            # (see docs/UPGRADE.md); the new groups of the new family come in the same call.
+            allow_major_version_upgrade=True,
             instance_class=spec.instance_class,
             db_name=spec.db_name,
             username=spec.master_username,
@@ -199,9 +223,11 @@ class Database(Construct):
         return DbOptionGroup(
             self,
             "options",
-            name=f"{env.name}-mysql80",
+            name=group_name(env.name, env.database.engine_version),
             engine_name=ENGINE,
-            major_engine_version=MAJOR_VERSION,
+            # AWS docs, "Options for MySQL DB instances": MARIADB_AUDIT_PLUGIN on all 8.4
+            # versions and 8.0.28 and higher.
+            major_engine_version=major_version(env.database.engine_version),
             option_group_description=f"{env.name}: audit plugin",
             option=[
                 DbOptionGroupOption(
@@ -211,6 +237,7 @@ class Database(Construct):
                     ],
                 )
             ],
+            lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
         )
 
     def _monitoring_role(self, env: EnvironmentSpec, key: PlatformKey) -> IamRole:

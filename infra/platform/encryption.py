@@ -3,6 +3,14 @@
 The key policy names the account and the AWS services that encrypt with it on our
 behalf; `Resource: "*"` in a key policy means "this key", which is why it appears here.
 
+With EC2 capacity, the policy also names the EC2 Auto Scaling service-linked role
+(`AWSServiceRoleForAutoScaling`), which launches the container instances with root volumes
+encrypted by this key. AWS refuses a key policy whose principal does not exist, and a fresh
+account has no such role until its first Auto Scaling group: so the role is created here
+(`aws_iam_service_linked_role`) and the key depends on it, so Terraform creates it first. An account has the role once: a second environment in the same account,
+or an account that already has Auto Scaling groups, sets
+`[cluster.ec2] create_service_linked_role = false` (or imports the role; docs/UPGRADE.md).
+
 This is the one policy not built with DataAwsIamPolicyDocument: Checkov's IAM checks
 (CKV_AWS_109/111/356) read every policy-document data source as an identity policy and
 flag `Resource: "*"`, which in a key policy cannot be anything else. The same statements,
@@ -14,6 +22,7 @@ from __future__ import annotations
 from cdktf import Fn
 from constructs import Construct
 
+from cdktf_cdktf_provider_aws.iam_service_linked_role import IamServiceLinkedRole
 from cdktf_cdktf_provider_aws.kms_alias import KmsAlias
 from cdktf_cdktf_provider_aws.kms_key import KmsKey
 
@@ -28,6 +37,9 @@ KEY_ADMIN_ACTIONS = [
 KEY_USE_ACTIONS = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:DescribeKey"]
 # Services that encrypt with the key directly (not through a caller's grant).
 SERVICE_PRINCIPALS = ["cloudwatch.amazonaws.com", "events.amazonaws.com", "sns.amazonaws.com"]
+AUTOSCALING_SERVICE = "autoscaling.amazonaws.com"
+# AWS docs, "Service-linked roles for Amazon EC2 Auto Scaling": the default role's name and path.
+AUTOSCALING_ROLE = f"aws-service-role/{AUTOSCALING_SERVICE}/AWSServiceRoleForAutoScaling"
 
 
 class PlatformKey(Construct):
@@ -40,7 +52,16 @@ class PlatformKey(Construct):
         self.account_id = arns.account_id
         self.partition = arns.partition
         root = arns.account_root()
-        autoscaling_role = arns.role("aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling")
+        ec2 = env.cluster.ec2
+        self.autoscaling_role: IamServiceLinkedRole | None = None
+        if ec2.enabled and ec2.create_service_linked_role:
+            # AWS docs, "Service-linked roles for Amazon EC2 Auto Scaling" (Create a
+            # service-linked role): created on demand by the first Auto Scaling group, or
+            # explicitly; the key policy below must not name it before it exists.
+            self.autoscaling_role = IamServiceLinkedRole(self, "autoscaling-role", aws_service_name=AUTOSCALING_SERVICE)
+        # The role's fixed ARN, the same text whether created here or not (so the policy does
+        # not change with the switch); the key's depends_on orders the creation.
+        autoscaling_role = arns.role(AUTOSCALING_ROLE)
         def allow(sid: str, actions: list[str], principal: dict[str, object], condition: dict | None = None) -> dict:
             statement: dict[str, object] = {
                 "Sid": sid, "Effect": "Allow", "Principal": principal, "Action": actions, "Resource": "*",
@@ -65,8 +86,14 @@ class PlatformKey(Construct):
                         }
                     },
                 ),
-                # EC2 Auto Scaling launches the ECS capacity with root volumes encrypted
-                # by this key, acting through its service-linked role.
+                allow("AlarmAndTopicServices", ["kms:Decrypt", "kms:GenerateDataKey*"], {"Service": SERVICE_PRINCIPALS}),
+            ],
+        }
+        if ec2.enabled:
+            # AWS docs, "Required AWS KMS key policy for use with encrypted volumes" (EC2 Auto
+            # Scaling User Guide): EC2 Auto Scaling launches the ECS capacity with root
+            # volumes encrypted by this key, acting through its service-linked role.
+            policy["Statement"][2:2] = [
                 allow("AutoScalingUsesKeyForVolumes", KEY_USE_ACTIONS, {"AWS": autoscaling_role}),
                 allow(
                     "AutoScalingGrantsForVolumes",
@@ -74,9 +101,7 @@ class PlatformKey(Construct):
                     {"AWS": autoscaling_role},
                     {"Bool": {"kms:GrantIsForAWSResource": "true"}},
                 ),
-                allow("AlarmAndTopicServices", ["kms:Decrypt", "kms:GenerateDataKey*"], {"Service": SERVICE_PRINCIPALS}),
-            ],
-        }
+            ]
         key = KmsKey(
             self,
             "key",
@@ -84,6 +109,8 @@ class PlatformKey(Construct):
             enable_key_rotation=True,
             deletion_window_in_days=30 if env.production else 7,
             policy=Fn.jsonencode(policy),
+            # AWS refuses a key policy naming a principal that does not exist yet.
+            depends_on=[self.autoscaling_role] if self.autoscaling_role else None,
         )
         KmsAlias(self, "alias", name=f"alias/ecs-platform-{env.name}", target_key_id=key.key_id)
         self.arn = key.arn
