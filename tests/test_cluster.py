@@ -193,9 +193,6 @@ def variants(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[dict[s
                 ec2=dataclasses.replace(cluster.ec2, instance_type="m7g.large", target_capacity=80),
             ),
         ),
-        "existing-role": dataclasses.replace(
-            dev, cluster=dataclasses.replace(cluster, ec2=dataclasses.replace(cluster.ec2, create_service_linked_role=False))
-        ),
     }
     outdir: Path = tmp_path_factory.mktemp("cluster-variants")
     app = App(outdir=str(outdir))
@@ -252,33 +249,27 @@ def test_graviton_instance_types_get_the_arm64_ami(variants: dict[str, tuple[dic
 # The key policy names the Auto Scaling service-linked role: it must exist first
 # ("Required AWS KMS key policy for use with encrypted volumes")
 # ---------------------------------------------------------------------------------
-AUTOSCALING_ROLE_ARN_TAIL = ":role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling"
-
-
 def key_policy(stack: dict[str, Any]) -> str:
     return only(stack, "aws_kms_key")["policy"]
 
 
 @pytest.mark.parametrize("env", ENVS)
-def test_the_auto_scaling_service_linked_role_is_created_before_the_key_names_it(synth: Synth, env: str) -> None:
+def test_the_environment_creates_its_own_auto_scaling_role_before_the_key_names_it(synth: Synth, env: str) -> None:
+    """Issue #13 (7): a fresh account has no Auto Scaling service-linked role, and AWS refuses a
+    key policy naming a principal that does not exist. A custom-suffix role per environment
+    exists whatever the account holds, and clashes with nothing."""
     stack = synth.stack(f"{env}-platform")
     role = by_path(stack, "aws_iam_service_linked_role", "/key/autoscaling-role")
-    assert role["aws_service_name"] == "autoscaling.amazonaws.com"
-    assert "custom_suffix" not in role  # the default role, AWSServiceRoleForAutoScaling
-    policy = key_policy(stack)
+    assert (role["aws_service_name"], role["custom_suffix"]) == ("autoscaling.amazonaws.com", f"{env}-ecs")
     role_address = ref(stack, "aws_iam_service_linked_role", "/key/autoscaling-role", "arn").strip("${}").rsplit(".", 1)[0]
     # The key depends on the role: Terraform creates the role before the key names it.
     assert only(stack, "aws_kms_key")["depends_on"] == [role_address]
-    assert "AutoScalingUsesKeyForVolumes" in policy and "AutoScalingGrantsForVolumes" in policy
-    assert AUTOSCALING_ROLE_ARN_TAIL in policy
-
-
-def test_an_account_that_has_the_role_names_it_without_creating_it(variants: dict[str, tuple[dict[str, Any], Any]]) -> None:
-    stack, _ = variants["existing-role"]
-    assert not resources(stack, "aws_iam_service_linked_role")
-    assert "depends_on" not in only(stack, "aws_kms_key")
     policy = key_policy(stack)
-    assert AUTOSCALING_ROLE_ARN_TAIL in policy and "AutoScalingUsesKeyForVolumes" in policy
+    assert "AutoScalingUsesKeyForVolumes" in policy and "AutoScalingGrantsForVolumes" in policy
+    assert f":role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling_{env}-ecs" in policy
+    # ... and the Auto Scaling group launches with exactly that role.
+    group = only(stack, "aws_autoscaling_group")
+    assert group["service_linked_role_arn"] == ref(stack, "aws_iam_service_linked_role", "/key/autoscaling-role", "arn")
 
 
 def test_without_ec2_capacity_the_key_names_no_auto_scaling_role(variants: dict[str, tuple[dict[str, Any], Any]]) -> None:

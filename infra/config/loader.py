@@ -406,7 +406,6 @@ def _environment_spec(m: EnvironmentFile, name: str, rel: str) -> EnvironmentSpe
                 min_size=c.ec2.min_size,
                 max_size=c.ec2.max_size,
                 target_capacity=c.ec2.target_capacity,
-                create_service_linked_role=c.ec2.create_service_linked_role,
             ),
         ),
         load_balancer=LoadBalancerSpec(

@@ -578,10 +578,6 @@ class Ec2Model(Model):
     min_size: Int(0, 1000) = Field(0, description="Auto Scaling group minimum.")
     max_size: Int(1, 1000) = Field(4, description="Auto Scaling group maximum.")
     target_capacity: Int(1, 100) = Field(100, description="Managed scaling target utilization, percent.")
-    create_service_linked_role: bool = Field(
-        True,
-        description="Create the account's EC2 Auto Scaling service-linked role (the key policy names it); false when the account already has it (another environment, an existing Auto Scaling group).",
-    )
 
     @model_validator(mode="after")
     def _rules(self) -> "Ec2Model":

@@ -108,8 +108,6 @@ class Ec2CapacitySpec:
     min_size: int
     max_size: int
     target_capacity: int  # percent
-    # Create AWSServiceRoleForAutoScaling (once per account) before the key policy names it.
-    create_service_linked_role: bool
 
 
 @dataclass(frozen=True, kw_only=True)

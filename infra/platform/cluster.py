@@ -264,6 +264,8 @@ class Cluster(Construct):
             self,
             "asg",
             name=ecs_capacity_group_name(env.name),
+            # The environment's own service-linked role, the one the key policy names.
+            service_linked_role_arn=key.autoscaling_role.arn if key.autoscaling_role else None,
             min_size=spec.min_size,
             max_size=spec.max_size,
             # desired_capacity is left to ECS managed scaling.

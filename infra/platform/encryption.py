@@ -3,13 +3,15 @@
 The key policy names the account and the AWS services that encrypt with it on our
 behalf; `Resource: "*"` in a key policy means "this key", which is why it appears here.
 
-With EC2 capacity, the policy also names the EC2 Auto Scaling service-linked role
-(`AWSServiceRoleForAutoScaling`), which launches the container instances with root volumes
-encrypted by this key. AWS refuses a key policy whose principal does not exist, and a fresh
-account has no such role until its first Auto Scaling group: so the role is created here
-(`aws_iam_service_linked_role`) and the key depends on it, so Terraform creates it first. An account has the role once: a second environment in the same account,
-or an account that already has Auto Scaling groups, sets
-`[cluster.ec2] create_service_linked_role = false` (or imports the role; docs/UPGRADE.md).
+With EC2 capacity, the policy also names the EC2 Auto Scaling service-linked role that
+launches the container instances with root volumes encrypted by this key. AWS refuses a
+key policy whose principal does not exist, and a fresh account has no such role until its
+first Auto Scaling group. So the environment creates its own: a service-linked role with a
+custom suffix, `AWSServiceRoleForAutoScaling_<env>-ecs` (AWS docs, "Service-linked roles
+for Amazon EC2 Auto Scaling": a custom-suffix role has the default role's permissions and
+is named on the Auto Scaling group). The key depends on it, the Auto Scaling group uses it,
+and it exists whatever the account already has: no clash with the account's default role,
+or with another environment in the same account.
 
 This is the one policy not built with DataAwsIamPolicyDocument: Checkov's IAM checks
 (CKV_AWS_109/111/356) read every policy-document data source as an identity policy and
@@ -38,8 +40,16 @@ KEY_USE_ACTIONS = ["kms:Encrypt", "kms:Decrypt", "kms:ReEncrypt*", "kms:Generate
 # Services that encrypt with the key directly (not through a caller's grant).
 SERVICE_PRINCIPALS = ["cloudwatch.amazonaws.com", "events.amazonaws.com", "sns.amazonaws.com"]
 AUTOSCALING_SERVICE = "autoscaling.amazonaws.com"
-# AWS docs, "Service-linked roles for Amazon EC2 Auto Scaling": the default role's name and path.
-AUTOSCALING_ROLE = f"aws-service-role/{AUTOSCALING_SERVICE}/AWSServiceRoleForAutoScaling"
+
+
+def autoscaling_role_suffix(env_name: str) -> str:
+    return f"{env_name}-ecs"
+
+
+def autoscaling_role_path(env_name: str) -> str:
+    """AWS docs, "Service-linked roles for Amazon EC2 Auto Scaling": name and path of a
+    custom-suffix role."""
+    return f"aws-service-role/{AUTOSCALING_SERVICE}/AWSServiceRoleForAutoScaling_{autoscaling_role_suffix(env_name)}"
 
 
 class PlatformKey(Construct):
@@ -54,14 +64,16 @@ class PlatformKey(Construct):
         root = arns.account_root()
         ec2 = env.cluster.ec2
         self.autoscaling_role: IamServiceLinkedRole | None = None
-        if ec2.enabled and ec2.create_service_linked_role:
-            # AWS docs, "Service-linked roles for Amazon EC2 Auto Scaling" (Create a
-            # service-linked role): created on demand by the first Auto Scaling group, or
-            # explicitly; the key policy below must not name it before it exists.
-            self.autoscaling_role = IamServiceLinkedRole(self, "autoscaling-role", aws_service_name=AUTOSCALING_SERVICE)
-        # The role's fixed ARN, the same text whether created here or not (so the policy does
-        # not change with the switch); the key's depends_on orders the creation.
-        autoscaling_role = arns.role(AUTOSCALING_ROLE)
+        if ec2.enabled:
+            self.autoscaling_role = IamServiceLinkedRole(
+                self,
+                "autoscaling-role",
+                aws_service_name=AUTOSCALING_SERVICE,
+                custom_suffix=autoscaling_role_suffix(env.name),
+                description=f"{env.name}: launches the ECS capacity (volumes encrypted with the platform key)",
+            )
+        # The role's ARN from its name: the key's depends_on orders the creation.
+        autoscaling_role = arns.role(autoscaling_role_path(env.name))
         def allow(sid: str, actions: list[str], principal: dict[str, object], condition: dict | None = None) -> dict:
             statement: dict[str, object] = {
                 "Sid": sid, "Effect": "Allow", "Principal": principal, "Action": actions, "Resource": "*",
