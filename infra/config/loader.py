@@ -688,7 +688,52 @@ def load_services(root: Path, env: EnvironmentSpec, known_envs: Iterable[str]) -
     _check_services(env, specs)
     for spec in specs:
         _check_dockerfile(spec)
-    return tuple(specs)
+    return _resolve_references(env, specs)
+
+
+# `${service.<name>.url}` in an [environment] value: where another service of the same
+# environment answers, resolved per environment (so a new environment copied from dev
+# points at its own services, not dev's).
+SERVICE_REFERENCE = re.compile(r"\$\{service\.([^.}]*)\.([^}]*)\}")
+
+
+def service_url(env: EnvironmentSpec, spec: ServiceSpec) -> str:
+    """A service's address inside the VPC: its Cloud Map name in the environment's namespace."""
+    return f"http://{spec.name}.{env.namespace}:{spec.port}"
+
+
+def _resolve_references(env: EnvironmentSpec, specs: Sequence[ServiceSpec]) -> tuple[ServiceSpec, ...]:
+    by_name = {s.name: s for s in specs}
+    resolved = []
+    for spec in specs:
+        environment = {}
+        for var, value in spec.environment.items():
+            field = f"environment.{var}"
+
+            def url(match: re.Match[str], spec: ServiceSpec = spec, field: str = field) -> str:
+                name, attribute = match.group(1), match.group(2)
+                target = by_name.get(name)
+                if target is None:
+                    known = ", ".join(sorted(by_name))
+                    raise ConfigError(spec.file, field, f"refers to service {name!r}, which does not exist (known: {known})")
+                if attribute != "url":
+                    raise ConfigError(spec.file, field, f"${{service.{name}.{attribute}}}: a service offers only .url")
+                if target.kind is not ServiceKind.BACKEND:
+                    why = "is reached through the load balancer" if target.kind is ServiceKind.WEB else "accepts no connections"
+                    raise ConfigError(spec.file, field, f"refers to {name!r}, a {target.kind.value} service, which {why}")
+                if spec.name not in target.allow_from:
+                    raise ConfigError(
+                        spec.file, field, f"refers to {name!r}, whose allow_from does not list {spec.name!r}: its tasks could not connect"
+                    )
+                return service_url(env, target)
+
+            value = SERVICE_REFERENCE.sub(url, value)
+            if "${" in value or "%{" in value:
+                # Terraform would read it as an interpolation or a template directive.
+                raise ConfigError(spec.file, field, "holds '${' or '%{'; the only reference allowed is ${service.<name>.url}")
+            environment[var] = value
+        resolved.append(replace(spec, environment=environment))
+    return tuple(resolved)
 
 
 def _check_dockerfile(spec: ServiceSpec) -> None:
