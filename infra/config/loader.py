@@ -511,7 +511,7 @@ def load_service(root: Path, path: Path, env: EnvironmentSpec, known_envs: Itera
     own = overrides.get(env.name, {})
     merged = dict(data)
     for key, value in own.items():
-        if key == "environment" and isinstance(value, Mapping) and isinstance(data.get(key, {}), Mapping):
+        if key in ("environment", "scaling") and isinstance(value, Mapping) and isinstance(data.get(key, {}), Mapping):
             merged[key] = {**data.get(key, {}), **value}
         else:
             merged[key] = value

@@ -1026,6 +1026,9 @@ class OverrideModel(Model):
     capacity: Strategy = Field(None, description="Capacity-provider strategy.")
     enable_exec: bool = Field(None, description="ECS Exec.")
     environment: Environment = Field(None, description="Merged over the manifest's [environment].")
+    scaling: ScalingModel = Field(
+        None, description="Merged key by key over the manifest's [scaling]; its `schedules` replace the manifest's."
+    )
 
 
 OVERRIDABLE = tuple(OverrideModel.model_fields)
@@ -1097,6 +1100,17 @@ class ServiceFile(Model):
             raise invalid(f"{self.min_count} is greater than max_count {self.max_count}", "min_count")
         if not self.min_count <= self.desired_count <= self.max_count:
             raise invalid(f"{self.desired_count} is outside min_count..max_count ({self.min_count}..{self.max_count})", "desired_count")
+        # A scheduled action sets the scalable target's minimum ("Scheduled scaling for
+        # Application Auto Scaling"): below the environment's min_count it would undercut the
+        # floor the environment asks for (production's, typically). Schedules may raise the
+        # ceiling, never lower the floor; [overrides.<env>.scaling] sets them per environment.
+        for i, schedule in enumerate(self.scaling.schedules):
+            if schedule.min_count < self.min_count:
+                raise invalid(
+                    f"min_count {schedule.min_count} is below the service's min_count {self.min_count}: a schedule "
+                    "may not lower the floor (set schedules per environment under [overrides.<env>.scaling])",
+                    f"scaling.schedules[{i}].min_count",
+                )
         kind = self.kind
         if kind == "web" and self.routes is None:
             raise invalid("is required", "routes")
