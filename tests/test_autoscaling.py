@@ -144,8 +144,10 @@ def test_api_schedules_change_the_bounds_in_its_time_zone(synth: Synth, env: str
     morning = actions[f"{env}-api-business-hours"]
     assert morning["schedule"] == "cron(0 7 ? * MON-FRI *)"
     assert morning["timezone"] == "Europe/Berlin"
-    assert morning["scalable_target_action"] == {"min_capacity": "2", "max_capacity": "4"}
-    assert actions[f"{env}-api-night"]["scalable_target_action"] == {"min_capacity": "1", "max_capacity": "2"}
+    # prod sets its own schedules, never below its min_count of 3 (issue #13 (4)).
+    morning_bounds, night_bounds = {"dev": (("2", "4"), ("1", "2")), "prod": (("4", "10"), ("3", "6"))}[env]
+    assert morning["scalable_target_action"] == dict(zip(("min_capacity", "max_capacity"), morning_bounds))
+    assert actions[f"{env}-api-night"]["scalable_target_action"] == dict(zip(("min_capacity", "max_capacity"), night_bounds))
     target = ref(stack, "aws_appautoscaling_target", "scaling/target", "resource_id")
     assert all(a["resource_id"] == target for a in actions.values())
 

@@ -442,3 +442,16 @@ def test_https_listener_accepts_a_certificate_the_emulator_does_not_hold(endpoin
         DefaultActions=[{"Type": "fixed-response", "FixedResponseConfig": {"StatusCode": "404"}}],
     )["Listeners"][0]
     assert listener["Certificates"][0]["CertificateArn"] == cert
+
+
+def test_rds_option_group_for_mysql_84(endpoint):
+    rds = client("rds", endpoint)
+    rds.create_option_group(
+        OptionGroupName="probe-mysql84", EngineName="mysql", MajorEngineVersion="8.4", OptionGroupDescription="probe"
+    )
+    (group,) = rds.describe_option_groups(OptionGroupName="probe-mysql84")["OptionGroupsList"]
+    assert (group["EngineName"], group["MajorEngineVersion"]) == ("mysql", "8.4")
+    with pytest.raises(Exception, match="Cannot find major version 7.9"):
+        rds.create_option_group(
+            OptionGroupName="probe-mysql79", EngineName="mysql", MajorEngineVersion="7.9", OptionGroupDescription="probe"
+        )

@@ -178,13 +178,21 @@ def test_added_service_on_ec2_with_exec(with_shop: dict[str, str]) -> None:
 
 
 # --- changing a service ------------------------------------------------------------
-@pytest.mark.parametrize("stack", ["dev-platform", "dev-web", "dev-worker"])
+@pytest.mark.parametrize("stack", ["dev-platform", "dev-worker"])
 def test_changing_a_port_and_allow_from_leaves_the_platform_and_the_other_services_byte_identical(
     original: dict[str, str], api_changed: dict[str, str], stack: str
 ) -> None:
     assert set(api_changed) == set(original)
     assert api_changed[stack] == original[stack]
     assert api_changed["dev-api"] != original["dev-api"]
+
+
+def test_a_service_naming_the_changed_one_by_url_changes_exactly_that_url(
+    original: dict[str, str], api_changed: dict[str, str]
+) -> None:
+    """web's API_URL is `${service.api.url}`: it follows api's new port, and that is all."""
+    assert api_changed["dev-web"] == original["dev-web"].replace("api.dev.internal:8081", "api.dev.internal:9090")
+    assert api_changed["dev-web"] != original["dev-web"]
 
 
 def test_the_changed_service_admits_exactly_its_new_callers_on_its_new_port(api_changed: dict[str, str]) -> None:
