@@ -1063,7 +1063,12 @@ class ServiceFile(Model):
     max_count: Int(1, limits.SERVICE_COUNT_RANGE[1]) = Field(None, description="Auto scaling maximum.")
     health_check: HealthCheckModel = Field(default_factory=HealthCheckModel, description="Health check.")
     routes: RouteModel = Field(None, description="web only (required there): the listener rule.")
-    environment: Environment = Field({}, description="Plain environment variables; credential-like names and values are refused.")
+    environment: Environment = Field(
+        {},
+        description="Plain environment variables; credential-like names and values are refused. "
+        "`${service.<name>.url}` is the URL of another service of the same environment (a backend "
+        "whose allow_from names this one), e.g. http://api.dev.internal:8081.",
+    )
     secrets: dict[EnvVarName, Text(max_len=2048, check=_secret_reference)] = Field(
         {}, description="Secrets Manager / SSM references (ARN, `secretsmanager:<name>`, `ssm:/<path>`), never values."
     )
