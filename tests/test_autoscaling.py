@@ -61,7 +61,7 @@ def test_scalable_target_is_the_ecs_service_with_the_manifest_bounds(
     [
         ("web", {"cpu": ("ECSServiceAverageCPUUtilization", 60), "requests": ("ALBRequestCountPerTarget", 500)}),
         ("api", {"cpu": ("ECSServiceAverageCPUUtilization", 60), "memory": ("ECSServiceAverageMemoryUtilization", 75)}),
-        ("worker", {}),  # cpu_target = false; it scales on its queue
+        ("worker", {}),  # cpu_target = false; it scales on its queue (metric math, below)
     ],
 )
 def test_target_tracking_policies_per_manifest(synth: Synth, service: str, expected: dict[str, tuple[str, int]]) -> None:
@@ -69,7 +69,7 @@ def test_target_tracking_policies_per_manifest(synth: Synth, service: str, expec
     tracking = {
         name.removeprefix(f"dev-{service}-"): p
         for name, p in policies(stack).items()
-        if p["policy_type"] == "TargetTrackingScaling"
+        if "predefined_metric_specification" in p["target_tracking_scaling_policy_configuration"]
     }
     found = {
         purpose: (
@@ -95,45 +95,50 @@ def test_request_count_tracking_is_labelled_with_the_alb_and_the_target_group(sy
 
 
 @pytest.mark.parametrize("env", ["dev", "prod"])
-def test_worker_steps_out_on_the_backlog_and_in_when_the_queue_is_empty(synth: Synth, env: str) -> None:
+def test_worker_tracks_its_backlog_per_running_task_both_ways(synth: Synth, env: str) -> None:
+    """Issue #13 (5): not total visible messages (which ratchets up and scales in only on an
+    empty queue) but visible messages per running task, by metric math, in both directions."""
     stack = synth.stack(f"{env}-worker")
     found = policies(stack)
-    out = found[f"{env}-worker-backlog-out"]
-    assert out["policy_type"] == "StepScaling"
-    config = out["step_scaling_policy_configuration"]
-    assert config["adjustment_type"] == "ChangeInCapacity"
-    assert config["cooldown"] == 60
-    steps = [
-        (s.get("metric_interval_lower_bound"), s.get("metric_interval_upper_bound"), s["scaling_adjustment"])
-        for s in config["step_adjustment"]
+    assert set(found) == {f"{env}-worker-backlog"}  # the sample worker turns cpu_target off
+    policy = found[f"{env}-worker-backlog"]
+    assert policy["policy_type"] == "TargetTrackingScaling"
+    config = policy["target_tracking_scaling_policy_configuration"]
+    assert config["target_value"] == 50
+    assert "disable_scale_in" not in config
+    assert (config["scale_in_cooldown"], config["scale_out_cooldown"]) == (300, 60)
+    metrics = {m["id"]: m for m in config["customized_metric_specification"]["metrics"]}
+    assert metrics["backlog_per_task"]["expression"] == "IF(tasks > 0, visible / tasks, visible)"
+    assert [m["id"] for m in metrics.values() if m["return_data"]] == ["backlog_per_task"]
+    visible = metrics["visible"]["metric_stat"]["metric"]
+    assert (visible["namespace"], visible["metric_name"]) == ("AWS/SQS", "ApproximateNumberOfMessagesVisible")
+    assert visible["dimensions"] == [{"name": "QueueName", "value": ref(stack, "aws_sqs_queue", "queues/queue", "name")}]
+    tasks = metrics["tasks"]["metric_stat"]["metric"]
+    assert (tasks["namespace"], tasks["metric_name"]) == ("ECS/ContainerInsights", "RunningTaskCount")
+    assert tasks["dimensions"] == [
+        {"name": "ClusterName", "value": "${data.terraform_remote_state.platform.outputs.cluster_name}"},
+        {"name": "ServiceName", "value": ref(stack, "aws_ecs_service", "service/service", "name")},
     ]
-    assert steps == [("0", "50", 1), ("50", "200", 2), ("200", None, 4)]
-    scale_in = found[f"{env}-worker-backlog-in"]["step_scaling_policy_configuration"]
-    assert scale_in["cooldown"] == 300
-    assert scale_in["step_adjustment"] == [{"metric_interval_upper_bound": "0", "scaling_adjustment": -1}]
+    # No alarm drives scaling any more: the worker's alarms are its own (CPU, memory, queue age, DLQ).
+    assert not [a for a in resources(stack, "aws_cloudwatch_metric_alarm").values() if "backlog" in a["alarm_name"]]
 
-    alarms = {a["alarm_name"]: a for a in resources(stack, "aws_cloudwatch_metric_alarm").values()}
-    queue_name = ref(stack, "aws_sqs_queue", "queues/queue", "name")
-    high = alarms[f"{env}-worker-backlog-high"]
-    assert (high["metric_name"], high["comparison_operator"], high["threshold"]) == (
-        "ApproximateNumberOfMessagesVisible",
-        "GreaterThanThreshold",
-        50,
-    )
-    assert high["dimensions"] == {"QueueName": queue_name}
-    assert high["alarm_actions"] == [ref(stack, "aws_appautoscaling_policy", "scaling/backlog-out", "arn")]
-    empty = alarms[f"{env}-worker-backlog-empty"]
-    assert (empty["comparison_operator"], empty["threshold"]) == ("LessThanOrEqualToThreshold", 0)
-    assert empty["period"] * empty["evaluation_periods"] == 15 * 60
-    assert empty["dimensions"] == {"QueueName": queue_name}
-    assert empty["alarm_actions"] == [ref(stack, "aws_appautoscaling_policy", "scaling/backlog-in", "arn")]
+
+def test_a_latency_target_becomes_the_backlog_per_task(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """`[scaling.queue_delay]`: 10 minutes acceptable at 250 ms a message = 2400 messages per task."""
+    from tests.test_schedules import project
+
+    manifest = 'kind = "worker"\nport = 8082\ncpu = 256\nmemory = 512\n[scaling.queue_delay]\nacceptable_latency = 600\nmsg_processing_ms = 250\n'
+    root = project(tmp_path, manifest)
+    from infra.config import load_app
+
+    (spec,) = load_app(root, environments=["dev"]).services["dev"]
+    assert spec.scaling.queue_backlog_per_task == 2400
 
 
 @pytest.mark.parametrize("service", ["web", "api"])
-def test_only_workers_get_step_scaling(synth: Synth, service: str) -> None:
+def test_only_workers_track_a_queue(synth: Synth, service: str) -> None:
     stack = synth.stack(f"dev-{service}")
-    assert all(p["policy_type"] == "TargetTrackingScaling" for p in policies(stack).values())
-    assert not any("backlog" in a["alarm_name"] for a in resources(stack, "aws_cloudwatch_metric_alarm").values())
+    assert all("customized_metric_specification" not in p["target_tracking_scaling_policy_configuration"] for p in policies(stack).values())
 
 
 @pytest.mark.parametrize("env", ["dev", "prod"])
@@ -155,3 +160,19 @@ def test_api_schedules_change_the_bounds_in_its_time_zone(synth: Synth, env: str
 @pytest.mark.parametrize("service", ["web", "worker"])
 def test_services_without_schedules_get_no_scheduled_actions(synth: Synth, service: str) -> None:
     assert not resources(synth.stack(f"dev-{service}"), "aws_appautoscaling_scheduled_action")
+
+
+def test_fails_when_a_worker_tracks_its_backlog_without_container_insights(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from infra.config import ConfigError, load_app
+    from tests.test_schedules import project
+
+    root = project(tmp_path, 'kind = "worker"\nport = 8082\ncpu = 256\nmemory = 512\n[scaling]\nqueue_backlog_per_task = 10\n')
+    env = root / "environments" / "dev.toml"
+    env.write_text(env.read_text() + "[cluster]\ncontainer_insights = false\n")
+    with pytest.raises(ConfigError) as info:
+        load_app(root, environments=["dev"])
+    assert str(info.value).startswith("services/api/service.toml: scaling.queue_backlog_per_task: needs the running task count")
+    # Without the explicit setting the worker keeps CPU scaling and no backlog default.
+    (root / "services" / "api" / "service.toml").write_text('kind = "worker"\nport = 8082\ncpu = 256\nmemory = 512\n')
+    (spec,) = load_app(root, environments=["dev"]).services["dev"]
+    assert spec.scaling.queue_backlog_per_task is None and spec.scaling.cpu_target == 60

@@ -485,7 +485,9 @@ def _service_defaults(data: Mapping[str, Any], folder: str, env: EnvironmentSpec
         scaling = data.get("scaling", {})
         if isinstance(scaling, Mapping):
             data["scaling"] = dict(scaling)
-            fill(data["scaling"], "queue_backlog_per_task", 100, "scaling.queue_backlog_per_task", "100 for a worker")
+            # Backlog per running task needs the task count: Container Insights' RunningTaskCount.
+            if "queue_delay" not in data["scaling"] and env.cluster.container_insights:
+                fill(data["scaling"], "queue_backlog_per_task", 100, "scaling.queue_backlog_per_task", "100 for a worker")
     return data, derived
 
 
@@ -535,6 +537,14 @@ def _check_against_environment(m: ServiceFile, env: EnvironmentSpec, rel: str) -
         raise ConfigError(rel, "capacity", f"uses EC2 but cluster.ec2.enabled is false in {env.file}")
     if m.database and not env.database.enabled:
         raise ConfigError(rel, "database", f"is true but the database is disabled in {env.file}")
+    if not env.cluster.container_insights:
+        # The backlog per task divides by Container Insights' RunningTaskCount ("Create a
+        # target tracking scaling policy for Application Auto Scaling using metric math").
+        for key in ("queue_backlog_per_task", "queue_delay"):
+            if getattr(m.scaling, key) is not None:
+                raise ConfigError(
+                    rel, f"scaling.{key}", f"needs the running task count from Container Insights: cluster.container_insights is false in {env.file}"
+                )
     fargate = providers - {CapacityProvider.EC2.value}
     if fargate:
         # AWS docs, "Amazon ECS task definition parameters for Fargate" (Task size).
@@ -630,7 +640,7 @@ def _service_spec(m: ServiceFile, directory: Path, rel: str) -> ServiceSpec:
             cpu_target=None if s.cpu_target is False else s.cpu_target,
             memory_target=s.memory_target,
             requests_per_target=s.requests_per_target,
-            queue_backlog_per_task=s.queue_backlog_per_task,
+            queue_backlog_per_task=_backlog_per_task(s),
             scale_in_cooldown=s.scale_in_cooldown,
             scale_out_cooldown=s.scale_out_cooldown,
             schedules=tuple(
@@ -660,6 +670,14 @@ def _service_spec(m: ServiceFile, directory: Path, rel: str) -> ServiceSpec:
             for p in m.permissions
         ),
     )
+
+
+def _backlog_per_task(s: Any) -> int | None:
+    """The backlog per task a worker tracks: given, or from its latency target (a message that
+    arrives behind N others per task waits N x the time per message)."""
+    if s.queue_delay is None:
+        return s.queue_backlog_per_task
+    return max(1, (s.queue_delay.acceptable_latency * 1000) // s.queue_delay.msg_processing_ms)
 
 
 def _service_folders(root: Path) -> list[Path]:

@@ -864,6 +864,14 @@ def _percent_or_false(value: Any) -> Any:
     return value
 
 
+class QueueDelayModel(Model):
+    """`[scaling.queue_delay]`: scale a worker so a new message waits at most this long (as AWS
+    Copilot's workers do): the backlog per task it tracks is acceptable_latency / msg_processing_ms."""
+
+    acceptable_latency: Int(1, 86400) = Field(description="Seconds a message may wait before a task takes it.")
+    msg_processing_ms: Int(1, 86_400_000) = Field(description="Milliseconds one task takes per message.")
+
+
 class ScalingModel(Model):
     """`[scaling]`: Application Auto Scaling of the service's task count."""
 
@@ -876,7 +884,12 @@ class ScalingModel(Model):
     ] = Field(60, description="Target tracking on average CPU, percent; false turns it off.")
     memory_target: Int(1, 100) = Field(None, description="Target tracking on average memory, percent.")
     requests_per_target: Int(1, 1_000_000) = Field(None, description="web: target tracking on ALB requests per task.")
-    queue_backlog_per_task: Int(1, 1_000_000) = Field(None, description="worker: step scaling on messages per task.")
+    queue_backlog_per_task: Int(1, 1_000_000) = Field(
+        None, description="worker: target tracking on visible messages per running task (both ways)."
+    )
+    queue_delay: QueueDelayModel = Field(
+        None, description="worker: the backlog per task from a latency target instead (exclusive with queue_backlog_per_task)."
+    )
     scale_in_cooldown: Int(0, 86400) = Field(300, description="Seconds.")
     scale_out_cooldown: Int(0, 86400) = Field(60, description="Seconds.")
     # AWS docs, "Application Auto Scaling quotas": 200 scheduled actions per scalable target.
@@ -886,6 +899,8 @@ class ScalingModel(Model):
 
     @model_validator(mode="after")
     def _rules(self) -> "ScalingModel":
+        if self.queue_delay is not None and self.queue_backlog_per_task is not None:
+            raise invalid("set either queue_delay or queue_backlog_per_task, not both", "queue_delay")
         names = [s.name for s in self.schedules]
         for i, name in enumerate(names):
             if name in names[:i]:
@@ -1144,6 +1159,8 @@ class ServiceFile(Model):
             raise invalid("only web services get ALB request-count scaling", "scaling.requests_per_target")
         if self.scaling.queue_backlog_per_task is not None and kind != "worker":
             raise invalid("only worker services scale on a queue", "scaling.queue_backlog_per_task")
+        if self.scaling.queue_delay is not None and kind != "worker":
+            raise invalid("only worker services scale on a queue", "scaling.queue_delay")
         if self.allow_from and kind != "backend":
             reach = "only the load balancer reaches a web service" if kind == "web" else "a worker accepts no connections"
             raise invalid(f"is only for backend services ({reach})", "allow_from")

@@ -4,14 +4,16 @@
     cpu          target tracking on ECSServiceAverageCPUUtilization     (scaling.cpu_target)
     memory       target tracking on ECSServiceAverageMemoryUtilization  (scaling.memory_target)
     requests     target tracking on ALBRequestCountPerTarget (web)       (scaling.requests_per_target)
-    backlog-*    step scaling on the SQS backlog (worker)                (scaling.queue_backlog_per_task)
+    backlog      target tracking on visible messages per running task    (scaling.queue_backlog_per_task
+                 (worker; metric math over SQS and Container Insights)    or scaling.queue_delay)
     schedule-*   scheduled min/max changes                               (scaling.schedules)
 
-Each policy exists only when its setting is set. The worker's backlog scaling is step
-scaling driven by two CloudWatch alarms: scale out while more than
-`queue_backlog_per_task` messages are visible (bigger steps for a bigger backlog), scale
-in one task at a time once the queue has been empty for 15 minutes. Construct ids are
-the policy's purpose or the schedule's name, so adding or removing one never renames
+Each policy exists only when its setting is set. The worker's backlog scaling keeps the
+visible messages per running task near `queue_backlog_per_task`, adding and removing tasks
+in proportion (a total-queue alarm would ratchet up: the same backlog means less per task
+as tasks are added, and scale-in would wait for an empty queue). With `queue_delay` the
+target is acceptable_latency / time per message, as AWS Copilot's workers do. Construct ids
+are the policy's purpose or the schedule's name, so adding or removing one never renames
 another.
 """
 
@@ -21,9 +23,12 @@ from constructs import Construct
 
 from cdktf_cdktf_provider_aws.appautoscaling_policy import (
     AppautoscalingPolicy,
-    AppautoscalingPolicyStepScalingPolicyConfiguration,
-    AppautoscalingPolicyStepScalingPolicyConfigurationStepAdjustment,
     AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration,
+    AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecification,
+    AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecificationMetrics,
+    AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecificationMetricsMetricStat,
+    AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecificationMetricsMetricStatMetric,
+    AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecificationMetricsMetricStatMetricDimensions,
     AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification,
 )
 from cdktf_cdktf_provider_aws.appautoscaling_scheduled_action import (
@@ -31,25 +36,15 @@ from cdktf_cdktf_provider_aws.appautoscaling_scheduled_action import (
     AppautoscalingScheduledActionScalableTargetAction,
 )
 from cdktf_cdktf_provider_aws.appautoscaling_target import AppautoscalingTarget
-from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAlarm
 
 from infra.config.specs import EnvironmentSpec, ServiceKind, ServiceSpec
 
 SCALABLE_DIMENSION = "ecs:service:DesiredCount"
-# Scale-out steps on the backlog, as multiples of queue_backlog_per_task above the alarm
-# threshold: (lower, upper, tasks to add). Visible messages in [b, 2b) add 1 task,
-# [2b, 5b) add 2, 5b and more add 4.
-BACKLOG_STEPS: tuple[tuple[int, int | None, int], ...] = ((0, 1, 1), (1, 4, 2), (4, None, 4))
-BACKLOG_PERIOD = 60
-BACKLOG_EVALUATION_PERIODS = 2
-EMPTY_PERIOD = 300
-EMPTY_EVALUATION_PERIODS = 3  # 15 minutes without a visible message
 
 
 class ServiceScaling(Construct):
     """Typed outputs: `target` (AppautoscalingTarget), `policies` (purpose -> AppautoscalingPolicy:
-    "cpu", "memory", "requests", "backlog-out", "backlog-in"), `alarms` (the backlog alarms by
-    purpose), `schedules` (schedule name -> AppautoscalingScheduledAction)."""
+    "cpu", "memory", "requests", "backlog"), `schedules` (schedule name -> AppautoscalingScheduledAction)."""
 
     def __init__(
         self,
@@ -68,7 +63,6 @@ class ServiceScaling(Construct):
         self._prefix = f"{env.name}-{spec.name}"
         self._spec = spec
         self.policies: dict[str, AppautoscalingPolicy] = {}
-        self.alarms: dict[str, CloudwatchMetricAlarm] = {}
         self.schedules: dict[str, AppautoscalingScheduledAction] = {}
         self.target = AppautoscalingTarget(
             self,
@@ -96,7 +90,7 @@ class ServiceScaling(Construct):
         if scaling.queue_backlog_per_task is not None and spec.kind is ServiceKind.WORKER:
             if queue_name is None:
                 raise ValueError(f"{spec.file}: scaling.queue_backlog_per_task needs the service's queue")
-            self._backlog_scaling(queue_name, scaling.queue_backlog_per_task)
+            self._backlog_scaling(queue_name, cluster_name, service_name, scaling.queue_backlog_per_task)
         for schedule in scaling.schedules:
             self._schedule(schedule.name, schedule.expression, schedule.timezone, schedule.min_count, schedule.max_count)
 
@@ -121,94 +115,63 @@ class ServiceScaling(Construct):
             ),
         )
 
-    def _step_policy(
-        self, purpose: str, cooldown: int, steps: list[AppautoscalingPolicyStepScalingPolicyConfigurationStepAdjustment]
-    ) -> AppautoscalingPolicy:
-        policy = AppautoscalingPolicy(
+    def _backlog_scaling(self, queue_name: str, cluster_name: str, service_name: str, per_task: int) -> None:
+        """Target tracking on the backlog per running task, both ways: AWS's "Create a target
+        tracking scaling policy for Application Auto Scaling using metric math" (Example: Amazon
+        SQS queue backlog per task). With no task running, the whole backlog counts (so a worker
+        at zero tasks starts one)."""
+        config = AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration
+        custom = AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecification
+        metrics = AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecificationMetrics
+        stat = AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecificationMetricsMetricStat
+        metric = AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecificationMetricsMetricStatMetric
+        dimension = AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecificationMetricsMetricStatMetricDimensions
+
+        def series(id_: str, namespace: str, name: str, dimensions: dict[str, str], statistic: str) -> object:
+            return metrics(
+                id=id_,
+                metric_stat=stat(
+                    metric=metric(
+                        namespace=namespace,
+                        metric_name=name,
+                        dimensions=[dimension(name=k, value=v) for k, v in dimensions.items()],
+                    ),
+                    stat=statistic,
+                ),
+                return_data=False,
+            )
+
+        self.policies["backlog"] = AppautoscalingPolicy(
             self,
-            purpose,
-            name=f"{self._prefix}-{purpose}",
-            policy_type="StepScaling",
+            "backlog",
+            name=f"{self._prefix}-backlog",
+            policy_type="TargetTrackingScaling",
             service_namespace=self.target.service_namespace,
             resource_id=self.target.resource_id,
             scalable_dimension=self.target.scalable_dimension,
-            step_scaling_policy_configuration=AppautoscalingPolicyStepScalingPolicyConfiguration(
-                adjustment_type="ChangeInCapacity",
-                cooldown=cooldown,
-                metric_aggregation_type="Maximum",
-                step_adjustment=steps,
+            target_tracking_scaling_policy_configuration=config(
+                target_value=per_task,
+                scale_in_cooldown=self._spec.scaling.scale_in_cooldown,
+                scale_out_cooldown=self._spec.scaling.scale_out_cooldown,
+                customized_metric_specification=custom(
+                    metrics=[
+                        series("visible", "AWS/SQS", "ApproximateNumberOfMessagesVisible", {"QueueName": queue_name}, "Sum"),
+                        series(
+                            "tasks",
+                            "ECS/ContainerInsights",
+                            "RunningTaskCount",
+                            {"ClusterName": cluster_name, "ServiceName": service_name},
+                            "Average",
+                        ),
+                        metrics(
+                            id="backlog_per_task",
+                            expression="IF(tasks > 0, visible / tasks, visible)",
+                            label="Visible messages per running task",
+                            return_data=True,
+                        ),
+                    ]
+                ),
             ),
-        )
-        self.policies[purpose] = policy
-        return policy
-
-    def _backlog_scaling(self, queue_name: str, per_task: int) -> None:
-        scale_out = self._step_policy(
-            "backlog-out",
-            self._spec.scaling.scale_out_cooldown,
-            [
-                AppautoscalingPolicyStepScalingPolicyConfigurationStepAdjustment(
-                    metric_interval_lower_bound=str(lower * per_task),
-                    metric_interval_upper_bound=None if upper is None else str(upper * per_task),
-                    scaling_adjustment=add,
-                )
-                for lower, upper, add in BACKLOG_STEPS
-            ],
-        )
-        scale_in = self._step_policy(
-            "backlog-in",
-            self._spec.scaling.scale_in_cooldown,
-            [AppautoscalingPolicyStepScalingPolicyConfigurationStepAdjustment(metric_interval_upper_bound="0", scaling_adjustment=-1)],
-        )
-        self.alarms["backlog-out"] = self._queue_alarm(
-            "backlog-high",
-            queue_name,
-            description=f"{self._prefix}: more than {per_task} messages waiting; add tasks",
-            comparison="GreaterThanThreshold",
-            threshold=per_task,
-            period=BACKLOG_PERIOD,
-            periods=BACKLOG_EVALUATION_PERIODS,
-            action=scale_out.arn,
-        )
-        self.alarms["backlog-in"] = self._queue_alarm(
-            "backlog-empty",
-            queue_name,
-            description=f"{self._prefix}: queue empty for 15 minutes; remove a task",
-            comparison="LessThanOrEqualToThreshold",
-            threshold=0,
-            period=EMPTY_PERIOD,
-            periods=EMPTY_EVALUATION_PERIODS,
-            action=scale_in.arn,
-        )
-
-    def _queue_alarm(
-        self,
-        id_: str,
-        queue_name: str,
-        *,
-        description: str,
-        comparison: str,
-        threshold: int,
-        period: int,
-        periods: int,
-        action: str,
-    ) -> CloudwatchMetricAlarm:
-        return CloudwatchMetricAlarm(
-            self,
-            id_,
-            alarm_name=f"{self._prefix}-{id_}",
-            alarm_description=description,
-            namespace="AWS/SQS",
-            metric_name="ApproximateNumberOfMessagesVisible",
-            dimensions={"QueueName": queue_name},
-            statistic="Maximum",
-            period=period,
-            evaluation_periods=periods,
-            comparison_operator=comparison,
-            threshold=threshold,
-            # SQS stops reporting for a queue idle for hours: no data means no backlog.
-            treat_missing_data="notBreaching",
-            alarm_actions=[action],
         )
 
     def _schedule(self, name: str, expression: str, timezone: str, low: int, high: int) -> None:
