@@ -494,6 +494,35 @@ def _patch_rds_mysql_84_option_group() -> None:
     cls.create_option_group = create_option_group
 
 
+def _patch_autoscaling_service_linked_role() -> None:
+    """SHIM (Auto Scaling ``CreateAutoScalingGroup`` / ``UpdateAutoScalingGroup``).
+
+    Why: moto 5.2.1 ignores ``ServiceLinkedRoleARN`` and always reports the account's default
+    ``AWSServiceRoleForAutoScaling``; the platform names its own custom-suffix role ("Service-
+    linked roles for Amazon EC2 Auto Scaling"), so every plan wants to set
+    ``aws_autoscaling_group.service_linked_role_arn`` again. Fix: keep the role the request
+    names. Stand-in for moto's gap, not our infrastructure.
+    """
+    from moto.autoscaling import responses as asg_responses
+
+    cls = asg_responses.AutoScalingResponse
+    for method in ("create_auto_scaling_group", "update_auto_scaling_group"):
+        original = getattr(cls, method)
+        if getattr(original, "_localaws_shim", False):
+            continue
+
+        def handler(self: Any, _original: Any = original) -> Any:
+            result = _original(self)
+            role = self._get_param("ServiceLinkedRoleARN")
+            if role:
+                group = self.autoscaling_backend.autoscaling_groups[self._get_param("AutoScalingGroupName")]
+                group.service_linked_role_arn = role
+            return result
+
+        handler._localaws_shim = True  # type: ignore[attr-defined]
+        setattr(cls, method, handler)
+
+
 def _patch_launch_template_tags() -> None:
     """SHIM (EC2 ``CreateLaunchTemplate`` -> ``DescribeLaunchTemplateVersions``).
 
@@ -725,6 +754,7 @@ def apply_moto_patches() -> None:
         _patch_rds_instance_monitoring()
         _patch_rds_parameter_source()
         _patch_rds_mysql_84_option_group()
+        _patch_autoscaling_service_linked_role()
         _patch_launch_template_tags()
         _patch_sg_rule_description()
         _patch_sqs_redrive_allow_policy()

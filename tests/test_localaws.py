@@ -455,3 +455,19 @@ def test_rds_option_group_for_mysql_84(endpoint):
         rds.create_option_group(
             OptionGroupName="probe-mysql79", EngineName="mysql", MajorEngineVersion="7.9", OptionGroupDescription="probe"
         )
+
+
+def test_autoscaling_group_keeps_its_custom_service_linked_role(endpoint):
+    ec2, asg = client("ec2", endpoint), client("autoscaling", endpoint)
+    template = ec2.create_launch_template(LaunchTemplateName="probe-slr", LaunchTemplateData={"InstanceType": "t3.micro"})
+    role = "arn:aws:iam::123456789012:role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling_dev-ecs"
+    asg.create_auto_scaling_group(
+        AutoScalingGroupName="probe-slr",
+        LaunchTemplate={"LaunchTemplateId": template["LaunchTemplate"]["LaunchTemplateId"]},
+        MinSize=0,
+        MaxSize=1,
+        AvailabilityZones=["us-east-1a"],
+        ServiceLinkedRoleARN=role,
+    )
+    (group,) = asg.describe_auto_scaling_groups(AutoScalingGroupNames=["probe-slr"])["AutoScalingGroups"]
+    assert group["ServiceLinkedRoleARN"] == role
