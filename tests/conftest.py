@@ -14,6 +14,8 @@ import pytest
 from infra import speedups
 
 ROOT = Path(__file__).resolve().parent.parent
+# The configuration the construct tests synthesize: the tests' own, not the samples.
+FIXTURE = ROOT / "tests" / "fixtures" / "app"
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 # Before any test module imports jsii or the provider, as main.py does; the switch as main.py
@@ -65,7 +67,7 @@ def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
     from infra.config import load_app
 
     outdir = tmp_path_factory.mktemp("synth") / "cdktf.out"
-    build_app(load_app(ROOT), outdir=str(outdir)).synth()
+    build_app(load_app(FIXTURE), outdir=str(outdir)).synth()
     return Synth(outdir)
 
 
@@ -85,15 +87,20 @@ def terraform_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 @pytest.fixture()
 def project_copy(tmp_path: Path) -> Iterator[Path]:
-    """A copy of the project's code and configuration (not its environments or caches)."""
-    target = tmp_path / "project"
-    target.mkdir()
+    """A copy of the project's code with the tests' configuration (FIXTURE), no caches."""
+    yield copy_project(tmp_path / "project")
+
+
+def copy_project(target: Path) -> Path:
+    target.mkdir(parents=True)
     for name in ("main.py", "cdktf.json"):
         shutil.copy2(ROOT / name, target / name)
     ignore = shutil.ignore_patterns("__pycache__", ".pytest_cache", "*.pyc")
-    for name in ("infra", "environments", "services", "tools"):
+    for name in ("infra", "tools"):
         shutil.copytree(ROOT / name, target / name, ignore=ignore)
-    yield target
+    for name in ("environments", "services"):
+        shutil.copytree(FIXTURE / name, target / name, ignore=ignore)
+    return target
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

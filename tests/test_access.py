@@ -13,7 +13,7 @@ import pytest
 
 from infra.platform.access import AMI_PARAMETER, AMI_PARAMETER_ARM64
 from infra.config import load_app
-from tests.conftest import ROOT, Synth, by_path, data_sources, only, resources
+from tests.conftest import FIXTURE, ROOT, Synth, by_path, data_sources, only, resources
 
 ENVS = ("dev", "prod")
 HOSTS = {
@@ -54,7 +54,7 @@ def test_host_placement_and_exposure(synth: Synth, env: str, host: str) -> None:
 @pytest.mark.parametrize("host", sorted(HOSTS))
 def test_host_hardening(synth: Synth, env: str, host: str) -> None:
     stack = synth.stack(f"{env}-platform")
-    spec = load_app(ROOT, environments=[env]).environments[0].access
+    spec = load_app(FIXTURE, environments=[env]).environments[0].access
     instance = by_path(stack, "aws_instance", f"/access/{host}")
     assert instance["metadata_options"]["http_tokens"] == "required"
     assert instance["metadata_options"]["http_endpoint"] == "enabled"
@@ -128,7 +128,7 @@ def test_access_disabled_removes_the_hosts(tmp_path: Path) -> None:
 
     from infra.platform.stack import PlatformStack
 
-    app_spec = load_app(ROOT, environments=["dev"])
+    app_spec = load_app(FIXTURE, environments=["dev"])
     dev = app_spec.environments[0]
     assert dev.access.enabled
     off = dataclasses.replace(dev, access=dataclasses.replace(dev.access, enabled=False))
@@ -164,7 +164,7 @@ def _platform_with(tmp_path: Path, env: Any) -> dict[str, Any]:
 @pytest.mark.parametrize(("instance_type", "parameter"), [("t4g.small", AMI_PARAMETER_ARM64), ("m7g.medium", AMI_PARAMETER_ARM64), ("t3.small", AMI_PARAMETER)])
 def test_graviton_hosts_boot_the_arm64_ami(tmp_path: Path, instance_type: str, parameter: str) -> None:
     """An x86_64 AMI never boots on a Graviton instance type ("Amazon EC2 instance types")."""
-    dev = load_app(ROOT, environments=["dev"]).environments[0]
+    dev = load_app(FIXTURE, environments=["dev"]).environments[0]
     env = dataclasses.replace(dev, access=dataclasses.replace(dev.access, instance_type=instance_type))
     stack = _platform_with(tmp_path, env)
     assert data_by_path(stack, "aws_ssm_parameter", "/access/ami")["name"] == parameter

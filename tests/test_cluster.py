@@ -13,7 +13,7 @@ import pytest
 from infra.platform.cluster import AMI_PARAMETER, AMI_PARAMETER_ARM64
 from infra.config import load_app
 from infra.config.specs import CapacityProvider, StrategyItem
-from tests.conftest import ROOT, Synth, by_path, data_sources, only, resources
+from tests.conftest import FIXTURE, ROOT, Synth, by_path, data_sources, only, resources
 
 ENVS = ("dev", "prod")
 # env: default strategy as (provider, weight, base), instance type, min, max
@@ -85,7 +85,7 @@ def test_auto_scaling_group(synth: Synth, env: str) -> None:
     assert (group["min_size"], group["max_size"]) == (low, high)
     assert "desired_capacity" not in group  # ECS managed scaling owns it
     assert {"key": "AmazonECSManaged", "value": "true", "propagate_at_launch": True} in group["tag"]
-    network = load_app(ROOT, environments=[env]).environments[0].network
+    network = load_app(FIXTURE, environments=[env]).environments[0].network
     assert group["vpc_zone_identifier"] == [
         ref(stack, "aws_subnet", f"/network/private-{i}", "id") for i in range(network.az_count)
     ]
@@ -136,7 +136,7 @@ def test_user_data_joins_the_right_cluster(synth: Synth, env: str) -> None:
 def test_launch_template_carries_the_operators_key_pair(synth: Synth, env: str) -> None:
     """SSH from the Ansible host (allowed by the app group: tests/test_security.py) with the
     `[access] key_name` key pair."""
-    key_name = load_app(ROOT, environments=[env]).environments[0].access.key_name
+    key_name = load_app(FIXTURE, environments=[env]).environments[0].access.key_name
     assert key_name == "platform-admin"
     assert only(synth.stack(f"{env}-platform"), "aws_launch_template")["key_name"] == key_name
 
@@ -172,7 +172,7 @@ def variants(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[dict[s
 
     from infra.platform.stack import PlatformStack
 
-    app_spec = load_app(ROOT, environments=["dev"])
+    app_spec = load_app(FIXTURE, environments=["dev"])
     dev = app_spec.environments[0]
     cluster = dev.cluster
     envs = {

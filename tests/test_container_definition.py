@@ -8,14 +8,14 @@ from functools import cache
 from infra.config import load_app
 from infra.config.specs import ImageSource, ImageSpec, ServiceSpec
 from infra.service.container_definition import ContainerRefs, container_definition
-from tests.conftest import ROOT
+from tests.conftest import FIXTURE, ROOT
 
 REFS = ContainerRefs(image="IMAGE", log_group="LOGS", region="eu-west-1")
 
 
 @cache
 def sample(name: str) -> ServiceSpec:
-    (spec,) = [s for s in load_app(ROOT, environments=["dev"]).services["dev"] if s.name == name]
+    (spec,) = [s for s in load_app(FIXTURE, environments=["dev"]).services["dev"] if s.name == name]
     return spec
 
 

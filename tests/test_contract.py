@@ -15,7 +15,7 @@ import pytest
 from infra.config import load_app
 from infra.platform import contract
 from infra.service.platform_ref import PlatformRef
-from tests.conftest import ROOT, Synth
+from tests.conftest import FIXTURE, ROOT, Synth
 
 ENVS = ("dev", "prod")
 
@@ -39,7 +39,7 @@ def test_optional_outputs_are_left_out_when_their_part_is_off(tmp_path: Path) ->
 
     from infra.platform.stack import PlatformStack
 
-    dev = load_app(ROOT, environments=["dev"]).environments[0]
+    dev = load_app(FIXTURE, environments=["dev"]).environments[0]
     env = dataclasses.replace(
         dev,
         database=dataclasses.replace(dev.database, enabled=False),
@@ -101,7 +101,7 @@ def reader(tmp_path_factory: pytest.TempPathFactory, terraform_env: dict[str, st
     """A stack holding only a PlatformRef of dev (local backend) and an output reading it, initialized."""
     from cdktf import App, LocalBackend, TerraformOutput, TerraformStack
 
-    dev = load_app(ROOT, environments=["dev"]).environments[0]
+    dev = load_app(FIXTURE, environments=["dev"]).environments[0]
     outdir = tmp_path_factory.mktemp("contract") / "cdktf.out"
     app = App(outdir=str(outdir))
     stack = TerraformStack(app, "reader")

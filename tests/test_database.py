@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from infra.platform.database import connections_threshold, estimated_memory_gib, free_storage_threshold_bytes
-from tests.conftest import ROOT, Synth, by_path, data_sources, only, resources
+from tests.conftest import FIXTURE, ROOT, Synth, by_path, data_sources, only, resources
 
 ENVS = ("dev", "prod")
 
@@ -228,7 +228,7 @@ def test_connection_threshold_grows_with_memory() -> None:
 def test_storage_threshold_is_ten_percent_in_bytes() -> None:
     from infra.config import load_app
 
-    env = load_app(ROOT, environments=["prod"]).environments[0]
+    env = load_app(FIXTURE, environments=["prod"]).environments[0]
     assert free_storage_threshold_bytes(env.database) == 10 * 1024**3
 
 
@@ -238,7 +238,7 @@ def test_disabled_database_builds_nothing(tmp_path: Path) -> None:
     from infra.config import load_app
     from infra.platform.stack import PlatformStack
 
-    spec = load_app(ROOT, environments=["dev"])
+    spec = load_app(FIXTURE, environments=["dev"])
     (env,) = spec.environments
     env = replace(env, database=replace(env.database, enabled=False))
     app = App(outdir=str(tmp_path))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.conftest import Synth, only, resources
+from tests.conftest import FIXTURE, Synth, only, resources
 
 SERVICES = ("web", "api", "worker")
 
@@ -58,7 +58,7 @@ def test_namespace_name_is_a_plain_string_for_service_stacks() -> None:
     from infra.platform.network import Network
     from tests.conftest import ROOT
 
-    spec = load_app(ROOT, environments=["dev"])
+    spec = load_app(FIXTURE, environments=["dev"])
     (env,) = spec.environments
     stack = TerraformStack(App(), "t")
     discovery = Discovery(stack, "discovery", env=env, network=Network(stack, "network", env=env, kms_key_arn="arn:aws:kms:us-east-1:123456789012:key/x"))

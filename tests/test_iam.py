@@ -13,7 +13,7 @@ import pytest
 from infra.config import load_app
 from infra.config.specs import ConditionSpec, PermissionSpec
 from infra.iam import SSM_CHANNEL_ACTIONS
-from tests.conftest import ROOT, Synth, by_path, data_sources, resources
+from tests.conftest import FIXTURE, ROOT, Synth, by_path, data_sources, resources
 
 ENVS = ("dev", "prod")
 SERVICES = ("api", "web", "worker")
@@ -266,7 +266,7 @@ def variant(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any
     from infra.platform.stack import PlatformStack
     from infra.service.stack import ServiceStack
 
-    app_spec = load_app(ROOT, environments=["dev"])
+    app_spec = load_app(FIXTURE, environments=["dev"])
     dev = app_spec.environments[0]
     env = dataclasses.replace(
         dev,

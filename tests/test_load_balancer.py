@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from infra.config import load_app
-from tests.conftest import ROOT, Synth, by_path, only, resources
+from tests.conftest import FIXTURE, ROOT, Synth, by_path, only, resources
 
 ENVS = ("dev", "prod")
 WAF_TYPES = (
@@ -27,7 +27,7 @@ def ref(stack: dict[str, Any], type_: str, suffix: str, attr: str) -> str:
 
 
 def env_spec(name: str):  # type: ignore[no-untyped-def]
-    return load_app(ROOT, environments=[name]).environments[0]
+    return load_app(FIXTURE, environments=[name]).environments[0]
 
 
 @pytest.mark.parametrize("env", ENVS)
@@ -142,7 +142,7 @@ def test_listener_attributes_follow_the_certificate(tmp_path: Path) -> None:
 
     from infra.platform.stack import PlatformStack
 
-    app_spec = load_app(ROOT, environments=["dev"])
+    app_spec = load_app(FIXTURE, environments=["dev"])
     configured = app_spec.environments[0]
     dev = dataclasses.replace(
         configured, load_balancer=dataclasses.replace(configured.load_balancer, certificate_arn=None, waf=False)

@@ -11,7 +11,7 @@ import pytest
 
 from infra.config import SECRET_LIKE, load_app
 from infra.config.specs import EnvironmentSpec, ServiceSpec
-from tests.conftest import ROOT, Synth, by_path, data_sources, only, resources
+from tests.conftest import FIXTURE, ROOT, Synth, by_path, data_sources, only, resources
 
 SERVICES = ("web", "api", "worker")
 REMOTE = re.compile(r"^\$\{data\.terraform_remote_state\.[^.]+\.outputs\.([^}]+)\}$")
@@ -91,13 +91,13 @@ EXPECTED_COUNTS: dict[str, dict[str, int]] = {
 
 @cache
 def env_of(name: str) -> EnvironmentSpec:
-    (env,) = load_app(ROOT, environments=[name]).environments
+    (env,) = load_app(FIXTURE, environments=[name]).environments
     return env
 
 
 @cache
 def spec_of(env: str, name: str) -> ServiceSpec:
-    app = load_app(ROOT, environments=[env])
+    app = load_app(FIXTURE, environments=[env])
     (service,) = [s for s in app.services[env] if s.name == name]
     return service
 

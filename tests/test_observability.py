@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from infra.platform.observability import subscription_id
-from tests.conftest import Synth, by_path, data_sources, only, resources
+from tests.conftest import FIXTURE, Synth, by_path, data_sources, only, resources
 
 ENVS = ("dev", "prod")
 
@@ -157,7 +157,7 @@ def test_dashboard_body_is_deterministic() -> None:
     from infra.platform.dashboard import Dashboard
     from tests.conftest import ROOT
 
-    spec = load_app(ROOT, environments=["dev"])
+    spec = load_app(FIXTURE, environments=["dev"])
     (env,) = spec.environments
     stack = TerraformStack(App(), "t")
     one = Dashboard(stack, "one", env=env, alb_arn_suffix="app/x/1", db_identifier="dev-mysql")

@@ -16,7 +16,7 @@ from infra.config import load_app
 from infra.config.specs import EnvironmentSpec, ServiceSpec
 from infra.service.buildspec import buildspec_document, record_buildspec_document, render_buildspec
 from infra.service.pipeline import trigger_file_paths
-from tests.conftest import ROOT, Synth, by_path, data_sources, only, resources
+from tests.conftest import FIXTURE, ROOT, Synth, by_path, data_sources, only, resources
 
 SERVICES = ("web", "api", "worker")
 REMOTE = re.compile(r"^\$\{data\.terraform_remote_state\.platform\.outputs\.([a-z0-9_]+)\}(.*)$")
@@ -24,13 +24,13 @@ REMOTE = re.compile(r"^\$\{data\.terraform_remote_state\.platform\.outputs\.([a-
 
 @cache
 def env_of(name: str) -> EnvironmentSpec:
-    (env,) = load_app(ROOT, environments=[name]).environments
+    (env,) = load_app(FIXTURE, environments=[name]).environments
     return env
 
 
 @cache
 def spec_of(env: str, name: str) -> ServiceSpec:
-    (service,) = [s for s in load_app(ROOT, environments=[env]).services[env] if s.name == name]
+    (service,) = [s for s in load_app(FIXTURE, environments=[env]).services[env] if s.name == name]
     return service
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import ROOT, Synth, by_path, only, resources
+from tests.conftest import FIXTURE, ROOT, Synth, by_path, only, resources
 
 SERVICES = ("api", "web", "worker")
 # env: (deletion_protection, images kept); dev.toml turns protection on as well.
@@ -95,7 +95,7 @@ def _repository_stack(env_changes: dict[str, Any]) -> dict[str, Any]:
     from infra.config import load_app
     from infra.service.registry import Repository
 
-    app_spec = load_app(ROOT, environments=["dev"])
+    app_spec = load_app(FIXTURE, environments=["dev"])
     env = dataclasses.replace(app_spec.environments[0], **env_changes)
     (api,) = [s for s in app_spec.services["dev"] if s.name == "api"]
     stack = TerraformStack(Testing.app(), "registry")
@@ -127,7 +127,7 @@ def test_external_images_get_no_repository_build_or_pipeline(tmp_path: Path) -> 
     from infra.config.specs import ImageSource
     from infra.service.stack import ServiceStack
 
-    app_spec = load_app(ROOT, environments=["dev"])
+    app_spec = load_app(FIXTURE, environments=["dev"])
     (env,) = app_spec.environments
     (web,) = [s for s in app_spec.services["dev"] if s.name == "web"]
     external = dataclasses.replace(

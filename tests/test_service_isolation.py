@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from infra.config import default_priority
-from tests.conftest import ROOT, only, resources
+from tests.conftest import copy_project, only, resources
 
 SHOP_MANIFEST = """\
 # A second web service, routed by path; on EC2 capacity, with ECS Exec and secrets.
@@ -63,7 +63,8 @@ def synthesize(project: Path, outdir: Path, **variables: str) -> dict[str, str]:
 
 @pytest.fixture(scope="module")
 def original(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    return synthesize(ROOT, tmp_path_factory.mktemp("original") / "cdktf.out")
+    project = _copy(tmp_path_factory.mktemp("original"))
+    return synthesize(project, project / "cdktf.out")
 
 
 @pytest.fixture(scope="module")
@@ -93,23 +94,9 @@ def without_worker(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 
 
 def _copy(tmp: Path) -> Path:
-    """The same copy as the `project_copy` fixture, for module-scoped synthesis (each costs
-    tens of seconds, so every test of a variant shares one)."""
-    target = tmp / "project"
-    target.mkdir(parents=True)
-    for name in ("main.py", "cdktf.json"):
-        shutil.copy2(ROOT / name, target / name)
-    ignore = shutil.ignore_patterns("__pycache__", ".pytest_cache", "*.pyc")
-    for name in ("infra", "environments", "services", "tools"):
-        shutil.copytree(ROOT / name, target / name, ignore=ignore)
-    return target
-
-
-def test_the_module_copies_are_what_the_shared_fixture_copies(project_copy: Path, tmp_path: Path) -> None:
-    copied = sorted(p.relative_to(project_copy).as_posix() for p in project_copy.rglob("*") if p.is_file())
-    mine = _copy(tmp_path / "mine")
-    assert sorted(p.relative_to(mine).as_posix() for p in mine.rglob("*") if p.is_file()) == copied
-    assert "services/web/service.toml" in copied
+    """The project's code with the tests' configuration, for module-scoped synthesis (each
+    variant is synthesized once and shared by its tests)."""
+    return copy_project(tmp / "project")
 
 
 # --- adding a service --------------------------------------------------------------
@@ -217,6 +204,7 @@ def test_removing_a_service_leaves_the_platform_and_the_other_services_byte_iden
 def test_a_service_stack_synthesized_alone_is_the_same_stack(
     original: dict[str, str], tmp_path: Path, service: str
 ) -> None:
-    alone = synthesize(ROOT, tmp_path / "cdktf.out", PLATFORM_SERVICES=service)
+    project = _copy(tmp_path)
+    alone = synthesize(project, project / "cdktf.out", PLATFORM_SERVICES=service)
     assert set(alone) == {f"dev-{service}"}
     assert alone[f"dev-{service}"] == original[f"dev-{service}"]
