@@ -166,6 +166,19 @@ def test_pipeline_role_deploys_only_its_own_service(synth: Synth, env: str, serv
     assert statements["DeployOwnService"]["resources"] == [arn("ecs", f"service/{env}/{env}-{service}")]
     assert statements["DeployOwnService"]["actions"] == ["ecs:DescribeServices", "ecs:UpdateService"]
     assert statements["TaskDefinitions"]["resources"] == ["*"]
+    # Issue #13 (8), CodePipeline's "Amazon ECS deploy action reference": the action tags the
+    # revisions it registers and watches the service's tasks.
+    assert statements["TagRegisteredRevisions"]["resources"] == [arn("ecs", f"task-definition/{env}-{service}:*")]
+    assert statements["TagRegisteredRevisions"]["condition"] == [
+        {"test": "StringEquals", "variable": "ecs:CreateAction", "values": ["RegisterTaskDefinition"]}
+    ]
+    assert statements["WatchOwnTasks"] == {
+        "sid": "WatchOwnTasks", "actions": ["ecs:DescribeTasks"], "resources": [arn("ecs", f"task/{env}/*")]
+    }
+    assert statements["ListClusterTasks"]["actions"] == ["ecs:ListTasks"]
+    assert statements["ListClusterTasks"]["condition"] == [
+        {"test": "ArnEquals", "variable": "ecs:cluster", "values": [arn("ecs", f"cluster/{env}")]}
+    ]
     pass_role = statements["PassOwnTaskRoles"]
     assert pass_role["actions"] == ["iam:PassRole"]
     assert pass_role["resources"] == [
