@@ -4,6 +4,7 @@
     project.env(network={"az_count": 3})             # deep-merged into environments/dev.toml
     project.service("web", cpu=512, memory=1024)     # deep-merged into services/web/service.toml
     project.service("jobs", WORKER)             # another service
+    project.manifest("api", 'kind = "backend"\n...')  # a service manifest as TOML text, verbatim
     project.file("services/README.md", "stray")      # any raw file
     app = project.load()                             # infra.config.load_app on it
 
@@ -91,6 +92,7 @@ class Project:
         self.root = tmp_path / "project"
         self.envs: dict[str, dict[str, Any]] = {"dev": copy.deepcopy(ENV)}
         self.services: dict[str, dict[str, Any]] = {"web": copy.deepcopy(WEB)}
+        self.manifests: dict[str, str] = {}
         self.raw: dict[str, str | bytes] = {}
         self.removed: set[str] = set()
         self.symlinks: dict[str, str] = {}
@@ -109,6 +111,12 @@ class Project:
         self.services.pop(name)
         return self
 
+    def manifest(self, name: str, text: str) -> "Project":
+        """A service whose service.toml is `text` as written (for layouts the dict form cannot say)."""
+        self.services.pop(name, None)
+        self.manifests[name] = text
+        return self
+
     def file(self, rel: str, content: str | bytes) -> "Project":
         self.raw[rel] = content
         return self
@@ -125,8 +133,9 @@ class Project:
         files: dict[str, str | bytes] = {}
         for name, data in self.envs.items():
             files[f"environments/{name}.toml"] = to_toml(data)
-        for name, data in self.services.items():
-            files[f"services/{name}/service.toml"] = to_toml(data)
+        manifests = {name: to_toml(data) for name, data in self.services.items()} | self.manifests
+        for name, text in manifests.items():
+            files[f"services/{name}/service.toml"] = text
             files[f"services/{name}/Dockerfile"] = "FROM scratch\n"
         files.update(self.raw)
         for rel, content in files.items():

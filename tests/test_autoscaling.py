@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 
+from tests.config_builder import Project
+
 from tests.conftest import Synth, only, resources
 
 SERVICES = ("web", "api", "worker")
@@ -125,13 +127,8 @@ def test_worker_tracks_its_backlog_per_running_task_both_ways(synth: Synth, env:
 
 def test_a_latency_target_becomes_the_backlog_per_task(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """`[scaling.queue_delay]`: 10 minutes acceptable at 250 ms a message = 2400 messages per task."""
-    from tests.test_schedules import project
-
     manifest = 'kind = "worker"\nport = 8082\ncpu = 256\nmemory = 512\n[scaling.queue_delay]\nacceptable_latency = 600\nmsg_processing_ms = 250\n'
-    root = project(tmp_path, manifest)
-    from infra.config import load_app
-
-    (spec,) = load_app(root, environments=["dev"]).services["dev"]
+    (spec,) = Project(tmp_path).without_service("web").manifest("jobs", manifest).load().services["dev"]
     assert spec.scaling.queue_backlog_per_task == 2400
 
 
@@ -163,16 +160,13 @@ def test_services_without_schedules_get_no_scheduled_actions(synth: Synth, servi
 
 
 def test_fails_when_a_worker_tracks_its_backlog_without_container_insights(tmp_path) -> None:  # type: ignore[no-untyped-def]
-    from infra.config import ConfigError, load_app
-    from tests.test_schedules import project
+    from infra.config import ConfigError
 
-    root = project(tmp_path, 'kind = "worker"\nport = 8082\ncpu = 256\nmemory = 512\n[scaling]\nqueue_backlog_per_task = 10\n')
-    env = root / "environments" / "dev.toml"
-    env.write_text(env.read_text() + "[cluster]\ncontainer_insights = false\n")
+    worker = 'kind = "worker"\nport = 8082\ncpu = 256\nmemory = 512\n'
+    built = Project(tmp_path).without_service("web").env("dev", cluster={"container_insights": False})
     with pytest.raises(ConfigError) as info:
-        load_app(root, environments=["dev"])
-    assert str(info.value).startswith("services/api/service.toml: scaling.queue_backlog_per_task: needs the running task count")
+        built.manifest("jobs", worker + "[scaling]\nqueue_backlog_per_task = 10\n").load()
+    assert str(info.value).startswith("services/jobs/service.toml: scaling.queue_backlog_per_task: needs the running task count")
     # Without the explicit setting the worker keeps CPU scaling and no backlog default.
-    (root / "services" / "api" / "service.toml").write_text('kind = "worker"\nport = 8082\ncpu = 256\nmemory = 512\n')
-    (spec,) = load_app(root, environments=["dev"]).services["dev"]
+    (spec,) = built.manifest("jobs", worker).load().services["dev"]
     assert spec.scaling.queue_backlog_per_task is None and spec.scaling.cpu_target == 60

@@ -11,27 +11,18 @@ import pytest
 
 from infra.config import ConfigError, load_app
 from infra.config import iam_actions
+from tests.config_builder import Project
 
-ENV = """\
-region = "us-east-1"
-
-[network]
-vpc_cidr = "10.10.0.0/16"
-admin_cidr = "203.0.113.0/24"
-"""
 WEB = 'kind = "web"\nport = 8080\ncpu = 256\nmemory = 512\n[routes]\npaths = ["/*"]\n'
 BACKEND = 'kind = "backend"\nport = 8081\ncpu = 256\nmemory = 512\n'
 WORKER = 'kind = "worker"\nport = 8082\ncpu = 256\nmemory = 512\n'
 
 
 def project(tmp_path: Path, **services: str) -> Path:
-    (tmp_path / "environments").mkdir()
-    (tmp_path / "environments" / "dev.toml").write_text(ENV)
+    built = Project(tmp_path).without_service("web")
     for name, text in services.items():
-        (tmp_path / "services" / name).mkdir(parents=True)
-        (tmp_path / "services" / name / "service.toml").write_text(text)
-        (tmp_path / "services" / name / "Dockerfile").write_text("FROM python:3.11-slim\n")
-    return tmp_path
+        built.manifest(name, text)
+    return built.write()
 
 
 def load_error(tmp_path: Path, **services: str) -> str:

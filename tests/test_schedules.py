@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from infra.config import ConfigError, load_app
+from infra.config import ConfigError
+from tests.config_builder import Project
 
-ENV = 'region = "us-east-1"\n[network]\nvpc_cidr = "10.10.0.0/16"\nadmin_cidr = "203.0.113.0/24"\n'
 API = """\
 kind = "backend"
 port = 8081
@@ -29,26 +29,21 @@ max_count = 2
 """
 
 
-def project(tmp_path: Path, manifest: str) -> Path:
-    (tmp_path / "environments").mkdir()
-    for name in ("dev", "prod"):
-        (tmp_path / "environments" / f"{name}.toml").write_text(ENV)
-    (tmp_path / "services" / "api").mkdir(parents=True)
-    (tmp_path / "services" / "api" / "service.toml").write_text(manifest)
-    (tmp_path / "services" / "api" / "Dockerfile").write_text("FROM python:3.11-slim\n")
-    return tmp_path
+def project(tmp_path: Path, manifest: str) -> Project:
+    """dev and prod, and one service `api` with `manifest` as its service.toml."""
+    return Project(tmp_path).without_service("web").env("prod").manifest("api", manifest)
 
 
-def api(root: Path, env: str):  # type: ignore[no-untyped-def]
-    (spec,) = load_app(root, environments=[env]).services[env]
+def api(built: Project, env: str):  # type: ignore[no-untyped-def]
+    (spec,) = built.load(environments=[env]).services[env]
     return spec
 
 
 def test_fails_when_an_environment_raises_min_count_above_a_schedules_floor(tmp_path: Path) -> None:
-    root = project(tmp_path, API + "\n[overrides.prod]\nmin_count = 3\nmax_count = 10\ndesired_count = 3\n")
-    assert api(root, "dev").scaling.schedules[0].min_count == 1
+    built = project(tmp_path, API + "\n[overrides.prod]\nmin_count = 3\nmax_count = 10\ndesired_count = 3\n")
+    assert api(built, "dev").scaling.schedules[0].min_count == 1
     with pytest.raises(ConfigError) as info:
-        load_app(root, environments=["prod"])
+        built.load(environments=["prod"])
     assert str(info.value).startswith("services/api/service.toml: scaling.schedules[0].min_count: min_count 1 is below the service's min_count 3")
 
 
@@ -62,13 +57,13 @@ desired_count = 3
 [overrides.prod.scaling]
 schedules = [{ name = "night", expression = "cron(0 20 * * ? *)", min_count = 3, max_count = 6 }]
 """
-    root = project(tmp_path, API + override)
-    prod, dev = api(root, "prod"), api(root, "dev")
+    built = project(tmp_path, API + override)
+    prod, dev = api(built, "prod"), api(built, "dev")
     assert [(s.name, s.min_count, s.max_count) for s in prod.scaling.schedules] == [("night", 3, 6)]
     assert [(s.name, s.min_count, s.max_count) for s in dev.scaling.schedules] == [("night", 1, 2)]
     assert prod.scaling.cpu_target == dev.scaling.cpu_target == 50
 
 
 def test_a_schedule_may_raise_the_ceiling_for_a_peak(tmp_path: Path) -> None:
-    root = project(tmp_path, API.replace("min_count = 1\nmax_count = 2\n", "min_count = 2\nmax_count = 12\n"))
-    assert api(root, "dev").scaling.schedules[0].max_count == 12
+    built = project(tmp_path, API.replace("min_count = 1\nmax_count = 2\n", "min_count = 2\nmax_count = 12\n"))
+    assert api(built, "dev").scaling.schedules[0].max_count == 12

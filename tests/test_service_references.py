@@ -7,29 +7,23 @@ from pathlib import Path
 
 import pytest
 
-from infra.config import ConfigError, load_app
+from infra.config import ConfigError
+from tests.config_builder import Project
 
-ENV = 'region = "us-east-1"\n[network]\nvpc_cidr = "10.10.0.0/16"\nadmin_cidr = "203.0.113.0/24"\n'
 WEB = 'kind = "web"\nport = 8080\ncpu = 256\nmemory = 512\n[routes]\npaths = ["/*"]\n[environment]\nAPI_URL = "{value}"\n'
 API = 'kind = "backend"\nport = 8081\ncpu = 256\nmemory = 512\nallow_from = ["web"]\n'
 WORKER = 'kind = "worker"\nport = 8082\ncpu = 256\nmemory = 512\n'
 
 
-def project(tmp_path: Path, environments: dict[str, str], **services: str) -> Path:
-    (tmp_path / "environments").mkdir()
-    for name, text in environments.items():
-        (tmp_path / "environments" / f"{name}.toml").write_text(text)
+def project(tmp_path: Path, **services: str) -> Project:
+    built = Project(tmp_path).without_service("web")
     for name, text in services.items():
-        (tmp_path / "services" / name).mkdir(parents=True)
-        (tmp_path / "services" / name / "service.toml").write_text(text)
-        (tmp_path / "services" / name / "Dockerfile").write_text("FROM python:3.11-slim\n")
-    return tmp_path
+        built.manifest(name, text)
+    return built
 
 
 def test_a_reference_resolves_to_the_service_of_each_environment(tmp_path: Path) -> None:
-    staging = ENV.replace('region = "us-east-1"\n', 'region = "us-east-1"\nnamespace = "stage.local"\n')
-    root = project(tmp_path, {"dev": ENV, "staging": staging}, web=WEB.format(value="${service.api.url}/v1"), api=API)
-    app = load_app(root)
+    app = project(tmp_path, web=WEB.format(value="${service.api.url}/v1"), api=API).env("staging", namespace="stage.local").load()
     urls = {env: dict(next(s for s in app.services[env] if s.name == "web").environment) for env in ("dev", "staging")}
     assert urls == {"dev": {"API_URL": "http://api.dev.internal:8081/v1"}, "staging": {"API_URL": "http://api.stage.local:8081/v1"}}
 
@@ -47,15 +41,15 @@ def test_a_reference_resolves_to_the_service_of_each_environment(tmp_path: Path)
     ids=["unknown-service", "unknown-attribute", "not-allowed", "worker", "terraform-interpolation", "terraform-directive"],
 )
 def test_fails_when_a_reference_names_no_reachable_service(tmp_path: Path, value: str, services: dict[str, str], message: str) -> None:
-    root = project(tmp_path, {"dev": ENV}, web=WEB.format(value=value), **services)
+    built = project(tmp_path, web=WEB.format(value=value), **services)
     with pytest.raises(ConfigError) as info:
-        load_app(root)
+        built.load()
     assert str(info.value).startswith("services/web/service.toml: environment.API_URL: "), str(info.value)
     assert message in str(info.value)
 
 
 def test_a_reference_to_a_web_service_is_refused(tmp_path: Path) -> None:
     other = WEB.format(value="x").replace('paths = ["/*"]', 'paths = ["/shop/*"]')
-    root = project(tmp_path, {"dev": ENV}, web=WEB.format(value="${service.shop.url}"), shop=other)
+    built = project(tmp_path, web=WEB.format(value="${service.shop.url}"), shop=other)
     with pytest.raises(ConfigError, match="a web service, which is reached through the load balancer"):
-        load_app(root)
+        built.load()
