@@ -5,6 +5,6 @@ Nothing outside this package reads a configuration file.
 """
 
 from infra.config.errors import ConfigError
-from infra.config.loader import SECRET_LIKE, default_priority, load_app
+from infra.config.loader import SECRET_LIKE, default_priority, load_app, service_url
 
-__all__ = ["ConfigError", "SECRET_LIKE", "default_priority", "load_app"]
+__all__ = ["ConfigError", "SECRET_LIKE", "default_priority", "load_app", "service_url"]

@@ -119,7 +119,6 @@ class Microservice(Construct):
                 # ("Password management with Amazon RDS and AWS Secrets Manager").
                 DB_SECRET_ARN=platform.database_secret_arn,
             )
-            own_resources["database_secret"] = platform.database_secret_arn
         if self.queues is not None:
             environment["QUEUE_URL"] = self.queues.queue.url
             own_resources.update(queue=self.queues.queue.arn, dlq=self.queues.dead_letter_queue.arn)

@@ -110,11 +110,11 @@ class ServicePipeline(Construct):
         self.project_name = project.name
         self.project_arn = project.arn
         self.record_project_name = record.name
-        stages = {"Source": self._source_stage(), "Build": self._build_stage(project.name)}
+        stages = {"Source": self._source_stage(), "Build": self._codebuild_stage("Build", "TestBuildPush", project.name, [SOURCE_ARTIFACT], [BUILD_ARTIFACT])}
         if env.pipeline.manual_approval:
             stages["Approval"] = self._approval_stage()
         stages["Deploy"] = self._deploy_stage(service_name)
-        stages["Record"] = self._record_stage(record.name)
+        stages["Record"] = self._codebuild_stage("Record", "RecordDeployedTag", record.name, [BUILD_ARTIFACT])
         self.stage_names = tuple(stages)
         pipeline = Codepipeline(
             self,
@@ -242,18 +242,20 @@ class ServicePipeline(Construct):
         ]
 
     @staticmethod
-    def _build_stage(project_name: str) -> CodepipelineStage:
+    def _codebuild_stage(
+        stage: str, action: str, project_name: str, inputs: list[str], outputs: list[str] | None = None
+    ) -> CodepipelineStage:
         return CodepipelineStage(
-            name="Build",
+            name=stage,
             action=[
                 CodepipelineStageAction(
-                    name="TestBuildPush",
+                    name=action,
                     category="Build",
                     owner="AWS",
                     provider="CodeBuild",
                     version="1",
-                    input_artifacts=[SOURCE_ARTIFACT],
-                    output_artifacts=[BUILD_ARTIFACT],
+                    input_artifacts=inputs,
+                    output_artifacts=outputs,
                     configuration={"ProjectName": project_name},
                 )
             ],
@@ -270,23 +272,6 @@ class ServicePipeline(Construct):
                     provider="Manual",
                     version="1",
                     configuration={"CustomData": f"Deploy the new {self._spec.name} image to {self._env.name}?"},
-                )
-            ],
-        )
-
-    @staticmethod
-    def _record_stage(project_name: str) -> CodepipelineStage:
-        return CodepipelineStage(
-            name="Record",
-            action=[
-                CodepipelineStageAction(
-                    name="RecordDeployedTag",
-                    category="Build",
-                    owner="AWS",
-                    provider="CodeBuild",
-                    version="1",
-                    input_artifacts=[BUILD_ARTIFACT],
-                    configuration={"ProjectName": project_name},
                 )
             ],
         )

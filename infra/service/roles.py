@@ -134,10 +134,10 @@ class ServiceRoles(Construct):
                 statement("ConsumeOwnQueue", QUEUE_CONSUMER_ACTIONS, [own["queue"]]),
                 statement("QueueKey", ["kms:Decrypt", "kms:GenerateDataKey"], [key]),
             ]
-        if "database_secret" in own:
+        if spec.database:
             # The app re-reads the rotated master secret itself (DB_SECRET_ARN).
             statements += [
-                statement("ReadRotatedDatabaseSecret", ["secretsmanager:GetSecretValue"], [own["database_secret"]]),
+                statement("ReadRotatedDatabaseSecret", ["secretsmanager:GetSecretValue"], [platform.database_secret_arn]),
                 statement("DatabaseSecretKey", ["kms:Decrypt"], [key]),
             ]
         if spec.enable_exec:

@@ -95,6 +95,23 @@ class ServiceScaling(Construct):
             self._schedule(schedule.name, schedule.expression, schedule.timezone, schedule.min_count, schedule.max_count)
 
     def _target_tracking(self, purpose: str, metric: str, target: int, *, resource_label: str | None = None) -> None:
+        self._policy(
+            purpose,
+            target,
+            predefined=AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification(
+                predefined_metric_type=metric, resource_label=resource_label
+            ),
+        )
+
+    def _policy(
+        self,
+        purpose: str,
+        target: int,
+        *,
+        predefined: AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification | None = None,
+        customized: AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecification | None = None,
+    ) -> None:
+        """A target-tracking policy `<env>-<service>-<purpose>` on a predefined or a customized metric."""
         self.policies[purpose] = AppautoscalingPolicy(
             self,
             purpose,
@@ -107,11 +124,8 @@ class ServiceScaling(Construct):
                 target_value=target,
                 scale_in_cooldown=self._spec.scaling.scale_in_cooldown,
                 scale_out_cooldown=self._spec.scaling.scale_out_cooldown,
-                predefined_metric_specification=(
-                    AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationPredefinedMetricSpecification(
-                        predefined_metric_type=metric, resource_label=resource_label
-                    )
-                ),
+                predefined_metric_specification=predefined,
+                customized_metric_specification=customized,
             ),
         )
 
@@ -120,7 +134,6 @@ class ServiceScaling(Construct):
         tracking scaling policy for Application Auto Scaling using metric math" (Example: Amazon
         SQS queue backlog per task). With no task running, the whole backlog counts (so a worker
         at zero tasks starts one)."""
-        config = AppautoscalingPolicyTargetTrackingScalingPolicyConfiguration
         custom = AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecification
         metrics = AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecificationMetrics
         stat = AppautoscalingPolicyTargetTrackingScalingPolicyConfigurationCustomizedMetricSpecificationMetricsMetricStat
@@ -141,36 +154,26 @@ class ServiceScaling(Construct):
                 return_data=False,
             )
 
-        self.policies["backlog"] = AppautoscalingPolicy(
-            self,
+        self._policy(
             "backlog",
-            name=f"{self._prefix}-backlog",
-            policy_type="TargetTrackingScaling",
-            service_namespace=self.target.service_namespace,
-            resource_id=self.target.resource_id,
-            scalable_dimension=self.target.scalable_dimension,
-            target_tracking_scaling_policy_configuration=config(
-                target_value=per_task,
-                scale_in_cooldown=self._spec.scaling.scale_in_cooldown,
-                scale_out_cooldown=self._spec.scaling.scale_out_cooldown,
-                customized_metric_specification=custom(
-                    metrics=[
-                        series("visible", "AWS/SQS", "ApproximateNumberOfMessagesVisible", {"QueueName": queue_name}, "Sum"),
-                        series(
-                            "tasks",
-                            "ECS/ContainerInsights",
-                            "RunningTaskCount",
-                            {"ClusterName": cluster_name, "ServiceName": service_name},
-                            "Average",
-                        ),
-                        metrics(
-                            id="backlog_per_task",
-                            expression="IF(tasks > 0, visible / tasks, visible)",
-                            label="Visible messages per running task",
-                            return_data=True,
-                        ),
-                    ]
-                ),
+            per_task,
+            customized=custom(
+                metrics=[
+                    series("visible", "AWS/SQS", "ApproximateNumberOfMessagesVisible", {"QueueName": queue_name}, "Sum"),
+                    series(
+                        "tasks",
+                        "ECS/ContainerInsights",
+                        "RunningTaskCount",
+                        {"ClusterName": cluster_name, "ServiceName": service_name},
+                        "Average",
+                    ),
+                    metrics(
+                        id="backlog_per_task",
+                        expression="IF(tasks > 0, visible / tasks, visible)",
+                        label="Visible messages per running task",
+                        return_data=True,
+                    ),
+                ]
             ),
         )
 

@@ -11,6 +11,7 @@ from cdktf import TerraformOutput
 from constructs import Construct
 
 from infra.arns import Arns
+from infra.config import service_url
 from infra.config.specs import EnvironmentSpec, LocalEndpoint, ServiceKind, ServiceSpec
 from infra.service.composer import Microservice
 from infra.service.platform_ref import PlatformRef
@@ -37,4 +38,4 @@ def _service_url(env: EnvironmentSpec, spec: ServiceSpec, platform: PlatformRef,
         return f"{scheme}://{host}{path}"
     if spec.kind is ServiceKind.WORKER and service.queues is not None:
         return service.queues.queue.url
-    return f"http://{spec.name}.{env.namespace}:{spec.port}"
+    return service_url(env, spec)
