@@ -172,3 +172,15 @@ def test_the_readme_documents_the_contract_as_published() -> None:
     assert contract_doc.render(readme) == readme, "run python -m tools.contract_doc"
     for output in contract.OUTPUTS:
         assert f"| `{output.name}` |" in readme
+
+
+def test_platform_ref_reads_contract_outputs_only() -> None:
+    from cdktf import App, TerraformStack
+
+    dev = load_app(FIXTURE, environments=["dev"]).environments[0]
+    ref = PlatformRef(TerraformStack(App(), "s"), "platform", env=dev)
+    assert "vpc_id" not in vars(ref)  # nothing read before it is used
+    token = ref.vpc_id
+    assert vars(ref)["vpc_id"] is token  # read once, then kept
+    with pytest.raises(AttributeError, match="not in the platform's contract"):
+        ref.vpc_identifier  # noqa: B018

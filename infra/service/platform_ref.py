@@ -73,8 +73,16 @@ class PlatformRef(Construct):
         # The address reads as written by hand: data.terraform_remote_state.platform
         self.state.override_logical_id("platform")
         self.state.add_override("lifecycle", {"postcondition": [_version_check(self.stack_name)]})
-        for output in contract.OUTPUTS:
-            setattr(self, output.name, _read(self.state, output))
+
+    def __getattr__(self, name: str) -> Any:
+        """A contract output, read on first use and kept: a stack asks for about half of them,
+        and each read is a call into the jsii kernel."""
+        output = contract.BY_NAME.get(name)
+        if output is None:
+            raise AttributeError(f"{type(self).__name__} has no attribute {name!r} (not in the platform's contract)")
+        value = _read(self.state, output)
+        setattr(self, name, value)
+        return value
 
 
 def _read(state: TerraformRemoteState, output: contract.Output) -> Any:
