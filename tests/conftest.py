@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -12,6 +14,8 @@ from typing import Any
 import pytest
 
 from infra import speedups
+from infra.config import load_app
+from infra.config.specs import EnvironmentSpec, ServiceSpec
 
 ROOT = Path(__file__).resolve().parent.parent
 # The configuration the construct tests synthesize: the tests' own, not the samples.
@@ -61,10 +65,51 @@ def by_path(stack: dict[str, Any], type_: str, suffix: str) -> dict[str, Any]:
     return found[0]
 
 
+# A service stack's read of the platform's contract, e.g. ${data.terraform_remote_state.platform.outputs.vpc_id}
+REMOTE = re.compile(r"^\$\{data\.terraform_remote_state\.platform\.outputs\.([a-z0-9_]+)\}$")
+
+
+def logical_id(stack: dict[str, Any], type_: str, suffix: str, *, data: bool = False) -> str:
+    """The logical id of the one resource (or data source) of `type_` whose construct path ends with `suffix`."""
+    items = data_sources(stack, type_) if data else resources(stack, type_)
+    found = [k for k, v in items.items() if v["//"]["metadata"]["path"].endswith(suffix)]
+    assert len(found) == 1, f"expected one {type_} at */{suffix}, found {found}"
+    return found[0]
+
+
+def ref(stack: dict[str, Any], type_: str, suffix: str, attribute: str, *, data: bool = False) -> str:
+    """The interpolation of one attribute of the resource (or data source) at */suffix."""
+    return f"${{{'data.' if data else ''}{type_}.{logical_id(stack, type_, suffix, data=data)}.{attribute}}}"
+
+
+def platform_value(synth: Synth, env: str, value: str) -> Any:
+    """What a value a service stack reads from the platform's contract is in the platform stack."""
+    match = REMOTE.match(value)
+    assert match, f"{value!r} is not read from the platform's remote state"
+    return synth.stack(f"{env}-platform")["output"][match.group(1)]["value"]
+
+
+def platform_ref(synth: Synth, env: str, type_: str, suffix: str, attribute: str) -> str:
+    return ref(synth.stack(f"{env}-platform"), type_, suffix, attribute)
+
+
+@functools.cache
+def env_of(name: str) -> EnvironmentSpec:
+    """An environment of the tests' configuration (FIXTURE)."""
+    (env,) = load_app(FIXTURE, environments=[name]).environments
+    return env
+
+
+@functools.cache
+def spec_of(env: str, name: str) -> ServiceSpec:
+    """A service of the tests' configuration (FIXTURE) in one environment."""
+    (service,) = [s for s in load_app(FIXTURE, environments=[env]).services[env] if s.name == name]
+    return service
+
+
 @pytest.fixture(scope="session")
 def synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
     from infra.app import build_app
-    from infra.config import load_app
 
     outdir = tmp_path_factory.mktemp("synth") / "cdktf.out"
     build_app(load_app(FIXTURE), outdir=str(outdir)).synth()

@@ -13,7 +13,7 @@ import pytest
 
 from infra.platform.access import AMI_PARAMETER, AMI_PARAMETER_ARM64
 from infra.config import load_app
-from tests.conftest import FIXTURE, ROOT, Synth, by_path, data_sources, only, resources
+from tests.conftest import FIXTURE, Synth, by_path, data_sources, only, ref, resources
 
 ENVS = ("dev", "prod")
 HOSTS = {
@@ -21,12 +21,6 @@ HOSTS = {
     "bastion": ("public", True),
     "ansible": ("private", False),
 }
-
-
-def ref(stack: dict[str, Any], type_: str, suffix: str, attr: str, *, data: bool = False) -> str:
-    items = data_sources(stack, type_) if data else resources(stack, type_)
-    (logical_id,) = [k for k, v in items.items() if v["//"]["metadata"]["path"].endswith(suffix)]
-    return f"${{{'data.' if data else ''}{type_}.{logical_id}.{attr}}}"
 
 
 @pytest.mark.parametrize("env", ENVS)
@@ -173,7 +167,6 @@ def test_graviton_hosts_boot_the_arm64_ami(tmp_path: Path, instance_type: str, p
         instance = by_path(stack, "aws_instance", f"/access/{host}")
         assert instance["instance_type"] == instance_type
         assert instance["ami"] == ref(stack, "aws_ssm_parameter", "/access/ami", "insecure_value", data=True)
-
 
 
 # ---------------------------------------------------------------------------------

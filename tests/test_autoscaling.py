@@ -2,30 +2,15 @@
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 import pytest
 
 from tests.config_builder import Project
 
-from tests.conftest import Synth, only, resources
+from tests.conftest import Synth, only, platform_value, ref, resources
 
 SERVICES = ("web", "api", "worker")
-REMOTE = re.compile(r"^\$\{data\.terraform_remote_state\.platform\.outputs\.([a-z0-9_]+)\}$")
-
-
-def ref(stack: dict[str, Any], type_: str, suffix: str, attribute: str) -> str:
-    """The interpolation of one attribute of the resource at */suffix."""
-    (logical_id,) = [k for k, v in resources(stack, type_).items() if v["//"]["metadata"]["path"].endswith(suffix)]
-    return f"${{{type_}.{logical_id}.{attribute}}}"
-
-
-def platform_value(synth: Synth, env: str, value: str) -> Any:
-    """What a service stack reads from the platform's contract (remote state) is in the platform stack."""
-    match = REMOTE.match(value)
-    assert match, f"{value!r} is not read from the platform's remote state"
-    return synth.stack(f"{env}-platform")["output"][match.group(1)]["value"]
 
 
 def policies(stack: dict[str, Any]) -> dict[str, dict[str, Any]]:

@@ -13,7 +13,7 @@ import pytest
 from infra.platform.cluster import AMI_PARAMETER, AMI_PARAMETER_ARM64
 from infra.config import load_app
 from infra.config.specs import CapacityProvider, StrategyItem
-from tests.conftest import FIXTURE, ROOT, Synth, by_path, data_sources, only, resources
+from tests.conftest import FIXTURE, Synth, by_path, data_sources, only, ref, resources
 
 ENVS = ("dev", "prod")
 # env: default strategy as (provider, weight, base), instance type, min, max
@@ -21,12 +21,6 @@ EXPECTED = {
     "dev": ([("FARGATE", 1, 1), ("FARGATE_SPOT", 3, 0)], "t3.medium", 0, 2),
     "prod": ([("FARGATE", 1, 2)], "m6i.large", 0, 6),
 }
-
-
-def ref(stack: dict[str, Any], type_: str, suffix: str, attr: str, *, data: bool = False) -> str:
-    items = data_sources(stack, type_) if data else resources(stack, type_)
-    (logical_id,) = [k for k, v in items.items() if v["//"]["metadata"]["path"].endswith(suffix)]
-    return f"${{{'data.' if data else ''}{type_}.{logical_id}.{attr}}}"
 
 
 @pytest.mark.parametrize("env", ENVS)
@@ -242,7 +236,6 @@ def test_graviton_instance_types_get_the_arm64_ami(variants: dict[str, tuple[dic
     (ami,) = [d for d in data_sources(stack, "aws_ssm_parameter").values() if d["//"]["metadata"]["path"].endswith("/cluster/ami")]
     assert ami["name"] == AMI_PARAMETER_ARM64
     assert only(stack, "aws_launch_template")["instance_type"] == "m7g.large"
-
 
 
 # ---------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from functools import cache
 from infra.config import load_app
 from infra.config.specs import ImageSource, ImageSpec, ServiceSpec
 from infra.service.container_definition import ContainerRefs, container_definition
-from tests.conftest import FIXTURE, ROOT
+from tests.conftest import FIXTURE
 
 REFS = ContainerRefs(image="IMAGE", log_group="LOGS", region="eu-west-1")
 

@@ -56,7 +56,6 @@ def test_namespace_name_is_a_plain_string_for_service_stacks() -> None:
     from infra.config import load_app
     from infra.platform.discovery import Discovery
     from infra.platform.network import Network
-    from tests.conftest import ROOT
 
     spec = load_app(FIXTURE, environments=["dev"])
     (env,) = spec.environments

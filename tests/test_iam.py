@@ -13,7 +13,7 @@ import pytest
 from infra.config import load_app
 from infra.config.specs import ConditionSpec, PermissionSpec
 from infra.iam import SSM_CHANNEL_ACTIONS
-from tests.conftest import FIXTURE, ROOT, Synth, by_path, data_sources, resources
+from tests.conftest import FIXTURE, Synth, by_path, data_sources, ref, resources
 
 ENVS = ("dev", "prod")
 SERVICES = ("api", "web", "worker")
@@ -29,12 +29,6 @@ ROLE_KINDS = {
     "pipeline": ("codepipeline.amazonaws.com", False),
 }
 POLICY_NAMES = {"exec": "task-execution", "task": "application", "build": "build", "record": "record", "pipeline": "pipeline"}
-
-
-def ref(stack: dict[str, Any], type_: str, suffix: str, attr: str, *, data: bool = False) -> str:
-    items = data_sources(stack, type_) if data else resources(stack, type_)
-    (logical_id,) = [k for k, v in items.items() if v["//"]["metadata"]["path"].endswith(suffix)]
-    return f"${{{'data.' if data else ''}{type_}.{logical_id}.{attr}}}"
 
 
 def document(stack: dict[str, Any], suffix: str) -> dict[str, Any]:

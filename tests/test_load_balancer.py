@@ -5,12 +5,11 @@ from __future__ import annotations
 import dataclasses
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 
 from infra.config import load_app
-from tests.conftest import FIXTURE, ROOT, Synth, by_path, only, resources
+from tests.conftest import FIXTURE, Synth, by_path, only, ref, resources
 
 ENVS = ("dev", "prod")
 WAF_TYPES = (
@@ -19,11 +18,6 @@ WAF_TYPES = (
     "aws_wafv2_web_acl_logging_configuration",
 )
 NOT_FOUND = {"type": "fixed-response", "fixed_response": {"content_type": "text/plain", "message_body": "Not Found", "status_code": "404"}}
-
-
-def ref(stack: dict[str, Any], type_: str, suffix: str, attr: str) -> str:
-    (logical_id,) = [k for k, v in resources(stack, type_).items() if v["//"]["metadata"]["path"].endswith(suffix)]
-    return f"${{{type_}.{logical_id}.{attr}}}"
 
 
 def env_spec(name: str):  # type: ignore[no-untyped-def]

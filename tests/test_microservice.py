@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import json
-import re
-from functools import cache
 from typing import Any
 
 import pytest
 
-from infra.config import SECRET_LIKE, load_app
-from infra.config.specs import EnvironmentSpec, ServiceSpec
-from tests.conftest import FIXTURE, ROOT, Synth, by_path, data_sources, only, resources
+from infra.config import SECRET_LIKE
+from tests.conftest import REMOTE, Synth, by_path, data_sources, env_of, logical_id, only, platform_ref, platform_value, ref, resources, spec_of
 
 SERVICES = ("web", "api", "worker")
-REMOTE = re.compile(r"^\$\{data\.terraform_remote_state\.[^.]+\.outputs\.([^}]+)\}$")
 HEALTH_PROBE = (
     "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen("
     "'http://127.0.0.1:{port}/health', timeout=3).status == 200 else 1)"
@@ -87,41 +83,6 @@ EXPECTED_COUNTS: dict[str, dict[str, int]] = {
         "aws_codepipeline": 1,
     },
 }
-
-
-@cache
-def env_of(name: str) -> EnvironmentSpec:
-    (env,) = load_app(FIXTURE, environments=[name]).environments
-    return env
-
-
-@cache
-def spec_of(env: str, name: str) -> ServiceSpec:
-    app = load_app(FIXTURE, environments=[env])
-    (service,) = [s for s in app.services[env] if s.name == name]
-    return service
-
-
-def logical_id(stack: dict[str, Any], type_: str, suffix: str) -> str:
-    found = [k for k, r in resources(stack, type_).items() if r["//"]["metadata"]["path"].endswith(suffix)]
-    assert len(found) == 1, f"expected one {type_} at */{suffix}, found {found}"
-    return found[0]
-
-
-def ref(stack: dict[str, Any], type_: str, suffix: str, attribute: str) -> str:
-    """The interpolation of one attribute of the resource at */suffix."""
-    return f"${{{type_}.{logical_id(stack, type_, suffix)}.{attribute}}}"
-
-
-def platform_value(synth: Synth, env: str, value: str) -> str:
-    """What a service-stack value read through remote state is in the platform stack."""
-    match = REMOTE.match(value)
-    assert match, f"{value!r} is not read from the platform's remote state"
-    return synth.stack(f"{env}-platform")["output"][match.group(1)]["value"]
-
-
-def platform_ref(synth: Synth, env: str, type_: str, suffix: str, attribute: str) -> str:
-    return ref(synth.stack(f"{env}-platform"), type_, suffix, attribute)
 
 
 def container(stack: dict[str, Any]) -> dict[str, Any]:

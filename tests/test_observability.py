@@ -155,7 +155,6 @@ def test_dashboard_body_is_deterministic() -> None:
 
     from infra.config import load_app
     from infra.platform.dashboard import Dashboard
-    from tests.conftest import ROOT
 
     spec = load_app(FIXTURE, environments=["dev"])
     (env,) = spec.environments

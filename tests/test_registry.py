@@ -5,30 +5,16 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import re
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from tests.conftest import FIXTURE, ROOT, Synth, by_path, only, resources
+from tests.conftest import FIXTURE, Synth, by_path, only, platform_value, ref, resources
 
 SERVICES = ("api", "web", "worker")
 # env: (deletion_protection, images kept); dev.toml turns protection on as well.
 ENVS = {"dev": (True, 20), "prod": (True, 50)}
-REMOTE = re.compile(r"^\$\{data\.terraform_remote_state\.platform\.outputs\.([a-z0-9_]+)\}$")
-
-
-def ref(stack: dict[str, Any], type_: str, suffix: str, attr: str) -> str:
-    (logical_id,) = [k for k, v in resources(stack, type_).items() if v["//"]["metadata"]["path"].endswith(suffix)]
-    return f"${{{type_}.{logical_id}.{attr}}}"
-
-
-def platform_value(synth: Synth, env: str, value: str) -> Any:
-    """What a service stack reads from the platform's contract (remote state) is in the platform stack."""
-    match = REMOTE.match(value)
-    assert match, f"{value!r} is not read from the platform's remote state"
-    return synth.stack(f"{env}-platform")["output"][match.group(1)]["value"]
 
 
 @pytest.mark.parametrize("env", sorted(ENVS))

@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from infra.config import ConfigError, load_app
-from tests.conftest import ROOT, Synth, by_path, data_sources, resources
+from tests.conftest import Synth, by_path, data_sources, resources
 
 ENVS = ("dev", "prod")
 
