@@ -50,3 +50,11 @@ def test_a_synthesis_of_some_services_replaces_only_theirs_and_keeps_their_deplo
     assert "/a" in (out / "stacks" / "dev-web" / "cdk.tf.json").read_text()
     manifest = json.loads((out / "manifest.json").read_text())["stacks"]
     assert manifest["dev-api"]["dependencies"] == ["dev-platform", "dev-web"]
+
+
+def test_a_full_synthesis_records_its_own_deploy_order(tmp_path: Path) -> None:
+    """A backend whose allow_from no longer names a caller no longer waits for it."""
+    out = tmp_path / "cdktf.out"
+    install(synthesis(tmp_path / "a", {"dev-platform": [], "dev-web": ["dev-platform"], "dev-api": ["dev-platform", "dev-web"]}), out, prune=True)
+    install(synthesis(tmp_path / "b", {"dev-platform": [], "dev-web": ["dev-platform"], "dev-api": ["dev-platform"]}), out, prune=True)
+    assert json.loads((out / "manifest.json").read_text())["stacks"]["dev-api"]["dependencies"] == ["dev-platform"]

@@ -66,10 +66,11 @@ def install(new: Path, outdir: Path, *, prune: bool) -> list[str]:
                 shutil.rmtree(folder)
     merged = {**kept}
     for name, entry in manifest["stacks"].items():
-        # A stack synthesized without its platform (SERVICES=...) keeps the deploy order the
-        # full synthesis recorded for it.
-        earlier = set(kept.get(name, {}).get("dependencies", []))
-        entry["dependencies"] = sorted(set(entry.get("dependencies", [])) | earlier)
+        if not prune:
+            # A stack synthesized without its platform (SERVICES=...) keeps the deploy order the
+            # full synthesis recorded for it; a full synthesis records its own.
+            earlier = set(kept.get(name, {}).get("dependencies", []))
+            entry["dependencies"] = sorted(set(entry.get("dependencies", [])) | earlier)
         merged[name] = entry
     names = set(merged)
     for entry in merged.values():
