@@ -35,7 +35,7 @@ from __future__ import annotations
 import json
 import shlex
 
-from infra.service.roles import image_tag_parameter_name as _parameter_name  # noqa: F401
+from infra.service.roles import image_tag_parameter_name as _parameter_name
 from infra.config.specs import EnvironmentSpec, ServiceSpec
 
 IMAGE_DEFINITIONS = "imagedefinitions.json"

@@ -235,7 +235,8 @@ class Microservice(Construct):
         )
         return f"{self.repository.url}:{parameter.insecure_value}", parameter
 
-    def _capacity_provider(self, spec: ServiceSpec, provider: CapacityProvider, platform: PlatformRef) -> str:
+    @staticmethod
+    def _capacity_provider(provider: CapacityProvider, platform: PlatformRef) -> str:
         if provider is CapacityProvider.EC2:
             return platform.ec2_capacity_provider_name
         return provider.value
@@ -263,7 +264,7 @@ class Microservice(Construct):
             service_registries=EcsServiceServiceRegistries(registry_arn=self.discovery.arn),
             capacity_provider_strategy=[
                 EcsServiceCapacityProviderStrategy(
-                    capacity_provider=self._capacity_provider(spec, item.provider, platform),
+                    capacity_provider=self._capacity_provider(item.provider, platform),
                     weight=item.weight,
                     base=item.base,
                 )
