@@ -38,7 +38,7 @@ ifneq ($(strip $(SERVICES)),)
 export PLATFORM_SERVICES := $(SERVICES)
 endif
 
-.PHONY: help install synth test unit validate scan e2e bench local-deploy local-destroy tf-env clean FORCE
+.PHONY: help install synth test unit validate scan fuzz e2e bench local-deploy local-destroy tf-env clean FORCE
 
 help:
 	@echo "make synth          install (first run only) and synthesize every environment into cdktf.out/"
@@ -46,6 +46,7 @@ help:
 	@echo "make test           install (first run only) and run every test: unit, apps, validate, scan, end-to-end"
 	@echo "make validate       terraform init -backend=false + validate on every synthesized stack"
 	@echo "make scan           Checkov on every synthesized stack"
+	@echo "make fuzz           the configuration fuzz test with 2,000 random examples (make test repeats a fixed 80)"
 	@echo "make e2e            apply/re-plan/destroy every stack of dev against moto"
 	@echo "make bench          synthesis time and memory: the app, what each speed-up saves, the targets"
 	@echo "make local-deploy   start moto on loopback and apply dev to it; make local-destroy undoes it"
@@ -93,6 +94,9 @@ validate: install
 
 scan: install
 	@$(PY) -m pytest tests/test_checkov.py
+
+fuzz: install
+	@HYPOTHESIS_PROFILE=explore $(PY) -m pytest tests/test_config_fuzz.py -n 0 -q
 
 e2e: install
 	@$(PY) -m pytest tests -m e2e

@@ -70,6 +70,9 @@ ENVIRONMENT_ROWS = [
     # -- keys and types ----------------------------------------------------------------
     env("a_top_level_key_is_misspelled", "unknown key", "regoin", "did you mean 'region'", regoin="us-east-1"),
     env("a_network_key_is_misspelled", "unknown key", "network.az_cuont", "did you mean 'az_count'", network={"az_cuont": 3}),
+    # A key with a newline or a space in it (TOML allows any quoted key): the field is quoted, the line stays one.
+    env("a_key_has_a_newline_in_it", "unknown key", 'load_balancer."\\n"', "unknown key", load_balancer={"\n": 0}),
+    env("a_key_has_a_space_in_it", "unknown key", 'network."az count"', "unknown key", network={"az count": 3}),
     env("a_database_key_is_misspelled", "unknown key", "database.db_nmae", "did you mean 'db_name'", database={"db_nmae": "x"}),
     env("an_ec2_key_is_misspelled", "unknown key", "cluster.ec2.instance_typ", "did you mean 'instance_type'", cluster={"ec2": {"instance_typ": "t3.large"}}),
     env("a_local_backend_has_s3_keys", "unknown key", "backend.bucket", "unknown key for a local backend", backend={"bucket": "state-bucket"}),
@@ -147,7 +150,7 @@ ENVIRONMENT_ROWS = [
     env("strategy_has_two_bases", "aws rule", "cluster.default_strategy", "only one capacity provider may have a base", cluster={"default_strategy": [{"provider": "FARGATE", "base": 1}, {"provider": "FARGATE_SPOT", "base": 1}]}),
     env("ec2_min_size_exceeds_max_size", "cross-field", "cluster.ec2.min_size", "greater than max_size", cluster={"ec2": {"min_size": 5, "max_size": 2}}),
     env("strategy_uses_disabled_ec2", "cross-field", "cluster.default_strategy", "cluster.ec2.enabled is false", cluster={"default_strategy": "EC2", "ec2": {"enabled": False}}),
-    env("a_tag_key_uses_the_aws_prefix", "aws rule", "tags.aws:owner", "tag key", tags={"aws:owner": "x"}),
+    env("a_tag_key_uses_the_aws_prefix", "aws rule", 'tags."aws:owner"', "tag key", tags={"aws:owner": "x"}),
     env("a_tag_value_has_a_forbidden_character", "aws rule", "tags.Owner", "tag values allow", tags={"Owner": "a<b>"}),
     env("a_tag_replaces_a_platform_tag", "aws rule", "tags.Environment", "set by the platform", tags={"Environment": "other"}),
     env("tags_exceed_fifty_with_the_platform_tags", "aws rule", "tags", "at most 45", tags=TAGS_46),
@@ -284,6 +287,7 @@ SERVICE_ROWS = [
     Bad("a_task_needs_all_memory_of_its_instance", "cross-file", lambda p: p.service(capacity="EC2", cpu=1024, memory=4096), WEB_TOML, "memory", "does not fit t3.medium (4096 MiB"),
     web("an_override_names_no_environment", "cross-file", "overrides.staging", "names no environment", overrides={"staging": {"cpu": 512}}),
     web("an_override_breaks_the_fargate_table", "aws rule", "overrides.dev.memory", "valid: 512, 1024, 2048", overrides={"dev": {"memory": 4096}}),
+    web("an_override_names_a_newline", "cross-file", 'overrides."\\n"', "names no environment", overrides={"\n": {"cpu": 512}}),
     web("an_override_changes_the_kind", "unknown key", "overrides.dev.kind", "cannot be overridden", overrides={"dev": {"kind": "worker"}}),
     # -- IAM permissions ------------------------------------------------------------------------
     web("a_permission_grants_every_action", "security", "permissions[0].actions[0]", "grants every action", **permission(actions=["s3:*"])),

@@ -45,7 +45,7 @@ def _paths(node: dict[str, Any], prefix: tuple[Any, ...] = ()) -> Iterator[tuple
                     yield from _paths(item, (*prefix, key, i))
 
 
-@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@settings(deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(data=st.data())
 def test_any_change_loads_or_fails_with_one_line(tmp_path_factory: pytest.TempPathFactory, data: st.DataObject) -> None:
     files = copy.deepcopy(SAMPLES)

@@ -28,7 +28,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from infra.config import aws_tables, limits
-from infra.config.errors import ConfigError, ConfigWarning
+from infra.config.errors import ConfigError, ConfigWarning, toml_key
 from infra.config.schema import (
     ENV_NAME,
     MYSQL_EXTENDED_SUPPORT,
@@ -157,7 +157,7 @@ def _model_at(model: type[Model], loc: Sequence[str | int]) -> type[BaseModel] |
 def _path(loc: Sequence[str | int]) -> str:
     text = ""
     for part in loc:
-        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else str(part))
+        text += f"[{part}]" if isinstance(part, int) else (f".{toml_key(part)}" if text else toml_key(part))
     return text
 
 
@@ -496,14 +496,14 @@ def _check_overrides(rel: str, overrides: Any, known_envs: Sequence[str]) -> Non
         raise ConfigError(rel, "overrides", "must be a table of [overrides.<environment>] tables")
     for env_name, table in overrides.items():
         if env_name not in known_envs:
-            raise ConfigError(rel, f"overrides.{env_name}", f"names no environment (known: {', '.join(known_envs)})")
+            raise ConfigError(rel, f"overrides.{toml_key(env_name)}", f"names no environment (known: {', '.join(known_envs)})")
         if not isinstance(table, Mapping):
-            raise ConfigError(rel, f"overrides.{env_name}", "must be a table")
+            raise ConfigError(rel, f"overrides.{toml_key(env_name)}", "must be a table")
         for key in table:
             if key not in OVERRIDABLE:
                 close = difflib.get_close_matches(key, OVERRIDABLE, n=1)
                 hint = f"; did you mean {close[0]!r}?" if close else ""
-                raise ConfigError(rel, f"overrides.{env_name}.{key}", f"cannot be overridden{hint} (allowed: {', '.join(OVERRIDABLE)})")
+                raise ConfigError(rel, f"overrides.{toml_key(env_name)}.{toml_key(key)}", f"cannot be overridden{hint} (allowed: {', '.join(OVERRIDABLE)})")
 
 
 def load_service(root: Path, path: Path, env: EnvironmentSpec, known_envs: Iterable[str]) -> ServiceSpec:
