@@ -10,11 +10,15 @@ CDKTF cross-stack references, so one service stack synthesizes alone.
 
 from __future__ import annotations
 
-from cdktf import CloudBackend, LocalBackend, NamedCloudWorkspace, S3Backend, TerraformStack
+from typing import Any
+
+import jsii
+from cdktf import CloudBackend, IAnyProducer, IResolveContext, Lazy, LocalBackend, NamedCloudWorkspace, S3Backend, TerraformStack
 from constructs import Construct
 
 from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags, AwsProviderEndpoints
 
+from infra.addresses import Addresses
 from infra.config.specs import BackendKind, EnvironmentSpec, LocalEndpoint
 from infra.local_endpoints import ENDPOINT_SERVICES
 
@@ -35,6 +39,9 @@ class EnvironmentStack(TerraformStack):
     ) -> None:
         super().__init__(scope, id_)
         self.env = env
+        self.addresses = Addresses(id_)
+        # Resolved when the stack is written, after every element has its address.
+        self.add_override("moved", Lazy.any_value(_MovedBlocks(self.addresses)))
         tags = {
             "Project": "ecs-platform",
             "Environment": env.name,
@@ -52,6 +59,21 @@ class EnvironmentStack(TerraformStack):
         # The bindings are generated for exactly this provider version; pin it.
         self.add_override("terraform.required_providers.aws.version", PROVIDER_VERSION)
         _configure_backend(self, env, id_)
+
+
+    def _allocate_logical_id(self, tf_element: Any) -> str:
+        """CDKTF's hook for an element's logical id: readable, name-derived addresses
+        (infra.addresses) instead of path hashes."""
+        return self.addresses.allocate(tf_element)
+
+
+@jsii.implements(IAnyProducer)
+class _MovedBlocks:
+    def __init__(self, addresses: Addresses) -> None:
+        self.addresses = addresses
+
+    def produce(self, context: IResolveContext) -> Any:  # noqa: ARG002 (the producer protocol)
+        return self.addresses.moved_blocks()
 
 
 def _local_provider_options(local: LocalEndpoint) -> dict[str, object]:

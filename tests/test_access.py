@@ -59,7 +59,7 @@ def test_host_hardening(synth: Synth, env: str, host: str) -> None:
     assert instance["monitoring"] is True and instance["ebs_optimized"] is True
     assert instance["instance_type"] == spec.instance_type
     assert instance.get("key_name") == spec.key_name
-    assert instance["ami"] == ref(stack, "aws_ssm_parameter", "/access/ami", "insecure_value", data=True)
+    assert instance["ami"] == ref(stack, "aws_ssm_parameter", "/access/host-ami", "insecure_value", data=True)
     assert instance["lifecycle"] == {"ignore_changes": ["ami"]}
     assert "user_data" not in instance
     # Only the Ansible host has a first-boot script; a new script means a new host.
@@ -73,7 +73,7 @@ def data_by_path(stack: dict[str, Any], type_: str, suffix: str) -> dict[str, An
 
 
 def test_ami_is_amazon_linux_2023_from_the_public_parameter(synth: Synth) -> None:
-    param = data_by_path(synth.stack("dev-platform"), "aws_ssm_parameter", "/access/ami")
+    param = data_by_path(synth.stack("dev-platform"), "aws_ssm_parameter", "/access/host-ami")
     assert param["name"] == AMI_PARAMETER == "/aws/service/ami-amazon-linux-latest/al2023-ami-kernel-default-x86_64"
 
 
@@ -161,12 +161,12 @@ def test_graviton_hosts_boot_the_arm64_ami(tmp_path: Path, instance_type: str, p
     dev = load_app(FIXTURE, environments=["dev"]).environments[0]
     env = dataclasses.replace(dev, access=dataclasses.replace(dev.access, instance_type=instance_type))
     stack = _platform_with(tmp_path, env)
-    assert data_by_path(stack, "aws_ssm_parameter", "/access/ami")["name"] == parameter
+    assert data_by_path(stack, "aws_ssm_parameter", "/access/host-ami")["name"] == parameter
     assert parameter.endswith("-arm64" if "g." in instance_type else "-x86_64")
     for host in HOSTS:
         instance = by_path(stack, "aws_instance", f"/access/{host}")
         assert instance["instance_type"] == instance_type
-        assert instance["ami"] == ref(stack, "aws_ssm_parameter", "/access/ami", "insecure_value", data=True)
+        assert instance["ami"] == ref(stack, "aws_ssm_parameter", "/access/host-ami", "insecure_value", data=True)
 
 
 # ---------------------------------------------------------------------------------

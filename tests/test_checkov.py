@@ -1,6 +1,12 @@
 """Checkov on every synthesized stack of every environment: zero failed checks.
 
 Skips live only in `.checkov.yaml`, one reason per line, at most eight.
+
+Checkov 3.3's terraform_json parser cannot read `moved` or `import` blocks (its
+`handle_block_type` passes each block's `from` / `to` / `id` string to `hclify`, which raises
+"this method receives only dicts", and the whole file is then skipped as a parsing error).
+Those blocks only say where state lives, nothing Checkov checks, so it scans a copy of every
+stack without them; the test below fails if any stack is still unparsable.
 """
 
 from __future__ import annotations
@@ -16,12 +22,14 @@ import pytest
 from tests.conftest import ROOT, Synth
 
 MAX_SKIPS = 8
+# Top-level blocks Checkov's terraform_json parser cannot read (see the module's doc).
+STATE_ONLY_BLOCKS = ("moved", "import", "removed")
 # Findings accepted for one kind of resource only (the check stays live for every other
 # resource): (check, pattern of the resource address, why).
 ACCEPTED = [
     (
         "CKV2_AWS_34",
-        r"^aws_ssm_parameter\.service_image-tag_[0-9A-F]{8}$",
+        r"^aws_ssm_parameter\.image_tag$",
         "the deployed image tag is not a secret: a plain String, so plans show image changes",
     ),
 ]
@@ -45,17 +53,23 @@ def _accepted(check_id: str, resource: str) -> bool:
 
 
 def test_accepted_findings_are_scoped_to_one_resource_kind() -> None:
-    assert _accepted("CKV2_AWS_34", "aws_ssm_parameter.service_image-tag_2A4F1F46")
-    assert not _accepted("CKV2_AWS_34", "aws_ssm_parameter.service_database-password_2A4F1F46")
-    assert not _accepted("CKV_AWS_1", "aws_ssm_parameter.service_image-tag_2A4F1F46")
+    assert _accepted("CKV2_AWS_34", "aws_ssm_parameter.image_tag")
+    assert not _accepted("CKV2_AWS_34", "aws_ssm_parameter.database_password")
+    assert not _accepted("CKV2_AWS_34", "aws_ssm_parameter.image_tag_copy")
+    assert not _accepted("CKV_AWS_1", "aws_ssm_parameter.image_tag")
     assert all(len(reason) > 15 for _, _, reason in ACCEPTED)
 
 
 @pytest.mark.terraform
-def test_checkov_finds_no_failed_check(synth: Synth) -> None:
+def test_checkov_finds_no_failed_check(synth: Synth, tmp_path: Path) -> None:
     checkov = Path(sys.executable).with_name("checkov")
+    scanned = tmp_path / "stacks"
+    for name, stack in synth.stacks.items():
+        (scanned / name).mkdir(parents=True)
+        readable = {key: value for key, value in stack.items() if key not in STATE_ONLY_BLOCKS}
+        (scanned / name / "cdk.tf.json").write_text(json.dumps(readable, indent=2))
     result = subprocess.run(
-        [str(checkov), "-d", str(synth.outdir / "stacks"), "--config-file", str(ROOT / ".checkov.yaml"), "-o", "json", "--quiet"],
+        [str(checkov), "-d", str(scanned), "--config-file", str(ROOT / ".checkov.yaml"), "-o", "json", "--quiet"],
         capture_output=True,
         text=True,
         timeout=900,

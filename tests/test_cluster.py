@@ -106,8 +106,8 @@ def test_launch_template_hardening(synth: Synth, env: str) -> None:
     assert by_path(stack, "aws_iam_role", "/cluster/instance-role")["name"] == f"{env}-ecs-instance"
     assert template["vpc_security_group_ids"] == [ref(stack, "aws_security_group", "/security/app", "id")]
     assert "network_interfaces" not in template  # no public IP: private subnets, no interface override
-    assert template["image_id"] == ref(stack, "aws_ssm_parameter", "/cluster/ami", "insecure_value", data=True)
-    (ami,) = [d for d in data_sources(stack, "aws_ssm_parameter").values() if d["//"]["metadata"]["path"].endswith("/cluster/ami")]
+    assert template["image_id"] == ref(stack, "aws_ssm_parameter", "/cluster/instance-ami", "insecure_value", data=True)
+    (ami,) = [d for d in data_sources(stack, "aws_ssm_parameter").values() if d["//"]["metadata"]["path"].endswith("/cluster/instance-ami")]
     assert ami["name"] == AMI_PARAMETER == "/aws/service/ecs/optimized-ami/amazon-linux-2023/recommended/image_id"
 
 
@@ -233,7 +233,7 @@ def test_ec2_in_the_default_strategy_maps_to_the_ec2_provider(variants: dict[str
 
 def test_graviton_instance_types_get_the_arm64_ami(variants: dict[str, tuple[dict[str, Any], Any]]) -> None:
     stack, _ = variants["ec2-default"]
-    (ami,) = [d for d in data_sources(stack, "aws_ssm_parameter").values() if d["//"]["metadata"]["path"].endswith("/cluster/ami")]
+    (ami,) = [d for d in data_sources(stack, "aws_ssm_parameter").values() if d["//"]["metadata"]["path"].endswith("/cluster/instance-ami")]
     assert ami["name"] == AMI_PARAMETER_ARM64
     assert only(stack, "aws_launch_template")["instance_type"] == "m7g.large"
 

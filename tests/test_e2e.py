@@ -1,6 +1,7 @@
 """End to end on the emulator: each service is its own unit of change.
 
-Apply the platform and three services; add a fourth; change one's port and `allow_from`;
+Apply the platform and three services; rewrite one stack's state to the hashed addresses of
+earlier versions and check the readable ones only move it; add a fourth; change one's port and `allow_from`;
 remove one. After each step `terraform plan -detailed-exitcode` exits 0 on the platform and
 on every service stack that was not touched (nothing to do, not even an output), the
 touched stack alone plans changes, and once applied every plan is empty again. Then
@@ -14,6 +15,7 @@ each with the attribute and the reason; anything else fails the test.
 
 from __future__ import annotations
 
+import json
 import shutil
 import time
 from pathlib import Path
@@ -71,6 +73,30 @@ def _assert_only_changes(stacks_dir: Path, stacks: list[str], changed: str) -> N
     """`changed` plans changes; the platform and every other stack exit 0 (nothing to do)."""
     codes = _exit_codes(stacks_dir, stacks)
     assert codes == {s: 2 if s == changed else 0 for s in stacks}, codes
+
+
+def _upgrade_from_hashed_addresses_replaces_nothing(stack_dir: Path) -> float:
+    """A stack applied by a version with CDKTF's hashed addresses (its state rewritten to them)
+    plans only moves to the readable addresses: no resource is destroyed, created or changed."""
+    start = time.monotonic()
+    moved = {block["to"]: block["from"] for block in json.loads((stack_dir / "cdk.tf.json").read_text())["moved"]}
+    state = json.loads(deploy.terraform(stack_dir, "state", "pull").stdout)
+    for resource in state["resources"]:
+        address = f"{resource['type']}.{resource['name']}"
+        if resource["mode"] == "managed" and address in moved:
+            resource["name"] = moved[address].split(".", 1)[1]
+    state["serial"] += 1
+    assert {f"{r['type']}.{r['name']}" for r in state["resources"] if r["mode"] == "managed"} == set(moved.values())
+    (stack_dir / "hashed.tfstate").write_text(json.dumps(state))
+    deploy.terraform(stack_dir, "state", "push", "hashed.tfstate")
+
+    deploy.terraform(stack_dir, "plan", "-input=false", "-out=upgrade.tfplan")
+    plan = json.loads(deploy.terraform(stack_dir, "show", "-json", "upgrade.tfplan").stdout)
+    changes = {c["address"]: (c["change"]["actions"], c.get("previous_address")) for c in plan["resource_changes"] if c["mode"] == "managed"}
+    assert changes == {to: (["no-op"], old) for to, old in moved.items()}, changes
+    deploy.terraform(stack_dir, "apply", "-input=false", "upgrade.tfplan")
+    assert deploy.plan_exit_code(stack_dir) == 0
+    return time.monotonic() - start
 
 
 def _clients(endpoint: str) -> dict[str, object]:
@@ -148,6 +174,7 @@ def test_each_service_is_its_own_unit_of_change_and_the_platform_plan_stays_empt
             assert str(deploy.outputs(stacks_dir / "dev-platform")["alb_dns_name"]).endswith(".elb.amazonaws.com")
             assert _ingress_ports(endpoint, "dev-api-tasks") == {(8081, "dev-web-tasks")}
             assert _ingress_ports(endpoint, "dev-database") == {(3306, "dev-api-tasks")}
+            timings["upgrade"] = _upgrade_from_hashed_addresses_replaces_nothing(stacks_dir / "dev-web")
 
             # 2. Add a fourth service: only its stack plans changes, although it adds a rule to
             #    web's group.

@@ -54,7 +54,7 @@ def test_alb_is_public_in_the_public_subnets_behind_its_group(synth: Synth, env:
     # Service stacks admit the ALB on their port through this published group.
     assert stack["output"]["alb_security_group_id"]["value"] == lb["security_groups"][0]
     assert len(lb["subnets"]) == spec.network.az_count
-    assert all(s.startswith("${aws_subnet.platform_network_public-") for s in lb["subnets"])
+    assert all(s.startswith("${aws_subnet.public_") for s in lb["subnets"])
     assert lb["idle_timeout"] == spec.load_balancer.idle_timeout
 
 

@@ -147,7 +147,7 @@ class AccessHosts(Construct):
         self._env = env
         self._key = key
         graviton = aws_tables.is_graviton(env.access.instance_type)
-        self._ami = DataAwsSsmParameter(self, "ami", name=AMI_PARAMETER_ARM64 if graviton else AMI_PARAMETER)
+        self._ami = DataAwsSsmParameter(self, "host-ami", name=AMI_PARAMETER_ARM64 if graviton else AMI_PARAMETER)
         self._trust = DataAwsIamPolicyDocument(
             self,
             "trust",

@@ -15,6 +15,7 @@ from constructs import Construct
 from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import DataAwsIamPolicyDocument
 from cdktf_cdktf_provider_aws.iam_policy import IamPolicy
 
+from infra.addresses import named
 from infra.arns import Arns
 from infra.config import iam_actions
 from infra.config.specs import EnvironmentSpec
@@ -76,7 +77,7 @@ class TaskRoleBoundary(Construct):
             # the only resource IAM accepts for them.
             statement("NoResourceLevel", sorted(iam_actions.NO_RESOURCE_LEVEL_NAMES), ["*"]),
         ]
-        document = DataAwsIamPolicyDocument(self, "document", statement=statements)
+        document = named(DataAwsIamPolicyDocument(self, "document", statement=statements), "task_boundary")
         self.name = f"{env.name}-task-boundary"
         policy = IamPolicy(
             self,
@@ -85,4 +86,5 @@ class TaskRoleBoundary(Construct):
             description=f"{env.name}: the most any ECS task role may do (permissions boundary)",
             policy=document.json,
         )
+        named(policy, "task_boundary")
         self.arn = policy.arn

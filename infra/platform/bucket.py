@@ -47,6 +47,8 @@ from cdktf_cdktf_provider_aws.s3_bucket_versioning import (
     S3BucketVersioningVersioningConfiguration,
 )
 
+from infra.addresses import namespace
+
 
 class SecureBucket(Construct):
     """Typed outputs: `name` (bucket id), `arn`, `bucket` (the S3Bucket resource)."""
@@ -64,6 +66,7 @@ class SecureBucket(Construct):
         extra_policy_statements: Sequence[DataAwsIamPolicyDocumentStatement] = (),
     ) -> None:
         super().__init__(scope, id_)
+        namespace(self)  # two buckets in one stack: aws_s3_bucket.logs_bucket, aws_s3_bucket.artifacts_bucket
         self.bucket = S3Bucket(
             self,
             "bucket",

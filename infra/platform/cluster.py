@@ -219,7 +219,7 @@ class Cluster(Construct):
         spec = env.cluster.ec2
         profile = self._instance_profile(env, arns)
         graviton = aws_tables.is_graviton(spec.instance_type)
-        ami = DataAwsSsmParameter(self, "ami", name=AMI_PARAMETER_ARM64 if graviton else AMI_PARAMETER)
+        ami = DataAwsSsmParameter(self, "instance-ami", name=AMI_PARAMETER_ARM64 if graviton else AMI_PARAMETER)
         instance_name = f"{env.name}-ecs-instance"
         tags = {**env.tags, "Environment": env.name, "Name": instance_name}
         template = LaunchTemplate(

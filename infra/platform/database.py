@@ -34,6 +34,7 @@ from cdktf_cdktf_provider_aws.db_subnet_group import DbSubnetGroup
 from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 
+from infra.addresses import named
 from infra.platform.encryption import PlatformKey
 from infra.platform.network import Network
 from infra.config.specs import DatabaseSpec, EnvironmentSpec
@@ -202,6 +203,7 @@ class Database(Construct):
             depends_on=log_groups,
             lifecycle=TerraformResourceLifecycle(prevent_destroy=True) if env.deletion_protection else None,
         )
+        named(self.instance, "mysql")
         self.endpoint_address = self.instance.address
         self.port = PORT
         self.secret_arn = self.instance.master_user_secret.get(0).secret_arn

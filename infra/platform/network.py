@@ -28,6 +28,7 @@ from cdktf_cdktf_provider_aws.route_table_association import RouteTableAssociati
 from cdktf_cdktf_provider_aws.subnet import Subnet
 from cdktf_cdktf_provider_aws.vpc import Vpc
 
+from infra.addresses import address_name, named
 from infra.config.specs import EnvironmentSpec, NatMode
 
 
@@ -57,37 +58,56 @@ class Network(Construct):
 
         igw = InternetGateway(self, "igw", vpc_id=self.vpc.id, tags={"Name": f"{prefix}-igw"})
 
-        public_rt = RouteTable(self, "public-rt", vpc_id=self.vpc.id, tags={"Name": f"{prefix}-public"})
-        Route(self, "public-default", route_table_id=public_rt.id, destination_cidr_block="0.0.0.0/0", gateway_id=igw.id)
+        public_rt = named(RouteTable(self, "public-rt", vpc_id=self.vpc.id, tags={"Name": f"{prefix}-public"}), "public")
+        named(
+            Route(self, "public-default", route_table_id=public_rt.id, destination_cidr_block="0.0.0.0/0", gateway_id=igw.id),
+            "public_internet",
+        )
 
+        # Addresses carry the zone, not the list position (aws_subnet.private_a): reordering
+        # `availability_zones` must not renumber subnets. Construct ids keep the position:
+        # the moved blocks from the earlier hashed addresses are derived from them.
+        zones = [_zone(az, env.region) for az in self.availability_zones]
         public, private, database = [], [], []
         for i in range(net.az_count):
-            az = self.availability_zones[i]
-            public.append(self._subnet(f"public-{i}", net.public_subnets[i], az, f"{prefix}-public-{i}", "public"))
-            private.append(self._subnet(f"private-{i}", net.private_subnets[i], az, f"{prefix}-private-{i}", "private"))
-            database.append(self._subnet(f"database-{i}", net.database_subnets[i], az, f"{prefix}-database-{i}", "database"))
-            RouteTableAssociation(self, f"public-{i}-rta", subnet_id=public[i].id, route_table_id=public_rt.id)
+            az, zone = self.availability_zones[i], zones[i]
+            public.append(self._subnet(f"public-{i}", f"public_{zone}", net.public_subnets[i], az, f"{prefix}-public-{i}", "public"))
+            private.append(self._subnet(f"private-{i}", f"private_{zone}", net.private_subnets[i], az, f"{prefix}-private-{i}", "private"))
+            database.append(
+                self._subnet(f"database-{i}", f"database_{zone}", net.database_subnets[i], az, f"{prefix}-database-{i}", "database")
+            )
+            named(RouteTableAssociation(self, f"public-{i}-rta", subnet_id=public[i].id, route_table_id=public_rt.id), f"public_{zone}")
 
         nat_count = net.az_count if net.nat is NatMode.PER_AZ else 1
         nats = []
         for i in range(nat_count):
-            eip = Eip(self, f"nat-{i}-eip", domain="vpc", tags={"Name": f"{prefix}-nat-{i}"}, depends_on=[igw])
+            eip = named(Eip(self, f"nat-{i}-eip", domain="vpc", tags={"Name": f"{prefix}-nat-{i}"}, depends_on=[igw]), f"nat_{zones[i]}")
             nats.append(
-                NatGateway(
-                    self, f"nat-{i}", allocation_id=eip.id, subnet_id=public[i].id, tags={"Name": f"{prefix}-nat-{i}"}
+                named(
+                    NatGateway(
+                        self, f"nat-{i}", allocation_id=eip.id, subnet_id=public[i].id, tags={"Name": f"{prefix}-nat-{i}"}
+                    ),
+                    f"nat_{zones[i]}",
                 )
             )
 
         for i in range(net.az_count):
             nat = nats[i] if net.nat is NatMode.PER_AZ else nats[0]
-            rt = RouteTable(self, f"private-{i}-rt", vpc_id=self.vpc.id, tags={"Name": f"{prefix}-private-{i}"})
-            Route(self, f"private-{i}-default", route_table_id=rt.id, destination_cidr_block="0.0.0.0/0", nat_gateway_id=nat.id)
-            RouteTableAssociation(self, f"private-{i}-rta", subnet_id=private[i].id, route_table_id=rt.id)
+            zone = zones[i]
+            rt = named(RouteTable(self, f"private-{i}-rt", vpc_id=self.vpc.id, tags={"Name": f"{prefix}-private-{i}"}), f"private_{zone}")
+            named(
+                Route(self, f"private-{i}-default", route_table_id=rt.id, destination_cidr_block="0.0.0.0/0", nat_gateway_id=nat.id),
+                f"private_{zone}_nat",
+            )
+            named(RouteTableAssociation(self, f"private-{i}-rta", subnet_id=private[i].id, route_table_id=rt.id), f"private_{zone}")
 
         # Database subnets have no route to the internet at all.
-        database_rt = RouteTable(self, "database-rt", vpc_id=self.vpc.id, tags={"Name": f"{prefix}-database"})
+        database_rt = named(RouteTable(self, "database-rt", vpc_id=self.vpc.id, tags={"Name": f"{prefix}-database"}), "database")
         for i in range(net.az_count):
-            RouteTableAssociation(self, f"database-{i}-rta", subnet_id=database[i].id, route_table_id=database_rt.id)
+            named(
+                RouteTableAssociation(self, f"database-{i}-rta", subnet_id=database[i].id, route_table_id=database_rt.id),
+                f"database_{zones[i]}",
+            )
 
         self.public_subnet_ids = [s.id for s in public]
         self.private_subnet_ids = [s.id for s in private]
@@ -95,8 +115,8 @@ class Network(Construct):
         self.nat_gateway_count = nat_count
         self._flow_logs(env, kms_key_arn)
 
-    def _subnet(self, id_: str, cidr: str, az: str, name: str, tier: str) -> Subnet:
-        return Subnet(
+    def _subnet(self, id_: str, address: str, cidr: str, az: str, name: str, tier: str) -> Subnet:
+        subnet = Subnet(
             self,
             id_,
             vpc_id=self.vpc.id,
@@ -105,6 +125,7 @@ class Network(Construct):
             map_public_ip_on_launch=False,
             tags={"Name": name, "Tier": tier},
         )
+        return named(subnet, address)
 
     def _flow_logs(self, env: EnvironmentSpec, kms_key_arn: str) -> None:
         group = CloudwatchLogGroup(
@@ -149,3 +170,9 @@ class Network(Construct):
             max_aggregation_interval=60,
         )
 
+
+
+def _zone(az: str, region: str) -> str:
+    """An AZ's part after its region, for addresses: us-east-1a → a, us-east-1-bos-1a → bos_1a."""
+    suffix = az[len(region):].lstrip("-") if az.startswith(region) else az
+    return address_name(suffix)

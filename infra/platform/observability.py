@@ -22,6 +22,7 @@ from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
 from cdktf_cdktf_provider_aws.sns_topic_policy import SnsTopicPolicy
 from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
 
+from infra.addresses import named
 from infra.platform.encryption import PlatformKey
 from infra.config.specs import EnvironmentSpec
 
@@ -56,6 +57,7 @@ class AlarmTopic(Construct):
                 )
             ],
         )
+        named(publish, "topic_policy")
         SnsTopicPolicy(self, "topic-policy", arn=topic.arn, policy=publish.json)
         addresses = {subscription_id(a): a for a in env.observability.alarm_emails}
         for sub_id, address in sorted(addresses.items()):

@@ -54,6 +54,7 @@ from cdktf_cdktf_provider_aws.ecs_task_definition import (
 )
 from cdktf_cdktf_provider_aws.ssm_parameter import SsmParameter
 
+from infra.addresses import named
 from infra.arns import Arns
 from infra.config.specs import CapacityProvider, EnvironmentSpec, ImageSource, ServiceKind, ServiceSpec
 from infra.service import secrets
@@ -92,6 +93,7 @@ class Microservice(Construct):
             retention_in_days=env.observability.log_retention_days,
             kms_key_id=platform.kms_key_arn,
         )
+        named(self.log_group, spec.name)
         self.repository = Repository(self, "registry", env=env, spec=spec, kms_key_arn=platform.kms_key_arn) if ecr else None
         self.image, self.image_tag_parameter = self._image(env, spec, platform)
         self.queues = (
@@ -166,15 +168,16 @@ class Microservice(Construct):
             # Fargate: task ephemeral storage; EC2: a Docker-managed scratch volume.
             volume=[EcsTaskDefinitionVolume(name=TMP_VOLUME)],
         )
+        named(self.task_definition, spec.name)
         self.route = (
             LoadBalancerRoute(self, "route", name=name, spec=spec, route=spec.route, platform=platform)
             if spec.kind is ServiceKind.WEB and spec.route is not None
             else None
         )
-        self.discovery = discovery_service(
-            self, "discovery", name=name, spec=spec, namespace=env.namespace, platform=platform
+        self.discovery = named(
+            discovery_service(self, "discovery", name=name, spec=spec, namespace=env.namespace, platform=platform), spec.name
         )
-        self.service = self._service(spec, platform)
+        self.service = named(self._service(spec, platform), spec.name)
         target_group = self.route.target_group if self.route else None
         self.alarms = ServiceAlarms(
             self,

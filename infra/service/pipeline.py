@@ -47,6 +47,7 @@ from cdktf_cdktf_provider_aws.codepipeline import (
     CodepipelineTriggerGitConfigurationPushFilePaths,
 )
 
+from infra.addresses import named
 from infra.service.buildspec import IMAGE_DEFINITIONS, render_buildspec, render_record_buildspec, service_dir
 from infra.config.specs import Architecture, EnvironmentSpec, PipelineSource, ServiceSpec
 from infra.service.platform_ref import PlatformRef
@@ -133,6 +134,7 @@ class ServicePipeline(Construct):
             stage=list(stages.values()),
             trigger=self._triggers(),
         )
+        named(pipeline, self._spec.name)
         self.pipeline_name = pipeline.name
         self.pipeline_arn = pipeline.arn
 

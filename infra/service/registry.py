@@ -21,6 +21,7 @@ from cdktf_cdktf_provider_aws.ecr_repository import (
     EcrRepositoryImageScanningConfiguration,
 )
 
+from infra.addresses import named
 from infra.config.specs import EnvironmentSpec, ServiceSpec
 
 UNTAGGED_EXPIRY_DAYS = 7
@@ -73,8 +74,10 @@ class Repository(Construct):
             force_delete=not env.deletion_protection,
             lifecycle=TerraformResourceLifecycle(prevent_destroy=True) if env.deletion_protection else None,
         )
-        EcrLifecyclePolicy(
-            self, "lifecycle", repository=repository.name, policy=lifecycle_policy(env.registry.keep_images)
+        named(repository, spec.name)
+        named(
+            EcrLifecyclePolicy(self, "lifecycle", repository=repository.name, policy=lifecycle_policy(env.registry.keep_images)),
+            spec.name,
         )
         self.arn = repository.arn
         self.url = repository.repository_url

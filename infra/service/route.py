@@ -20,6 +20,7 @@ from cdktf_cdktf_provider_aws.service_discovery_service import (
     ServiceDiscoveryServiceHealthCheckCustomConfig,
 )
 
+from infra.addresses import named
 from infra.config.specs import RouteSpec, ServiceSpec
 from infra.service.platform_ref import PlatformRef
 
@@ -55,6 +56,7 @@ class LoadBalancerRoute(Construct):
                 matcher=health.matcher,
             ),
         )
+        named(self.target_group, spec.name)
         conditions = []
         if route.paths:
             conditions.append(
@@ -73,6 +75,7 @@ class LoadBalancerRoute(Construct):
             condition=conditions,
             tags={"Name": name},
         )
+        named(self.listener_rule, spec.name)
 
 
 def discovery_service(

@@ -37,6 +37,7 @@ from cdktf_cdktf_provider_aws.appautoscaling_scheduled_action import (
 )
 from cdktf_cdktf_provider_aws.appautoscaling_target import AppautoscalingTarget
 
+from infra.addresses import named
 from infra.config.specs import EnvironmentSpec, ServiceKind, ServiceSpec
 
 SCALABLE_DIMENSION = "ecs:service:DesiredCount"
@@ -73,6 +74,7 @@ class ServiceScaling(Construct):
             min_capacity=spec.min_count,
             max_capacity=spec.max_count,
         )
+        named(self.target, spec.name)
         scaling = spec.scaling
         if scaling.cpu_target is not None:
             self._target_tracking("cpu", "ECSServiceAverageCPUUtilization", scaling.cpu_target)

@@ -26,6 +26,7 @@ from cdktf_cdktf_provider_aws.data_aws_security_group import DataAwsSecurityGrou
 from cdktf_cdktf_provider_aws.security_group import SecurityGroup
 
 from infra import rules
+from infra.addresses import named
 from infra.config.specs import ServiceKind, ServiceSpec
 from infra.service.platform_ref import PlatformRef
 
@@ -61,6 +62,7 @@ class ServiceSecurityGroup(Construct):
             vpc_id=platform.vpc_id,
             tags={"Name": self.name},
         )
+        named(group, spec.name)
         self.id = group.id
         port = spec.port
         rules.egress(self, "out-https", group_id=group.id, port=HTTPS, cidr=ANYWHERE,

@@ -1,0 +1,115 @@
+"""Terraform addresses read like hand-written Terraform, never a hash, and renames ship
+`moved` blocks (infra/addresses.py). The end-to-end test applies a stack with the hashed
+addresses of earlier versions and shows the moves replace nothing."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+import cdktf
+from cdktf import App, TerraformStack
+from constructs import Construct
+
+from cdktf_cdktf_provider_aws.provider import AwsProvider
+from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
+
+from infra.addresses import legacy_logical_id, named, namespace
+from infra.stacks import EnvironmentStack
+from tests.conftest import Synth, env_of
+
+READABLE = re.compile(r"^[a-z][a-z0-9_]*$")
+HASHED = re.compile(r"_[0-9A-F]{8}$")
+
+
+def _addresses(stack: dict[str, Any]) -> list[str]:
+    return [f"{type_}.{name}" for type_, items in stack.get("resource", {}).items() for name in items] + [
+        f"data.{type_}.{name}" for type_, items in stack.get("data", {}).items() for name in items
+    ]
+
+
+def test_every_address_in_every_stack_reads_like_hand_written_terraform(synth: Synth) -> None:
+    for name, stack in synth.stacks.items():
+        for address in _addresses(stack):
+            label = address.rsplit(".", 1)[1]
+            assert READABLE.match(label) and not HASHED.search(label), f"{name}: {address}"
+
+
+def test_a_service_stacks_own_parts_carry_the_service_name(synth: Synth) -> None:
+    web = synth.stack("dev-web")
+    for type_ in ("aws_ecs_service", "aws_ecs_task_definition", "aws_ecr_repository", "aws_security_group",
+                  "aws_lb_target_group", "aws_lb_listener_rule", "aws_cloudwatch_log_group", "aws_codepipeline"):
+        assert "web" in web["resource"][type_], type_
+    assert set(web["resource"]["aws_iam_role"]) == {"exec", "task", "build", "record", "pipeline"}
+    platform = synth.stack("dev-platform")
+    assert set(platform["resource"]["aws_security_group"]) == {"alb", "app", "bastion", "ansible", "database"}
+    assert "mysql" in platform["resource"]["aws_db_instance"]
+
+
+def test_subnets_are_addressed_by_zone_not_by_position(synth: Synth) -> None:
+    env = env_of("dev")
+    zones = [az[len(env.region):] for az in env.network.availability_zones[: env.network.az_count]]
+    subnets = synth.stack("dev-platform")["resource"]["aws_subnet"]
+    assert set(subnets) == {f"{tier}_{zone}" for tier in ("public", "private", "database") for zone in zones}
+    for name, subnet in subnets.items():
+        assert subnet["availability_zone"].endswith(name.rsplit("_", 1)[1])
+
+
+def test_every_resource_moves_from_the_hashed_address_cdktf_gave_it_before(synth: Synth) -> None:
+    for name, stack in synth.stacks.items():
+        moved = {block["to"]: block["from"] for block in stack["moved"]}
+        for type_, items in stack["resource"].items():
+            for label, resource in items.items():
+                components = resource["//"]["metadata"]["path"].split("/")[1:]
+                assert moved[f"{type_}.{label}"] == f"{type_}.{legacy_logical_id(components)}", f"{name}: {type_}.{label}"
+        assert len(moved) == len(stack["moved"]) == sum(len(items) for items in stack["resource"].values())
+
+
+@pytest.mark.parametrize(
+    "path",
+    [["queue"], ["service", "queue"], ["service", "scaling", "cpu"], ["a", "Default", "b"], ["storage", "logs", "logs"], ["x", "ab", "b"]],
+)
+def test_the_hashed_address_is_exactly_what_cdktf_allocates(path: list[str]) -> None:
+    """Our copy of CDKTF's id algorithm agrees with CDKTF's own, so the moved blocks name
+    the addresses earlier states really have."""
+    app = cdktf.Testing.app()
+    stack = TerraformStack(app, "stack")
+    AwsProvider(stack, "aws", region="us-east-1")
+    scope: Construct = stack
+    for component in path[:-1]:
+        scope = Construct(scope, component)
+    queue = SqsQueue(scope, path[-1], name="q")
+    assert legacy_logical_id(path) == queue.friendly_unique_id
+
+
+def _stack() -> tuple[App, EnvironmentStack]:
+    app = cdktf.Testing.app()
+    return app, EnvironmentStack(app, "dev-test", env=env_of("dev"), local=None, component="test")
+
+
+def test_two_resources_of_one_type_at_one_address_fail_synthesis_naming_both() -> None:
+    app, stack = _stack()
+    SqsQueue(Construct(stack, "orders"), "queue", name="orders")
+    SqsQueue(Construct(stack, "billing"), "queue", name="billing")
+    with pytest.raises(RuntimeError, match=r"dev-test/billing/queue and dev-test/orders/queue would both be aws_sqs_queue\.queue"):
+        cdktf.Testing.synth(stack)
+
+
+def test_a_namespace_prefixes_what_it_holds_and_a_rename_ships_a_moved_block() -> None:
+    app, stack = _stack()
+    for name in ("orders", "billing"):
+        group = Construct(stack, name)
+        namespace(group)
+        SqsQueue(group, "queue", name=name)
+    named(SqsQueue(stack, "events", name="events"), "events_queue", was="events")
+    out = json.loads(cdktf.Testing.synth(stack))
+    assert set(out["resource"]["aws_sqs_queue"]) == {"orders_queue", "billing_queue", "events_queue"}
+    assert {"from": "aws_sqs_queue.events", "to": "aws_sqs_queue.events_queue"} in out["moved"]
+
+
+def test_named_refuses_what_terraform_would_not_accept_as_a_name() -> None:
+    app, stack = _stack()
+    with pytest.raises(ValueError, match="is not a Terraform resource name"):
+        named(SqsQueue(stack, "q", name="q"), "5xx-alarm")
