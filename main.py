@@ -52,7 +52,12 @@ def main() -> int:
         if unknown:
             print(f"error: services/: has no service {unknown[0]!r} (known: {', '.join(sorted(known))})", file=sys.stderr)
             return 2
-    build_app(spec, outdir=outdir, services=services or None, platform=not services).synth()
+    try:
+        app = build_app(spec, outdir=outdir, services=services or None, platform=not services)
+    except ConfigError as exc:  # found while building: an `[[imports]]` address the stack lacks
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    app.synth()
     return 0
 
 
