@@ -86,7 +86,7 @@ def built(tmp_path_factory: pytest.TempPathFactory) -> tuple[dict[str, dict[str,
     found = addresses_by_path(build_app(project.load(), outdir=str(tmp / "unused")))
     exec_logs = address(found["dev-platform"], "/cluster/exec-logs")
     repository = address(found["dev-web"], "/registry/repository")
-    project.env(imports=[{"to": exec_logs, "id": "/ecs/dev/exec"}])
+    project.env(imports=[{"to": exec_logs, "id": "/ecs-exec/dev"}])
     project.service("web", imports=[{"to": repository, "id": "dev/web", "environments": ["dev"]}])
     outdir = tmp / "cdktf.out"
     return synthesize(project.load(), outdir), found, outdir
@@ -172,7 +172,7 @@ def test_imports_become_import_blocks_at_the_final_addresses(built) -> None:
     stacks, found, _ = built
     exec_logs = address(found["dev-platform"], "/cluster/exec-logs")
     repository = address(found["dev-web"], "/registry/repository")
-    assert stacks["dev-platform"]["import"] == [{"to": exec_logs, "id": "/ecs/dev/exec"}]
+    assert stacks["dev-platform"]["import"] == [{"to": exec_logs, "id": "/ecs-exec/dev"}]
     assert stacks["dev-web"]["import"] == [{"to": repository, "id": "dev/web"}]
     # The address is a resource of that stack.
     type_, name = repository.split(".")
