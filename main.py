@@ -52,7 +52,17 @@ def main() -> int:
         if unknown:
             print(f"error: services/: has no service {unknown[0]!r} (known: {', '.join(sorted(known))})", file=sys.stderr)
             return 2
-    build_app(spec, outdir=outdir, services=services or None, platform=not services).synth()
+    # cdktf's App creates <outdir>/stacks when it is built: removed again if building fails.
+    made_by_app = [path for path in (Path(outdir), Path(outdir) / "stacks") if not path.exists()]
+    try:
+        app = build_app(spec, outdir=outdir, services=services or None, platform=not services)
+    except ConfigError as exc:  # found while building: an `[[imports]]` address the stack lacks
+        for path in reversed(made_by_app):
+            if path.is_dir() and not any(path.iterdir()):
+                path.rmdir()
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    app.synth()
     return 0
 
 

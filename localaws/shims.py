@@ -741,6 +741,30 @@ def _patch_codebuild_encryption_key() -> None:
     codebuild_responses.CodeBuildResponse.create_project = create_project
 
 
+def _patch_logs_kms_association() -> None:
+    """SHIM (CloudWatch Logs ``AssociateKmsKey`` / ``DisassociateKmsKey``).
+
+    Why: moto implements neither; the provider calls AssociateKmsKey when an existing log
+    group gets the ``kms_key_id`` of our configuration (a group adopted through an
+    ``[[imports]]`` entry, see tests/test_brownfield_moto.py) and retries the unknown action
+    until its timeout, so the apply hangs. Fix: set or clear the group's key, which
+    DescribeLogGroups already reports. Stand-in for moto's gap.
+    """
+    from moto.logs.exceptions import ResourceNotFoundException
+    from moto.logs.responses import LogsResponse
+
+    def _set_key(self: Any, key: str | None) -> str:
+        name = self._get_param("logGroupName")
+        group = self.logs_backend.groups.get(name)
+        if group is None:
+            raise ResourceNotFoundException()
+        group.kms_key_id = key
+        return ""
+
+    LogsResponse.associate_kms_key = lambda self: _set_key(self, self._get_param("kmsKeyId"))
+    LogsResponse.disassociate_kms_key = lambda self: _set_key(self, None)
+
+
 def apply_moto_patches() -> None:
     """Apply all monkeypatches once per process (idempotent)."""
     global _PATCHED
@@ -762,4 +786,5 @@ def apply_moto_patches() -> None:
         _patch_ec2_monitoring()
         _patch_elbv2_external_certificates()
         _patch_codebuild_encryption_key()
+        _patch_logs_kms_association()
         _PATCHED = True

@@ -63,6 +63,28 @@ def permission(**changes: Any) -> dict[str, Any]:
     return {"permissions": [item]}
 
 
+PUBLIC_IDS = ["subnet-0a000000000000001", "subnet-0a000000000000002"]
+PRIVATE_IDS = ["subnet-0b000000000000001", "subnet-0b000000000000002"]
+DATABASE_IDS = ["subnet-0c000000000000001", "subnet-0c000000000000002"]
+
+
+def existing(**changes: Any) -> dict[str, Any]:
+    """An existing VPC (brownfield) in place of a created one, with `changes`."""
+    network = {
+        "vpc_cidr": DELETE,
+        "vpc_id": "vpc-0123456789abcdef0",
+        "public_subnet_ids": PUBLIC_IDS,
+        "private_subnet_ids": PRIVATE_IDS,
+        "database_subnet_ids": DATABASE_IDS,
+    }
+    network.update(changes)
+    return {"network": network}
+
+
+def imports(*entries: dict[str, Any]) -> dict[str, Any]:
+    return {"imports": list(entries)}
+
+
 TAGS_46 = {f"Tag{i}": "x" for i in range(46)}
 CERT_EU = "arn:aws:acm:eu-west-1:123456789012:certificate/3c1f2a9e-0d4b-4f6e-8a7c-5b9d1e2f3a40"
 
@@ -155,6 +177,33 @@ ENVIRONMENT_ROWS = [
     env("a_tag_replaces_a_platform_tag", "aws rule", "tags.Environment", "set by the platform", tags={"Environment": "other"}),
     env("tags_exceed_fifty_with_the_platform_tags", "aws rule", "tags", "at most 45", tags=TAGS_46),
     env("namespace_is_not_a_dns_name", "aws rule", "namespace", "DNS name", namespace="Dev_Internal"),
+    # -- an existing network (brownfield) ---------------------------------------------------------
+    env("neither_vpc_cidr_nor_vpc_id_is_given", "required", "network.vpc_cidr", "is required (or vpc_id", network={"vpc_cidr": DELETE}),
+    env("vpc_id_is_not_a_vpc_id", "aws rule", "network.vpc_id", "a VPC id", **existing(vpc_id="vpc-main")),
+    env("vpc_id_has_upper_case_hex", "aws rule", "network.vpc_id", "a VPC id", **existing(vpc_id="vpc-0123456789ABCDEF0")),
+    env("a_subnet_id_is_not_a_subnet_id", "aws rule", "network.private_subnet_ids[1]", "a subnet id", **existing(private_subnet_ids=[PRIVATE_IDS[0], "sn-12345678"])),
+    env("vpc_id_comes_without_database_subnets", "required", "network.database_subnet_ids", "is required with vpc_id", **existing(database_subnet_ids=DELETE)),
+    env("subnet_ids_come_without_vpc_id", "cross-field", "network.public_subnet_ids", "needs vpc_id as well", network={"public_subnet_ids": PUBLIC_IDS}),
+    env("vpc_id_comes_with_vpc_cidr", "cross-field", "network.vpc_cidr", "describes a VPC the platform creates", **existing(vpc_cidr="10.10.0.0/16")),
+    env("vpc_id_comes_with_nat", "cross-field", "network.nat", "describes a VPC the platform creates", **existing(nat="per_az")),
+    env("vpc_id_comes_with_az_count", "cross-field", "network.az_count", "describes a VPC the platform creates", **existing(az_count=3)),
+    env("vpc_id_comes_with_subnet_cidrs", "cross-field", "network.public_subnets", "describes a VPC the platform creates", **existing(public_subnets=["10.10.0.0/24", "10.10.1.0/24"])),
+    env("vpc_id_comes_with_flow_log_retention", "cross-field", "network.flow_log_retention_days", "flow logs apply", **existing(flow_log_retention_days=30)),
+    env("the_load_balancer_gets_one_public_subnet", "aws rule", "network.public_subnet_ids", "the load balancer needs subnets in at least two", **existing(public_subnet_ids=PUBLIC_IDS[:1])),
+    env("the_database_gets_one_subnet", "aws rule", "network.database_subnet_ids", "DB subnet group covers at least two", **existing(database_subnet_ids=DATABASE_IDS[:1])),
+    env("a_subnet_is_in_two_tiers", "cross-field", "network.database_subnet_ids[1]", "also listed in private_subnet_ids", **existing(database_subnet_ids=[DATABASE_IDS[0], PRIVATE_IDS[1]])),
+    env("a_subnet_is_listed_twice_in_a_tier", "cross-field", "network.public_subnet_ids", "more than once", **existing(public_subnet_ids=[PUBLIC_IDS[0], PUBLIC_IDS[0]])),
+    # -- [[imports]] of the platform stack ---------------------------------------------------------
+    env("an_import_address_has_no_type", "aws rule", "imports[0].to", "a resource address", **imports({"to": "web", "id": "dev/web"})),
+    env("an_import_address_has_an_index", "aws rule", "imports[0].to", "a resource address", **imports({"to": "aws_subnet.public[0]", "id": "subnet-0a000000000000001"})),
+    env("an_import_has_no_id", "required", "imports[0].id", "is required", **imports({"to": "aws_s3_bucket.logs"})),
+    env("an_import_id_is_blank", "type", "imports[0].id", "must not be empty", **imports({"to": "aws_kms_key.key", "id": " "})),
+    env("an_ecr_import_id_has_upper_case", "aws rule", "imports[0].id", "not an ECR repository name", **imports({"to": "aws_ecr_repository.web", "id": "Dev/Web"})),
+    env("a_log_group_import_id_has_a_space", "aws rule", "imports[0].id", "CloudWatch Logs group name", **imports({"to": "aws_cloudwatch_log_group.exec", "id": "/ecs/dev exec"})),
+    env("a_bucket_import_id_is_not_a_bucket_name", "aws rule", "imports[0].id", "is not an S3 bucket name", **imports({"to": "aws_s3_bucket.logs", "id": "Logs_Bucket"})),
+    env("a_queue_import_id_is_a_name_not_a_url", "aws rule", "imports[0].id", "SQS queue URL", **imports({"to": "aws_sqs_queue.jobs", "id": "dev-jobs"})),
+    env("two_imports_go_to_one_address", "cross-field", "imports[1].to", "already imported by imports[0]", **imports({"to": "aws_s3_bucket.logs", "id": "a-bucket"}, {"to": "aws_s3_bucket.logs", "id": "b-bucket"})),
+    env("an_environment_import_names_environments", "unknown key", "imports[0].environments", "unknown key", **imports({"to": "aws_s3_bucket.logs", "id": "a-bucket", "environments": ["dev"]})),
 ]
 
 SERVICE_ROWS = [
@@ -294,6 +343,11 @@ SERVICE_ROWS = [
     web("a_permission_names_no_service", "aws rule", "permissions[0].actions[0]", "did you mean 'dynamodb'", **permission(actions=["dynamodbb:GetItem"])),
     web("a_permission_uses_star_for_a_scoped_action", "security", "permissions[0].resources[0]", "supports resource-level permissions", **permission(resources=["*"])),
     web("a_permission_names_a_queue_on_a_web_service", "cross-field", "permissions[0].resources[0]", "only a worker has a queue", **permission(actions=["sqs:SendMessage"], resources=["queue"])),
+    # -- [[imports]] of a service's stacks ---------------------------------------------------------
+    web("an_import_names_no_environment", "cross-file", "imports[0].environments[0]", "'staging' names no environment", **imports({"to": "aws_ecr_repository.web", "id": "staging/web", "environments": ["staging"]})),
+    web("an_import_names_an_empty_environment_list", "required", "imports[0].environments", "non-empty array", **imports({"to": "aws_ecr_repository.web", "id": "dev/web", "environments": []})),
+    web("two_imports_go_to_one_address_in_one_environment", "cross-field", "imports[1].to", "already imported by imports[0]", **imports({"to": "aws_ecr_repository.web", "id": "dev/web"}, {"to": "aws_ecr_repository.web", "id": "dev/web2", "environments": ["dev"]})),
+    web("an_import_key_is_misspelled", "unknown key", "imports[0].environment", "did you mean 'environments'", **imports({"to": "aws_ecr_repository.web", "id": "dev/web", "environment": ["dev"]})),
     web("a_permission_condition_operator_is_unknown", "aws rule", "permissions[0].conditions[0].test", "not an IAM condition operator", **permission(conditions=[{"test": "Equals", "variable": "aws:SourceVpce", "values": ["vpce-1"]}])),
 ]
 

@@ -471,3 +471,17 @@ def test_autoscaling_group_keeps_its_custom_service_linked_role(endpoint):
     )
     (group,) = asg.describe_auto_scaling_groups(AutoScalingGroupNames=["probe-slr"])["AutoScalingGroups"]
     assert group["ServiceLinkedRoleARN"] == role
+
+
+def test_logs_kms_key_can_be_associated_with_an_existing_group(endpoint):
+    logs = client("logs", endpoint)
+    key = client("kms", endpoint).create_key()["KeyMetadata"]["Arn"]
+    logs.create_log_group(logGroupName="/adopted/group")
+    logs.associate_kms_key(logGroupName="/adopted/group", kmsKeyId=key)
+    (group,) = logs.describe_log_groups(logGroupNamePrefix="/adopted/group")["logGroups"]
+    assert group["kmsKeyId"] == key
+    logs.disassociate_kms_key(logGroupName="/adopted/group")
+    (group,) = logs.describe_log_groups(logGroupNamePrefix="/adopted/group")["logGroups"]
+    assert "kmsKeyId" not in group
+    with pytest.raises(logs.exceptions.ResourceNotFoundException):
+        logs.associate_kms_key(logGroupName="/missing", kmsKeyId=key)

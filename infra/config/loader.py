@@ -60,7 +60,9 @@ from infra.config.specs import (
     DatabaseSpec,
     Ec2CapacitySpec,
     EnvironmentSpec,
+    ExistingNetworkSpec,
     HealthCheckSpec,
+    ImportSpec,
     ImageSource,
     ImageSpec,
     LoadBalancerSpec,
@@ -188,7 +190,8 @@ def _to_config_error(exc: ValidationError, model: type[Model], file: str, derive
     if kind == "config":
         message = ctx["message"]
         if ctx.get("field"):
-            field = f"{field}.{ctx['field']}" if field else ctx["field"]
+            sub = ctx["field"]
+            field = (f"{field}{sub}" if sub.startswith("[") else f"{field}.{sub}") if field else sub
     elif kind == "missing":
         message = "is required"
     elif kind == "extra_forbidden":
@@ -266,7 +269,7 @@ def _environment_defaults(rel: str, data: Mapping[str, Any], name: str) -> tuple
             sections[section] = data[section] = dict(data[section])
     region = data.get("region")
     network = sections.get("network")
-    if network is not None:
+    if network is not None and "vpc_id" not in network:
         fill(network, "nat", NatMode.PER_AZ.value if production else NatMode.SINGLE.value, "network.nat", "per_az in production, else single")
         az_count = network.get("az_count", _default(NetworkModel, "az_count"))
         valid_count = _is_int(az_count) and limits.AZ_COUNT_RANGE[0] <= az_count <= limits.AZ_COUNT_RANGE[1]
@@ -385,17 +388,7 @@ def _environment_spec(m: EnvironmentFile, name: str, rel: str) -> EnvironmentSpe
         production=m.production,
         deletion_protection=m.deletion_protection,
         tags=dict(m.tags),
-        network=NetworkSpec(
-            vpc_cidr=ipaddress.IPv4Network(n.vpc_cidr),
-            az_count=n.az_count,
-            availability_zones=tuple(n.availability_zones),
-            nat=NatMode(n.nat),
-            admin_cidr=ipaddress.IPv4Network(n.admin_cidr),
-            public_subnets=tuple(n.public_subnets),
-            private_subnets=tuple(n.private_subnets),
-            database_subnets=tuple(n.database_subnets),
-            flow_log_retention_days=n.flow_log_retention_days,
-        ),
+        network=_network_spec(n),
         backend=backend,
         cluster=ClusterSpec(
             container_insights=c.container_insights,
@@ -445,6 +438,42 @@ def _environment_spec(m: EnvironmentFile, name: str, rel: str) -> EnvironmentSpe
             manual_approval=p.manual_approval,
         ),
         namespace=m.namespace,
+        imports=tuple(
+            ImportSpec(to=i.to, id=i.id, file=rel, field=f"imports[{index}]") for index, i in enumerate(m.imports)
+        ),
+    )
+
+
+def _network_spec(n: NetworkModel) -> NetworkSpec:
+    if n.vpc_id is not None:
+        return NetworkSpec(
+            vpc_cidr=None,
+            az_count=None,
+            availability_zones=(),
+            nat=None,
+            admin_cidr=ipaddress.IPv4Network(n.admin_cidr),
+            public_subnets=(),
+            private_subnets=(),
+            database_subnets=(),
+            flow_log_retention_days=None,
+            existing=ExistingNetworkSpec(
+                vpc_id=n.vpc_id,
+                public_subnet_ids=tuple(n.public_subnet_ids),
+                private_subnet_ids=tuple(n.private_subnet_ids),
+                database_subnet_ids=tuple(n.database_subnet_ids),
+            ),
+        )
+    return NetworkSpec(
+        vpc_cidr=ipaddress.IPv4Network(n.vpc_cidr),
+        az_count=n.az_count,
+        availability_zones=tuple(n.availability_zones),
+        nat=NatMode(n.nat),
+        admin_cidr=ipaddress.IPv4Network(n.admin_cidr),
+        public_subnets=tuple(n.public_subnets),
+        private_subnets=tuple(n.private_subnets),
+        database_subnets=tuple(n.database_subnets),
+        flow_log_retention_days=n.flow_log_retention_days,
+        existing=None,
     )
 
 
@@ -522,12 +551,24 @@ def load_service(root: Path, path: Path, env: EnvironmentSpec, known_envs: Itera
         filled, derived = _service_defaults(merged, folder, env)
         model: ServiceFile = _validate(ServiceFile, filled, rel, derived)
         _check_against_environment(model, env, rel)
-        return _service_spec(model, path.parent, rel)
+        return replace(_service_spec(model, path.parent, rel), imports=_service_imports(model, env, rel, sorted(known_envs)))
     except ConfigError as exc:
         top = re.split(r"[.\[]", exc.field)[0]
         if top in own:
             raise ConfigError(rel, f"overrides.{env.name}.{exc.field}", exc.message) from None
         raise
+
+
+def _service_imports(m: ServiceFile, env: EnvironmentSpec, rel: str, known_envs: Sequence[str]) -> tuple[ImportSpec, ...]:
+    """The manifest's imports into this environment's stack (`environments` absent: every one)."""
+    found = []
+    for i, entry in enumerate(m.imports):
+        for j, name in enumerate(entry.environments or ()):
+            if name not in known_envs:
+                raise ConfigError(rel, f"imports[{i}].environments[{j}]", f"{name!r} names no environment (known: {', '.join(known_envs)})")
+        if entry.environments is None or env.name in entry.environments:
+            found.append(ImportSpec(to=entry.to, id=entry.id, file=rel, field=f"imports[{i}]"))
+    return tuple(found)
 
 
 def _check_against_environment(m: ServiceFile, env: EnvironmentSpec, rel: str) -> None:

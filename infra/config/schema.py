@@ -237,6 +237,14 @@ SECRETSMANAGER_ARN = re.compile(
 SSM_ARN = re.compile(r"^arn:aws[a-z-]*:ssm:[a-z0-9-]+:[0-9]{12}:parameter/[A-Za-z0-9/_.-]+$")
 SSM_NAME = re.compile(r"^/[A-Za-z0-9/_.-]{1,1010}$")
 SECRET_NAME = re.compile(r"^[A-Za-z0-9/_+=.@-]{1,512}$")
+# AWS docs, "Resource IDs" (Amazon EC2 User Guide): a prefix, a hyphen and 8 (older) or 17
+# hexadecimal characters.
+VPC_ID = re.compile(r"^vpc-([0-9a-f]{8}|[0-9a-f]{17})$")
+SUBNET_ID = re.compile(r"^subnet-([0-9a-f]{8}|[0-9a-f]{17})$")
+# A Terraform resource address in the stack's root module: `<type>.<name>` (Terraform docs,
+# "Resource addressing"; names start with a letter or underscore: "Arguments and blocks",
+# Identifiers). Only resources of the AWS provider live in our stacks.
+IMPORT_ADDRESS = re.compile(r"^aws_[a-z0-9_]+\.[A-Za-z_][A-Za-z0-9_-]*$")
 SECRET_REFERENCE = re.compile(r"^(arn:aws[a-z-]*:(secretsmanager|ssm):.+|secretsmanager:.+|ssm:/.+)$")
 
 # Environment variable names that suggest a credential: such values belong in [secrets].
@@ -412,13 +420,98 @@ def schedule_problem(expression: str) -> str | None:
     return f"{show(expression)} is not cron(...), rate(...) or at(...)"
 
 
+# What an import `id` is for the resource types whose ID is knowable from the file: each
+# resource's "Import" section in the Terraform AWS provider documentation names it, and the
+# AWS API reference gives its rules. Other types take any non-blank ID; Terraform checks them.
+_ECR_NAME = re.compile(r"^(?=.{2,256}$)(?:[a-z0-9]+(?:[._-][a-z0-9]+)*/)*[a-z0-9]+(?:[._-][a-z0-9]+)*$")
+_LOG_GROUP = re.compile(r"^[.\-_/#A-Za-z0-9]{1,512}$")
+_ROLE_NAME = re.compile(r"^[\w+=,.@-]{1,64}$")
+_SG_ID = re.compile(r"^sg-([0-9a-f]{8}|[0-9a-f]{17})$")
+_QUEUE_URL = re.compile(r"^https://[a-z0-9.-]+(:[0-9]+)?/[0-9]{12}/[A-Za-z0-9_-]{1,80}(\.fifo)?$")
+_KMS_KEY_ID = re.compile(r"^(mrk-[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})$")
+_SNS_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}(\.fifo)?$")
+
+
+def _pattern_check(pattern: re.Pattern[str], what: str) -> Callable[[str], str | None]:
+    return lambda value: None if pattern.fullmatch(value) else f"{show(value)} is not {what}"
+
+
+IMPORT_IDS: dict[str, tuple[str, Callable[[str], str | None]]] = {
+    # AWS docs, "CreateRepository" (Amazon ECR API): repositoryName, 2-256 characters, lower case.
+    "aws_ecr_repository": ("the repository name", _pattern_check(_ECR_NAME, "an ECR repository name (lower-case, e.g. dev/web)")),
+    # AWS docs, "CreateLogGroup" (CloudWatch Logs API): logGroupName, 1-512 of [.-_/#A-Za-z0-9].
+    "aws_cloudwatch_log_group": ("the log group name", _pattern_check(_LOG_GROUP, "a CloudWatch Logs group name (1-512 of A-Z a-z 0-9 . - _ / #)")),
+    "aws_s3_bucket": ("the bucket name", s3_bucket_problem),
+    # AWS docs, "IAM and AWS STS quotas" / "CreateRole": RoleName, 1-64 of [\w+=,.@-].
+    "aws_iam_role": ("the role name", _pattern_check(_ROLE_NAME, "an IAM role name (1-64 of letters, digits and + = , . @ _ -)")),
+    "aws_security_group": ("the group id", _pattern_check(_SG_ID, "a security group id (sg-...)")),
+    "aws_sqs_queue": ("the queue URL", _pattern_check(_QUEUE_URL, "an SQS queue URL (https://sqs.<region>.amazonaws.com/<account>/<name>)")),
+    "aws_kms_key": ("the key id", _pattern_check(_KMS_KEY_ID, "a KMS key id (a UUID or mrk-...)")),
+    "aws_sns_topic": ("the topic ARN", _pattern_check(_SNS_ARN, "an SNS topic ARN")),
+}
+
+
+class ImportModel(Model):
+    """`[[imports]]`: adopt an existing resource into this stack (a Terraform `import` block)."""
+
+    to: Text(IMPORT_ADDRESS, "a resource address (<type>.<name>, e.g. aws_ecr_repository.web)", max_len=256) = Field(
+        description="The resource's address in this stack, e.g. `aws_ecr_repository.web` (checked against the stack at synthesis)."
+    )
+    id: Text(max_len=2048) = Field(
+        description="The import ID the resource type documents, e.g. a repository or bucket name, a log group name, a queue URL."
+    )
+
+    @model_validator(mode="after")
+    def _rules(self) -> "ImportModel":
+        type_ = self.to.split(".", 1)[0]
+        if type_ in IMPORT_IDS:
+            what, check = IMPORT_IDS[type_]
+            problem = check(self.id)
+            if problem:
+                raise invalid(f"{problem}: {type_} is imported by {what}", "id")
+        return self
+
+
+class ServiceImportModel(ImportModel):
+    """`[[imports]]` of a service manifest: adopt an existing resource into the service's stack."""
+
+    environments: Strings(Text(ENV_NAME, "an environment name"), max_items=50, min_items=1) = Field(
+        None, description="The environments whose stack imports it (default: every environment)."
+    )
+
+
+def _imports(entries: list[ImportModel]) -> tuple[ImportModel, ...]:
+    """Two imports into one address of the same stack: Terraform refuses the configuration
+    ("Terraform docs, import block": one import per resource instance)."""
+    for i, entry in enumerate(entries):
+        mine = set(getattr(entry, "environments", None) or ()) or None
+        for j, earlier in enumerate(entries[:i]):
+            theirs = set(getattr(earlier, "environments", None) or ()) or None
+            if entry.to == earlier.to and (mine is None or theirs is None or mine & theirs):
+                raise invalid(f"{entry.to} is already imported by imports[{j}] (for the same environment)", f"[{i}].to")
+    return tuple(entries)
+
+
 # ---------------------------------------------------------------------------------
 # Environment file
 # ---------------------------------------------------------------------------------
+# Keys that describe a VPC the platform creates; with `vpc_id` the existing network has its own.
+CREATED_VPC_KEYS = (
+    "vpc_cidr", "az_count", "availability_zones", "nat", "public_subnets", "private_subnets", "database_subnets",
+    "flow_log_retention_days",
+)
+EXISTING_SUBNET_KEYS = ("public_subnet_ids", "private_subnet_ids", "database_subnet_ids")
+# AWS docs, "Quotas for Amazon RDS" (Subnets per DB subnet group: 20); the other tiers are held
+# to the same bound.
+MAX_EXISTING_SUBNETS = 20
+
+
 class NetworkModel(Model):
-    """`[network]`: the VPC and its three subnet tiers."""
+    """`[network]`: the VPC and its three subnet tiers: created by the platform, or an existing
+    VPC (`vpc_id` and the subnet ids of each tier)."""
 
     COMPUTED: ClassVar[dict[str, str]] = {
+        "vpc_cidr": "required unless `vpc_id` is set",
         "availability_zones": "the Region's first `az_count` zones",
         "nat": "`single`; `per_az` in production",
         "public_subnets": "derived from `vpc_cidr` (at least /27)",
@@ -426,7 +519,7 @@ class NetworkModel(Model):
         "database_subnets": "derived from `vpc_cidr`",
     }
 
-    vpc_cidr: Cidr = Field(description="The VPC's IPv4 range: private (RFC 1918), /16 to /22.")
+    vpc_cidr: Cidr = Field(None, description="The VPC's IPv4 range: private (RFC 1918), /16 to /22.")
     az_count: Int(*limits.AZ_COUNT_RANGE) = Field(2, description="How many Availability Zones the subnets span.")
     availability_zones: Strings(Text(max_len=32), max_items=6) = Field(
         None, description="Zone names, one per AZ in subnet order (a fixed list: a new AWS zone never moves a subnet)."
@@ -439,9 +532,30 @@ class NetworkModel(Model):
     private_subnets: Strings(Cidr, max_items=6) = Field(None, description="Explicit private subnet CIDRs, one per AZ.")
     database_subnets: Strings(Cidr, max_items=6) = Field(None, description="Explicit database subnet CIDRs, one per AZ.")
     flow_log_retention_days: OneOf(limits.LOG_RETENTION_DAYS) = Field(90, description="VPC flow log retention (a CloudWatch Logs value).")
+    vpc_id: Text(VPC_ID, "a VPC id (vpc-...)", max_len=21) = Field(
+        None, description="An existing VPC to use instead of creating one (brownfield; with the three `*_subnet_ids`)."
+    )
+    public_subnet_ids: Strings(Text(SUBNET_ID, "a subnet id (subnet-...)", max_len=24), max_items=MAX_EXISTING_SUBNETS) = Field(
+        None, description="With `vpc_id`: existing public subnets (route to an internet gateway), one per AZ, at least two AZs."
+    )
+    private_subnet_ids: Strings(Text(SUBNET_ID, "a subnet id (subnet-...)", max_len=24), max_items=MAX_EXISTING_SUBNETS) = Field(
+        None, description="With `vpc_id`: existing private subnets (route to a NAT), at least two."
+    )
+    database_subnet_ids: Strings(Text(SUBNET_ID, "a subnet id (subnet-...)", max_len=24), max_items=MAX_EXISTING_SUBNETS) = Field(
+        None, description="With `vpc_id`: existing database subnets, in at least two AZs."
+    )
 
     @model_validator(mode="after")
     def _rules(self) -> "NetworkModel":
+        if ipaddress.IPv4Network(self.admin_cidr).prefixlen == 0:
+            raise invalid("0.0.0.0/0 would open SSH to the internet; give your office or VPN range", "admin_cidr")
+        if self.vpc_id is not None:
+            return self._existing_rules()
+        for key in EXISTING_SUBNET_KEYS:
+            if key in self.model_fields_set:
+                raise invalid("names subnets of an existing VPC: it needs vpc_id as well", key)
+        if self.vpc_cidr is None:
+            raise invalid("is required (or vpc_id and the subnet ids of an existing VPC)", "vpc_cidr")
         vpc = ipaddress.IPv4Network(self.vpc_cidr)
         # AWS docs, "VPC CIDR blocks": RFC 1918 ranges are the private ones; anything else
         # is publicly routable (or special-purpose: loopback, link-local, benchmarking).
@@ -449,8 +563,6 @@ class NetworkModel(Model):
             raise invalid(f"{vpc} is not a private (RFC 1918) range (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16)", "vpc_cidr")
         if not 16 <= vpc.prefixlen <= 22:
             raise invalid(f"{vpc} must be between /16 and /22 to hold three subnet tiers in up to 6 AZs", "vpc_cidr")
-        if ipaddress.IPv4Network(self.admin_cidr).prefixlen == 0:
-            raise invalid("0.0.0.0/0 would open SSH to the internet; give your office or VPN range", "admin_cidr")
         if self.availability_zones is not None and len(self.availability_zones) != self.az_count:
             raise invalid(f"lists {len(self.availability_zones)} zones; az_count is {self.az_count}", "availability_zones")
         seen: list[tuple[str, ipaddress.IPv4Network]] = []
@@ -480,6 +592,44 @@ class NetworkModel(Model):
                         raise invalid(f"{net} overlaps {other} ({where})", f"{tier}[{i}]")
                 seen.append((f"{tier}[{i}]", net))
         return self
+
+    def _existing_rules(self) -> "NetworkModel":
+        """An existing VPC: all of it or nothing. What only ids can tell is checked here; what
+        needs the subnets themselves (their zones, their VPC, the VPC's DNS settings) is checked
+        by Terraform at plan time (preconditions in infra/platform/network.py)."""
+        for key in CREATED_VPC_KEYS:
+            if key in self.model_fields_set:
+                raise invalid(
+                    f"describes a VPC the platform creates; with vpc_id = {self.vpc_id!r} the existing VPC's own"
+                    " ranges, zones, routes and flow logs apply (remove this key)",
+                    key,
+                )
+        owner: dict[str, str] = {}
+        for tier in EXISTING_SUBNET_KEYS:
+            ids = getattr(self, tier)
+            if ids is None:
+                raise invalid(f"is required with vpc_id (the existing {tier.split('_')[0]} subnets)", tier)
+            # AWS docs, CreateLoadBalancer (Subnets): an Application Load Balancer needs subnets in
+            # at least two Availability Zones; "Working with a DB instance in a VPC": a DB subnet
+            # group covers at least two. Private subnets: the platform spans two zones, as az_count.
+            if len(ids) < 2:
+                raise invalid(
+                    f"lists {len(ids)} subnet; at least two are needed, in two Availability Zones"
+                    f" ({_TIER_NEEDS[tier]})",
+                    tier,
+                )
+            for i, subnet in enumerate(ids):
+                if subnet in owner:
+                    raise invalid(f"{subnet} is also listed in {owner[subnet]}: each subnet belongs to one tier", f"{tier}[{i}]")
+                owner[subnet] = tier
+        return self
+
+
+_TIER_NEEDS = {
+    "public_subnet_ids": "the load balancer needs subnets in at least two",
+    "private_subnet_ids": "tasks and hosts spread over two zones, as with az_count >= 2",
+    "database_subnet_ids": "an RDS DB subnet group covers at least two",
+}
 
 
 class BackendModel(Model):
@@ -757,6 +907,9 @@ class EnvironmentFile(Model):
     observability: ObservabilityModel = Field(default_factory=ObservabilityModel, description="Alarms, logs, dashboard.")
     registry: RegistryModel = Field(default_factory=RegistryModel, description="ECR.")
     pipeline: PipelineModel = Field(default_factory=PipelineModel, description="CodePipeline per service.")
+    imports: Annotated[list[ImportModel], AfterValidator(_imports)] = Field(
+        (), description="Existing resources the platform stack adopts (Terraform import blocks)."
+    )
 
     @model_validator(mode="after")
     def _rules(self) -> "EnvironmentFile":
@@ -1104,6 +1257,9 @@ class ServiceFile(Model):
     permissions: list[PermissionModel] = Field((), description="IAM statements of the task role.")
     overrides: dict[Text(ENV_NAME, "an environment name"), OverrideModel] = Field(
         {}, description="Per-environment values: [overrides.<env>]."
+    )
+    imports: Annotated[list[ServiceImportModel], AfterValidator(_imports)] = Field(
+        (), description="Existing resources the service's stacks adopt (Terraform import blocks)."
     )
 
     @model_validator(mode="after")

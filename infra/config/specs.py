@@ -56,17 +56,31 @@ class PipelineSource(str, Enum):
 # Environment
 # ---------------------------------------------------------------------------------
 @dataclass(frozen=True, kw_only=True)
+class ExistingNetworkSpec:
+    """A VPC the platform uses but does not own (brownfield): read through data sources."""
+
+    vpc_id: str
+    public_subnet_ids: tuple[str, ...]  # at least two, in distinct AZs (checked at plan time)
+    private_subnet_ids: tuple[str, ...]
+    database_subnet_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True)
 class NetworkSpec:
-    vpc_cidr: ipaddress.IPv4Network
-    az_count: int  # 2..6
+    """A VPC the platform creates (`existing` is None), or an existing one (`existing` set; the
+    fields that describe a created VPC are then None or empty)."""
+
+    vpc_cidr: ipaddress.IPv4Network | None
+    az_count: int | None  # 2..6
     # One per AZ index, in subnet order (a fixed list, never looked up).
     availability_zones: tuple[str, ...]
-    nat: NatMode
+    nat: NatMode | None
     admin_cidr: ipaddress.IPv4Network  # required; SSH to the bastion only from here
     public_subnets: tuple[str, ...]  # derived from vpc_cidr, one per AZ
     private_subnets: tuple[str, ...]
     database_subnets: tuple[str, ...]
-    flow_log_retention_days: int
+    flow_log_retention_days: int | None
+    existing: ExistingNetworkSpec | None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -176,6 +190,16 @@ class PipelineSpec:
 
 
 @dataclass(frozen=True, kw_only=True)
+class ImportSpec:
+    """`[[imports]]`: a Terraform import block into one resource address of one stack."""
+
+    to: str  # <type>.<name>, the address in the stack
+    id: str  # the import ID the resource type documents
+    file: str  # where it was written, for errors found at synthesis
+    field: str  # e.g. "imports[0]"
+
+
+@dataclass(frozen=True, kw_only=True)
 class EnvironmentSpec:
     name: str
     file: str  # relative path of the file it came from
@@ -193,6 +217,7 @@ class EnvironmentSpec:
     registry: RegistrySpec
     pipeline: PipelineSpec
     namespace: str  # Cloud Map private DNS namespace
+    imports: tuple[ImportSpec, ...]  # into the platform stack
 
 
 # ---------------------------------------------------------------------------------
@@ -326,6 +351,7 @@ class ServiceSpec:
     build: BuildSpec
     allow_from: tuple[str, ...] = ()  # backend: the services whose tasks may connect to its port
     permissions: tuple[PermissionSpec, ...] = ()  # the application's own IAM permissions
+    imports: tuple[ImportSpec, ...] = ()  # into this environment's stack of the service
 
     @property
     def uses_fargate(self) -> bool:

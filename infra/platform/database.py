@@ -129,6 +129,8 @@ class Database(Construct):
             name=f"{env.name}-database",
             description=f"{env.name}: database subnets (no route to the internet)",
             subnet_ids=network.database_subnet_ids,
+            # An existing network's database subnets: two zones at least (infra/platform/network.py).
+            lifecycle=network.database_checks,
         )
         parameters = DbParameterGroup(
             self,

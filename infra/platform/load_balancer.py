@@ -115,6 +115,8 @@ class LoadBalancer(Construct):
             enable_deletion_protection=env.deletion_protection,
             access_logs=LbAccessLogs(bucket=storage.logs_bucket_name, prefix=storage.alb_log_prefix, enabled=True),
             depends_on=[storage.logs.policy],
+            # An existing network's public subnets: in two zones, one per zone (infra/platform/network.py).
+            lifecycle=network.load_balancer_checks,
             tags={"Name": name},
         )
         self.arn = lb.arn

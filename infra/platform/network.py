@@ -1,12 +1,31 @@
-"""VPC with public, private (application) and database subnets in every configured AZ.
+"""VPC with public, private (application) and database subnets in every configured AZ, or
+an existing VPC and its subnets (brownfield, `[network] vpc_id`).
 
 Subnet CIDRs come from the spec (derived and checked by the loader). Construct ids use
 the AZ index and tier, never list positions of other things, so adding an AZ adds
 resources without renaming any.
+
+An existing VPC is read, never changed: no subnets, internet gateway, NAT gateways, route
+tables, default-security-group takeover or flow logs are created (the network's owner runs
+those). Data sources read what the platform needs (the VPC's CIDR for the contract), and
+what the loader cannot know from ids alone is checked by Terraform at plan time:
+  - the VPC resolves DNS and gives hostnames (a postcondition): the Cloud Map namespace is a
+    Route 53 private hosted zone, and AWS docs, "Considerations when working with a private
+    hosted zone" (Amazon VPC settings): enableDnsHostnames and enableDnsSupport must be true;
+  - every subnet is in that VPC (a postcondition on each subnet);
+  - the public subnets are in at least two zones, one per zone (a precondition on the load
+    balancer): AWS docs, "CreateLoadBalancer" (Elastic Load Balancing API, Subnets): "You
+    can specify only one subnet per Availability Zone ... [Application Load Balancers] You
+    must specify subnets from at least two Availability Zones";
+  - the database subnets cover at least two zones (a precondition on the DB subnet group):
+    AWS docs, "CreateDBSubnetGroup" (Amazon RDS API, DBSubnetGroupDoesNotCoverEnoughAZs).
+Routes (public subnets to an internet gateway, private ones to a NAT) are the network's
+owner's; README "Brownfield" says what the existing network must provide.
 """
 
 from __future__ import annotations
 
+from cdktf import Fn, Op, Postcondition, Precondition, TerraformResourceLifecycle
 from constructs import Construct
 
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
@@ -15,6 +34,8 @@ from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
     DataAwsIamPolicyDocumentStatement,
     DataAwsIamPolicyDocumentStatementPrincipals,
 )
+from cdktf_cdktf_provider_aws.data_aws_subnet import DataAwsSubnet
+from cdktf_cdktf_provider_aws.data_aws_vpc import DataAwsVpc
 from cdktf_cdktf_provider_aws.default_security_group import DefaultSecurityGroup
 from cdktf_cdktf_provider_aws.eip import Eip
 from cdktf_cdktf_provider_aws.flow_log import FlowLog
@@ -29,20 +50,110 @@ from cdktf_cdktf_provider_aws.subnet import Subnet
 from cdktf_cdktf_provider_aws.vpc import Vpc
 
 from infra.addresses import address_name, named
-from infra.config.specs import EnvironmentSpec, NatMode
+from infra.config.specs import EnvironmentSpec, ExistingNetworkSpec, NatMode
 
 
 class Network(Construct):
     """Typed outputs: `vpc_id`, `vpc_cidr`, `public_subnet_ids`, `private_subnet_ids`,
-    `database_subnet_ids`, `availability_zones`."""
+    `database_subnet_ids`; `load_balancer_checks` and `database_checks`, the lifecycle (with
+    preconditions on an existing network's subnets, else None) of the resources placed in
+    those tiers."""
 
     def __init__(self, scope: Construct, id_: str, *, env: EnvironmentSpec, kms_key_arn: str) -> None:
         super().__init__(scope, id_)
+        self.load_balancer_checks: TerraformResourceLifecycle | None = None
+        self.database_checks: TerraformResourceLifecycle | None = None
+        if env.network.existing is not None:
+            self._existing(env, env.network.existing)
+        else:
+            self._create(env, kms_key_arn)
+
+    def _existing(self, env: EnvironmentSpec, existing: ExistingNetworkSpec) -> None:
+        where = f"[network] in {env.file}"
+        vpc = DataAwsVpc(
+            self,
+            "vpc",
+            id=existing.vpc_id,
+            lifecycle=TerraformResourceLifecycle(
+                postcondition=[
+                    Postcondition(
+                        condition="${self.enable_dns_support && self.enable_dns_hostnames}",
+                        error_message=(
+                            f"{existing.vpc_id} ({where}) must have DNS resolution and DNS hostnames turned on: the"
+                            " Cloud Map namespace is a Route 53 private hosted zone, which needs both (enableDnsSupport,"
+                            " enableDnsHostnames)."
+                        ),
+                    )
+                ]
+            ),
+        )
+        self.vpc_id = vpc.id
+        self.vpc_cidr = vpc.cidr_block
+        tiers: dict[str, list[DataAwsSubnet]] = {}
+        for tier, ids in (
+            ("public", existing.public_subnet_ids),
+            ("private", existing.private_subnet_ids),
+            ("database", existing.database_subnet_ids),
+        ):
+            # One data source per subnet, named by its id: reordering the list renames nothing.
+            tiers[tier] = [
+                DataAwsSubnet(
+                    self,
+                    f"{tier}-{subnet_id}",
+                    id=subnet_id,
+                    lifecycle=TerraformResourceLifecycle(
+                        postcondition=[
+                            Postcondition(
+                                condition=f'${{self.vpc_id == "{existing.vpc_id}"}}',
+                                error_message=f"{subnet_id} ({tier}_subnet_ids, {where}) is not in {existing.vpc_id}.",
+                            )
+                        ]
+                    ),
+                )
+                for subnet_id in ids
+            ]
+        self.public_subnet_ids = [s.id for s in tiers["public"]]
+        self.private_subnet_ids = [s.id for s in tiers["private"]]
+        self.database_subnet_ids = [s.id for s in tiers["database"]]
+
+        public_zones = Fn.distinct([s.availability_zone for s in tiers["public"]])
+        self.load_balancer_checks = TerraformResourceLifecycle(
+            precondition=[
+                Precondition(
+                    condition=Op.gte(Fn.length_of(public_zones), 2),
+                    error_message=(
+                        f"public_subnet_ids ({where}) must be in at least two Availability Zones: an Application"
+                        " Load Balancer needs subnets in two."
+                    ),
+                ),
+                Precondition(
+                    condition=Op.eq(Fn.length_of(public_zones), len(tiers["public"])),
+                    error_message=(
+                        f"public_subnet_ids ({where}) lists two subnets of one Availability Zone: a load balancer"
+                        " takes one subnet per zone."
+                    ),
+                ),
+            ]
+        )
+        database_zones = Fn.distinct([s.availability_zone for s in tiers["database"]])
+        self.database_checks = TerraformResourceLifecycle(
+            precondition=[
+                Precondition(
+                    condition=Op.gte(Fn.length_of(database_zones), 2),
+                    error_message=(
+                        f"database_subnet_ids ({where}) must cover at least two Availability Zones: RDS refuses a DB"
+                        " subnet group in one (DBSubnetGroupDoesNotCoverEnoughAZs)."
+                    ),
+                )
+            ]
+        )
+
+    def _create(self, env: EnvironmentSpec, kms_key_arn: str) -> None:
         net = env.network
         prefix = env.name
         self.vpc_cidr = str(net.vpc_cidr)
         # AZ names come from the configuration, not from an aws_availability_zones lookup.
-        self.availability_zones = list(net.availability_zones)
+        availability_zones = list(net.availability_zones)
 
         self.vpc = Vpc(
             self,
@@ -67,10 +178,10 @@ class Network(Construct):
         # Addresses carry the zone, not the list position (aws_subnet.private_a): reordering
         # `availability_zones` must not renumber subnets. Construct ids keep the position:
         # the moved blocks from the earlier hashed addresses are derived from them.
-        zones = [_zone(az, env.region) for az in self.availability_zones]
+        zones = [_zone(az, env.region) for az in availability_zones]
         public, private, database = [], [], []
         for i in range(net.az_count):
-            az, zone = self.availability_zones[i], zones[i]
+            az, zone = availability_zones[i], zones[i]
             public.append(self._subnet(f"public-{i}", f"public_{zone}", net.public_subnets[i], az, f"{prefix}-public-{i}", "public"))
             private.append(self._subnet(f"private-{i}", f"private_{zone}", net.private_subnets[i], az, f"{prefix}-private-{i}", "private"))
             database.append(
@@ -112,7 +223,6 @@ class Network(Construct):
         self.public_subnet_ids = [s.id for s in public]
         self.private_subnet_ids = [s.id for s in private]
         self.database_subnet_ids = [s.id for s in database]
-        self.nat_gateway_count = nat_count
         self._flow_logs(env, kms_key_arn)
 
     def _subnet(self, id_: str, address: str, cidr: str, az: str, name: str, tier: str) -> Subnet:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from constructs import Construct
 
 from infra.config.specs import EnvironmentSpec, LocalEndpoint
+from infra.imports import apply_imports
 from infra.platform import contract
 from infra.platform.composition import Platform
 from infra.stacks import EnvironmentStack
@@ -20,3 +21,5 @@ class PlatformStack(EnvironmentStack):
             database=self.platform.database is not None,
             ec2=self.platform.cluster.ec2_capacity_provider_name is not None,
         )
+        # Last: it checks `[[imports]]` against the stack's final resource addresses.
+        apply_imports(self, env.imports, stack_name=id_)

@@ -13,6 +13,7 @@ from constructs import Construct
 from infra.arns import Arns
 from infra.config import service_url
 from infra.config.specs import EnvironmentSpec, LocalEndpoint, ServiceKind, ServiceSpec
+from infra.imports import apply_imports
 from infra.service.composer import Microservice
 from infra.service.platform_ref import PlatformRef
 from infra.stacks import EnvironmentStack
@@ -27,6 +28,8 @@ class ServiceStack(EnvironmentStack):
         arns = Arns.of(self, region=env.region)
         self.service = Microservice(self, "service", env=env, spec=service, platform=self.platform, arns=arns)
         TerraformOutput(self, "url", value=_service_url(env, service, self.platform, self.service))
+        # Last: it checks `[[imports]]` against the stack's final resource addresses.
+        apply_imports(self, service.imports, stack_name=id_)
 
 
 def _service_url(env: EnvironmentSpec, spec: ServiceSpec, platform: PlatformRef, service: Microservice) -> str:
