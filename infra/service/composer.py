@@ -32,8 +32,6 @@ platform's RDS-managed secret.
 
 from __future__ import annotations
 
-import json
-
 from cdktf import TerraformResourceLifecycle, Token
 from constructs import Construct
 
@@ -56,6 +54,7 @@ from cdktf_cdktf_provider_aws.ssm_parameter import SsmParameter
 
 from infra.arns import Arns
 from infra.config.specs import CapacityProvider, EnvironmentSpec, ImageSource, ServiceKind, ServiceSpec
+from infra.expressions import jsonencode
 from infra.service import secrets
 from infra.service.alarms import ServiceAlarms
 from infra.service.buildspec import image_tag_parameter_name
@@ -162,7 +161,7 @@ class Microservice(Construct):
             ),
             execution_role_arn=self.roles.execution_role_arn,
             task_role_arn=self.roles.task_role_arn,
-            container_definitions=json.dumps(self.container_definitions, sort_keys=True),
+            container_definitions=jsonencode(self.container_definitions),
             # Fargate: task ephemeral storage; EC2: a Docker-managed scratch volume.
             volume=[EcsTaskDefinitionVolume(name=TMP_VOLUME)],
         )
