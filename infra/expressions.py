@@ -57,7 +57,11 @@ def _escaped(value: Any) -> Any:
 
 def jsonencode(document: Any) -> str:
     """The JSON text of `document` (dicts, lists, strings, numbers, booleans; strings may hold
-    references), as Terraform's `jsonencode` of it: `${jsonencode({...})}`."""
+    references), as Terraform's `jsonencode` of it: `${jsonencode({...})}`.
+
+    A string that is a reference and nothing else is written as the bare reference, so it keeps
+    its Terraform type: a number output stays a JSON number. Where the document wants a string
+    (an ECS environment value), pass `Fn.tostring(reference)`."""
     return Fn.jsonencode(_escaped(document))
 
 

@@ -148,10 +148,11 @@ def _hcl_value(tokens: list[Any], i: int) -> tuple[Any, int]:
         return json.loads(token.text), i + 1
     if token.text in ("true", "false", "null"):
         return json.loads(token.text), i + 1
-    # A bare reference (a.b.c, a.b[0]): as the interpolation a JSON text would have held.
-    end = i + 1
-    while end + 1 < len(tokens) and (tokens[end].text == "." or tokens[end].text == "[" and tokens[end + 2].text == "]"):
-        end += 2 if tokens[end].text == "." else 3
+    # An expression (a.b.c, tostring(a.b)): as the interpolation a JSON text would have held.
+    end, depth = i, 0
+    while end < len(tokens) and (depth > 0 or tokens[end].text not in (",", "}", "]")):
+        depth += {"(": 1, "[": 1, "{": 1, ")": -1, "]": -1, "}": -1}.get(tokens[end].text, 0) if tokens[end].kind == "punct" else 0
+        end += 1
     return "${" + "".join(t.text for t in tokens[i:end]) + "}", end
 
 

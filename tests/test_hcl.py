@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import os
 import subprocess
+from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,7 @@ from typing import Any
 import pytest
 
 from tests.conftest import ROOT, Synth, copy_project
-from tools.hcl import HclError, parse, repair
+from tools.hcl import REFERENCE_LISTS, HclError, parse, repair
 
 SCHEMA = {  # the shape of `terraform providers schema -json`, cut to what the texts below use
     "resource_schemas": {
@@ -158,6 +159,21 @@ def _addresses(doc: dict[str, Any]) -> dict[str, set[str]]:
     }
 
 
+def _constants(value: Any, key: str | None = None, found: Counter[tuple[str | None, str]] | None = None) -> Counter[tuple[str | None, str]]:
+    """Every constant of a document (a leaf that is no expression), by the name it stands under."""
+    found = Counter() if found is None else found
+    if isinstance(value, dict):
+        for name, item in value.items():
+            if name != "//":
+                _constants(item, name, found)
+    elif isinstance(value, list):
+        for item in value:
+            _constants(item, key, found)
+    elif not (isinstance(value, str) and "${" in value) and key not in REFERENCE_LISTS:
+        found[(key, json.dumps(value))] += 1
+    return found
+
+
 def _names(items: Any) -> list[str]:
     """Block labels as Terraform's JSON (a dict) or hcl2json (a list of dicts, or a dict) has them."""
     if isinstance(items, list):
@@ -166,8 +182,10 @@ def _names(items: Any) -> list[str]:
 
 
 @pytest.mark.terraform
-def test_the_hcl_names_every_address_of_the_json(hcl: tuple[Path, dict[str, str]], synth: Synth) -> None:
-    """Read by HashiCorp's own HCL parser (@cdktf/hcl2json, the Go library), not tools.hcl."""
+def test_the_hcl_names_every_address_and_constant_of_the_json(hcl: tuple[Path, dict[str, str]], synth: Synth) -> None:
+    """Read by HashiCorp's own HCL parser (@cdktf/hcl2json, the Go library), not tools.hcl: the
+    same addresses, and every constant value (names, ports, policies' literal parts) the same,
+    so a plan of the HCL against the JSON's state finds nothing to change in them."""
     out, env = hcl
     script = (
         'const { parse } = require("@cdktf/hcl2json"); const fs = require("fs");'
@@ -183,3 +201,6 @@ def test_the_hcl_names_every_address_of_the_json(hcl: tuple[Path, dict[str, str]
         json_addresses = _addresses(synth.stack(name))
         assert hcl_addresses == json_addresses, name
         assert len(json_addresses["resource"]) > 20
+        hcl_doc, json_doc = documents[str(out / "stacks" / name / "cdk.tf")], synth.stack(name)
+        for part in ("resource", "data", "output"):
+            assert _constants(hcl_doc.get(part, {})) == _constants(json_doc.get(part, {})), f"{name}: {part}"

@@ -32,7 +32,7 @@ platform's RDS-managed secret.
 
 from __future__ import annotations
 
-from cdktf import TerraformResourceLifecycle, Token
+from cdktf import Fn, TerraformResourceLifecycle
 from constructs import Construct
 
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
@@ -111,7 +111,8 @@ class Microservice(Construct):
             secret_resources.append(platform.database_secret_arn)
             environment.update(
                 DB_HOST=platform.database_endpoint,
-                DB_PORT=Token.as_string(platform.database_port),
+                # A number output: as a string, or jsonencode writes a JSON number (ECS refuses it).
+                DB_PORT=Fn.tostring(platform.database_port),
                 DB_NAME=platform.database_name,
                 # The ARN, not the value: RDS rotates the master secret (every 7 days by
                 # default), and the app re-reads it by ARN when MySQL refuses the password
