@@ -16,6 +16,7 @@ BUILD := .build
 VENV := .venv
 PY := $(VENV)/bin/python
 CDKTF := node_modules/.bin/cdktf
+HCL_OUT := cdktf.out.hcl
 TFRC := $(BUILD)/terraformrc
 
 export PIPENV_VENV_IN_PROJECT := 1
@@ -38,11 +39,12 @@ ifneq ($(strip $(SERVICES)),)
 export PLATFORM_SERVICES := $(SERVICES)
 endif
 
-.PHONY: help install synth test unit validate scan fuzz e2e bench local-deploy local-destroy tf-env clean FORCE
+.PHONY: help install synth hcl test unit validate scan fuzz e2e bench local-deploy local-destroy tf-env clean FORCE
 
 help:
 	@echo "make synth          install (first run only) and synthesize every environment into cdktf.out/"
 	@echo "                    ENVS=dev: only these environments; SERVICES=web: only these services' stacks"
+	@echo "make hcl            the same stacks as HCL into $(HCL_OUT)/ (cdktf synth --hcl, repaired; README: Exit ramp)"
 	@echo "make test           install (first run only) and run every test: unit, apps, validate, scan, end-to-end"
 	@echo "make validate       terraform init -backend=false + validate on every synthesized stack"
 	@echo "make scan           Checkov on every synthesized stack"
@@ -83,6 +85,13 @@ synth: install
 	@$(CDKTF) synth --output $(BUILD)/synth > $(BUILD)/synth.log 2>&1 || { cat $(BUILD)/synth.log; exit 1; }
 	@$(PY) -m tools.stacks install $(BUILD)/synth cdktf.out $(if $(strip $(SERVICES)),,--prune)
 
+# The exit ramp from CDKTF: HashiCorp's `cdktf synth --hcl`, the gaps of its HCL writer repaired
+# (tools/hcl.py, which reads the provider's schema: the mirror or the registry), `terraform fmt`.
+hcl: install
+	@rm -rf $(BUILD)/hcl-synth
+	@$(CDKTF) synth --hcl --output $(BUILD)/hcl-synth > $(BUILD)/hcl.log 2>&1 || { cat $(BUILD)/hcl.log; exit 1; }
+	@$(PY) -m tools.hcl $(BUILD)/hcl-synth $(HCL_OUT) $(if $(strip $(SERVICES)),,--prune)
+
 test: install
 	@$(PY) -m pytest
 
@@ -116,6 +125,6 @@ ifneq ($(strip $(TF_PROVIDER_MIRROR)),)
 endif
 
 clean:
-	rm -rf cdktf.out $(BUILD)/synth.log .pytest_cache
+	rm -rf cdktf.out $(HCL_OUT) $(BUILD)/synth.log $(BUILD)/hcl.log .pytest_cache
 
 FORCE:

@@ -89,6 +89,73 @@ def ref(stack: dict[str, Any], type_: str, suffix: str, attribute: str, *, data:
     return f"${{{'data.' if data else ''}{type_}.{logical_id(stack, type_, suffix, data=data)}.{attribute}}}"
 
 
+def jsondoc(value: str) -> Any:
+    """The document a JSON-valued attribute holds, as `json.loads` of its text would give it:
+    `${jsonencode(...)}` (infra.expressions) read back, with a reference as its interpolation
+    (`"${aws_x.y.arn}"`), or a literal JSON text."""
+    if not (value.startswith("${jsonencode(") and value.endswith(")}")):
+        return json.loads(value)
+    from tools.hcl import tokenize
+
+    tokens = [t for t in tokenize(value[len("${jsonencode(") : -2]) if t.kind not in ("newline", "comment")]
+    result, end = _hcl_value(tokens, 0)
+    assert end == len(tokens), f"trailing tokens after the document: {tokens[end:]}"
+    return result
+
+
+def _hcl_string(text: str) -> str:
+    """A quoted HCL template without interpolations of its own as a Python string (its `${...}`
+    references kept as written)."""
+    out, i, body = [], 0, text[1:-1]
+    while i < len(body):
+        if body[i] == "\\":
+            nxt = body[i + 1]
+            if nxt == "u":
+                out.append(chr(int(body[i + 2 : i + 6], 16)))
+                i += 6
+                continue
+            out.append({"n": "\n", "r": "\r", "t": "\t", '"': '"', "\\": "\\"}[nxt])
+            i += 2
+        elif body.startswith(("$${", "%%{"), i):
+            out.append(body[i + 1 : i + 3])
+            i += 3
+        else:
+            out.append(body[i])
+            i += 1
+    return "".join(out)
+
+
+def _hcl_value(tokens: list[Any], i: int) -> tuple[Any, int]:
+    token = tokens[i]
+    if token.text == "{":
+        obj, i = {}, i + 1
+        while tokens[i].text != "}":
+            key = _hcl_string(tokens[i].text) if tokens[i].kind == "string" else tokens[i].text
+            assert tokens[i + 1].text in ("=", ":"), tokens[i + 1]
+            obj[key], i = _hcl_value(tokens, i + 2)
+            i += 1 if tokens[i].text == "," else 0
+        return obj, i + 1
+    if token.text == "[":
+        items, i = [], i + 1
+        while tokens[i].text != "]":
+            item, i = _hcl_value(tokens, i)
+            items.append(item)
+            i += 1 if tokens[i].text == "," else 0
+        return items, i + 1
+    if token.kind == "string":
+        return _hcl_string(token.text), i + 1
+    if token.kind == "number":
+        return json.loads(token.text), i + 1
+    if token.text in ("true", "false", "null"):
+        return json.loads(token.text), i + 1
+    # An expression (a.b.c, tostring(a.b)): as the interpolation a JSON text would have held.
+    end, depth = i, 0
+    while end < len(tokens) and (depth > 0 or tokens[end].text not in (",", "}", "]")):
+        depth += {"(": 1, "[": 1, "{": 1, ")": -1, "]": -1, "}": -1}.get(tokens[end].text, 0) if tokens[end].kind == "punct" else 0
+        end += 1
+    return "${" + "".join(t.text for t in tokens[i:end]) + "}", end
+
+
 def platform_value(synth: Synth, env: str, value: str) -> Any:
     """What a value a service stack reads from the platform's contract is in the platform stack."""
     match = REMOTE.match(value)

@@ -120,7 +120,9 @@ def test_platform_alarms_watch_this_alb_and_notify_the_alarm_topic(
     suffix = ref(stack, "aws_lb", "/alb/alb", "arn_suffix")
     if "metric_query" in alarm:
         (query,) = alarm["metric_query"]
-        assert metric in query["expression"] and f"LoadBalancer = '{suffix}'" in query["expression"]
+        # Terraform's format() puts the suffix in: the query quotes its namespace (infra.expressions).
+        assert query["expression"].startswith(f'${{format("SELECT MAX({metric}) FROM SCHEMA(\\"AWS/ApplicationELB\\"')
+        assert query["expression"].endswith(f"WHERE LoadBalancer = '%s'\", {suffix[2:-1]})}}")
         assert query["return_data"] is True
     else:
         assert alarm["metric_name"] == metric and alarm["namespace"] == "AWS/ApplicationELB"

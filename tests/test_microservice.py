@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from infra.config import SECRET_LIKE
-from tests.conftest import REMOTE, Synth, by_path, data_sources, env_of, logical_id, only, platform_ref, platform_value, ref, resources, spec_of
+from tests.conftest import REMOTE, Synth, by_path, data_sources, env_of, jsondoc, logical_id, only, platform_ref, platform_value, ref, resources, spec_of
 
 SERVICES = ("web", "api", "worker")
 HEALTH_PROBE = (
@@ -86,7 +86,7 @@ EXPECTED_COUNTS: dict[str, dict[str, int]] = {
 
 
 def container(stack: dict[str, Any]) -> dict[str, Any]:
-    (definition,) = json.loads(only(stack, "aws_ecs_task_definition")["container_definitions"])
+    (definition,) = jsondoc(only(stack, "aws_ecs_task_definition")["container_definitions"])
     return definition
 
 
@@ -163,9 +163,11 @@ def test_container_definition(synth: Synth, service: str, port: int, stop_timeou
 
 
 @pytest.mark.parametrize("service", SERVICES)
-def test_container_definitions_are_deterministic_json_with_sorted_keys(synth: Synth, service: str) -> None:
+def test_container_definitions_are_terraform_jsonencode_with_sorted_environment(synth: Synth, service: str) -> None:
+    """An expression, not JSON text (infra.expressions: the HCL output carries it too); Terraform
+    writes the text, compact and with sorted keys."""
     text = only(synth.stack(f"dev-{service}"), "aws_ecs_task_definition")["container_definitions"]
-    assert text == json.dumps(json.loads(text), sort_keys=True)
+    assert text.startswith("${jsonencode([{") and isinstance(jsondoc(text), list)
     names = [item["name"] for item in container(synth.stack(f"dev-{service}")).get("environment", [])]
     assert names == sorted(names)
 
@@ -205,7 +207,8 @@ def test_api_reads_the_database_through_platform_outputs_and_its_secret_through_
     assert platform_value(synth, "dev", variables["DB_HOST"]) == platform_ref(
         synth, "dev", "aws_db_instance", "database/instance", "address"
     )
-    assert platform_value(synth, "dev", variables["DB_PORT"]) == 3306
+    port = variables["DB_PORT"]  # a number output, made a string: ECS wants strings
+    assert port.startswith("${tostring(") and platform_value(synth, "dev", "${" + port[len("${tostring(") : -2] + "}") == 3306
     assert platform_value(synth, "dev", variables["DB_NAME"]) == "app"
     assert variables["LOG_LEVEL"] == "info"
     assert "DB_SECRET" not in variables
@@ -279,10 +282,10 @@ def test_worker_has_a_queue_a_dead_letter_queue_and_a_redrive(synth: Synth) -> N
     assert queue["message_retention_seconds"] == 345600
     assert dlq["message_retention_seconds"] == 14 * 24 * 3600
     dlq_arn = ref(stack, "aws_sqs_queue", "service/queues/dlq", "arn")
-    assert json.loads(queue["redrive_policy"]) == {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 5}
+    assert jsondoc(queue["redrive_policy"]) == {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 5}
     allow = only(stack, "aws_sqs_queue_redrive_allow_policy")
     assert allow["queue_url"] == ref(stack, "aws_sqs_queue", "service/queues/dlq", "url")
-    assert json.loads(allow["redrive_allow_policy"]) == {
+    assert jsondoc(allow["redrive_allow_policy"]) == {
         "redrivePermission": "byQueue",
         "sourceQueueArns": [ref(stack, "aws_sqs_queue", "service/queues/queue", "arn")],
     }

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from infra.platform.observability import subscription_id
-from tests.conftest import FIXTURE, Synth, by_path, data_sources, only, resources
+from tests.conftest import FIXTURE, Synth, by_path, data_sources, jsondoc, only, resources
 
 ENVS = ("dev", "prod")
 
@@ -87,7 +87,7 @@ def test_the_topic_is_published_for_the_service_stacks(synth: Synth, env: str) -
 def _dashboard(synth: Synth, env: str) -> tuple[dict[str, Any], dict[str, Any]]:
     stack = synth.stack(f"{env}-platform")
     board = only(stack, "aws_cloudwatch_dashboard")
-    return board, json.loads(board["dashboard_body"])
+    return board, jsondoc(board["dashboard_body"])
 
 
 def _metrics(body: dict[str, Any]) -> list[list[Any]]:
@@ -161,6 +161,6 @@ def test_dashboard_body_is_deterministic() -> None:
     stack = TerraformStack(App(), "t")
     one = Dashboard(stack, "one", env=env, alb_arn_suffix="app/x/1", db_identifier="dev-mysql")
     two = Dashboard(stack, "two", env=env, alb_arn_suffix="app/x/1", db_identifier="dev-mysql")
-    assert one.body == two.body
+    assert one.document == two.document
     bare = Dashboard(stack, "bare", env=env, alb_arn_suffix=None, db_identifier=None)
-    assert all("AWS/ApplicationELB" not in json.dumps(w) and "AWS/RDS" not in json.dumps(w) for w in json.loads(bare.body)["widgets"])
+    assert all("AWS/ApplicationELB" not in json.dumps(w) and "AWS/RDS" not in json.dumps(w) for w in bare.document["widgets"])

@@ -10,17 +10,24 @@ from typing import Any
 import pytest
 import yaml
 
-from infra.service.buildspec import buildspec_document, record_buildspec_document, render_buildspec
+from infra.service.buildspec import buildspec_document, record_buildspec_document
 from infra.service.pipeline import trigger_file_paths
-from tests.conftest import Synth, by_path, data_sources, env_of, logical_id, only, platform_ref, platform_value, ref, resources, spec_of
+from tests.conftest import Synth, by_path, data_sources, env_of, jsondoc, logical_id, only, platform_ref, platform_value, ref, resources, spec_of
 
 SERVICES = ("web", "api", "worker")
 
 
 def buildspec(env: str, service: str) -> dict[str, Any]:
-    document = yaml.safe_load(render_buildspec(spec_of(env, service), env_of(env)))
+    document = buildspec_document(spec_of(env, service), env_of(env))
     assert isinstance(document, dict)
     return document
+
+
+def terraform_json(document: Any) -> str:
+    """The text Terraform's jsonencode makes of `document`: compact, keys sorted, and <, > and &
+    escaped as \\u003c, \\u003e and \\u0026 (Go's encoding/json)."""
+    text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return text.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
 
 
 def commands(document: dict[str, Any]) -> list[str]:
@@ -36,12 +43,14 @@ def index_of(items: list[str], fragment: str) -> int:
 # --- buildspec ---------------------------------------------------------------------
 @pytest.mark.parametrize("service", SERVICES)
 def test_buildspec_is_deterministic_yaml(service: str) -> None:
+    """What CodeBuild reads is Terraform's jsonencode of the document: YAML that reads back as it."""
     spec, env = spec_of("dev", service), env_of("dev")
-    text = render_buildspec(spec, env)
-    assert text == render_buildspec(spec, env)
-    assert yaml.safe_load(text) == json.loads(text)
+    text = terraform_json(buildspec_document(spec, env))
+    assert text == terraform_json(buildspec_document(spec, env))
+    assert "\\u003e" in text and "\\u0026" in text  # the escapes are there, and YAML reads them
+    assert yaml.safe_load(text) == buildspec_document(spec, env)
     assert yaml.safe_load(text)["version"] == 0.2
-    # The text is embedded in Terraform JSON: no interpolation or directive may start in it.
+    # No interpolation or directive starts in it: Terraform would read it as one.
     assert "${" not in text and "%{" not in text
 
 
@@ -101,7 +110,8 @@ def test_codebuild_project_builds_with_its_own_role_and_repository_and_the_platf
     stack = synth.stack(f"{env}-{service}")
     project = by_path(stack, "aws_codebuild_project", "pipeline/build")
     assert project["name"] == f"{env}-{service}"
-    assert project["source"] == {"type": "CODEPIPELINE", "buildspec": render_buildspec(spec_of(env, service), env_of(env))}
+    assert project["source"]["type"] == "CODEPIPELINE"
+    assert jsondoc(project["source"]["buildspec"]) == buildspec_document(spec_of(env, service), env_of(env))
     assert project["artifacts"] == {"type": "CODEPIPELINE"}
     environment = project["environment"]
     assert (environment["type"], environment["image"]) == ("LINUX_CONTAINER", "aws/codebuild/amazonlinux-x86_64-standard:5.0")
@@ -168,7 +178,7 @@ def test_only_the_record_step_may_write_the_deployed_tag_and_it_runs_after_the_d
     assert project["service_role"] == ref(stack, "aws_iam_role", "iam/record", "arn")
     assert "privileged_mode" not in project["environment"]
     document = record_buildspec_document(spec_of(env, "web"), env_of(env))
-    assert project["source"]["buildspec"] == json.dumps(document, indent=2) + "\n"
+    assert jsondoc(project["source"]["buildspec"]) == document
     steps = document["phases"]["build"]["commands"]
     write = steps[index_of(steps, "aws ssm put-parameter")]
     assert '--type String' in write and "--overwrite" in write

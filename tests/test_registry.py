@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import FIXTURE, Synth, by_path, only, platform_value, ref, resources
+from tests.conftest import FIXTURE, Synth, by_path, jsondoc, only, platform_value, ref, resources
 
 SERVICES = ("api", "web", "worker")
 # env: (deletion_protection, images kept); dev.toml turns protection on as well.
@@ -66,7 +66,7 @@ def test_lifecycle_policy_expires_untagged_and_keeps_the_last_images(synth: Synt
 @pytest.mark.parametrize("service", SERVICES)
 def test_the_service_pulls_and_builds_with_its_own_repository(synth: Synth, service: str) -> None:
     stack = synth.stack(f"dev-{service}")
-    (container,) = json.loads(only(stack, "aws_ecs_task_definition")["container_definitions"])
+    (container,) = jsondoc(only(stack, "aws_ecs_task_definition")["container_definitions"])
     assert container["image"].startswith(ref(stack, "aws_ecr_repository", "/registry/repository", "repository_url") + ":")
     exec_policy = by_path(stack, "aws_iam_role_policy", "/iam/exec-policy")
     document = stack["data"]["aws_iam_policy_document"][exec_policy["policy"].split(".")[2]]
@@ -125,7 +125,7 @@ def test_external_images_get_no_repository_build_or_pipeline(tmp_path: Path) -> 
     stack = json.loads((tmp_path / "stacks" / "dev-web" / "cdk.tf.json").read_text())
     for type_ in ("aws_ecr_repository", "aws_ecr_lifecycle_policy", "aws_codebuild_project", "aws_codepipeline"):
         assert not resources(stack, type_), type_
-    (container,) = json.loads(only(stack, "aws_ecs_task_definition")["container_definitions"])
+    (container,) = jsondoc(only(stack, "aws_ecs_task_definition")["container_definitions"])
     assert container["image"] == "public.ecr.aws/nginx/nginx:1.27"
     roles = sorted(r["name"] for r in resources(stack, "aws_iam_role").values())
     assert roles == ["dev-web-exec", "dev-web-task"]

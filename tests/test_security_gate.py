@@ -22,7 +22,7 @@ from typing import Any
 import pytest
 
 from infra.config import ConfigError, load_app
-from tests.conftest import Synth, by_path, data_sources, resources
+from tests.conftest import Synth, by_path, data_sources, jsondoc, resources
 
 ENVS = ("dev", "prod")
 
@@ -72,7 +72,7 @@ def _secret_problems(name: str, stack: dict[str, Any]) -> list[str]:
         if param.get("type") == "SecureString" and "value" in param and "value" not in ignored:
             problems.append(f"{name}: aws_ssm_parameter.{logical_id} puts a SecureString value in the JSON")
     for logical_id, task in resources(stack, "aws_ecs_task_definition").items():
-        for container in json.loads(task["container_definitions"]):
+        for container in jsondoc(task["container_definitions"]):
             for variable in container.get("environment", []):
                 if _names_a_secret_by_arn(variable):
                     continue  # where a secret lives (the app reads it with its role), not the secret
@@ -88,7 +88,7 @@ def _names_a_secret_by_arn(variable: dict[str, str]) -> bool:
 
 
 def _containers(stack: dict[str, Any]) -> list[dict[str, Any]]:
-    return [c for task in resources(stack, "aws_ecs_task_definition").values() for c in json.loads(task["container_definitions"])]
+    return [c for task in resources(stack, "aws_ecs_task_definition").values() for c in jsondoc(task["container_definitions"])]
 
 
 def _with_web(project: Path, extra: str) -> None:
@@ -313,9 +313,9 @@ def _normalize(statement: dict[str, Any]) -> dict[str, Any]:
 
 def _document(text: str) -> dict[str, Any]:
     """Literal policy JSON, or Terraform's `jsonencode({...})` of one (the KMS key policy)."""
-    if text.startswith("${jsonencode(") and text.endswith(")}"):
-        text = text[len("${jsonencode(") : -2].replace('" = ', '": ')
-    return json.loads(text)
+    document = jsondoc(text)
+    assert isinstance(document, dict)
+    return document
 
 
 def _statements(stack: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:

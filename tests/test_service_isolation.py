@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from infra.config import default_priority
-from tests.conftest import copy_project, only, resources
+from tests.conftest import copy_project, jsondoc, only, resources
 
 SHOP_MANIFEST = """\
 # A second web service, routed by path; on EC2 capacity, with ECS Exec and secrets.
@@ -123,7 +123,7 @@ def test_added_web_service_gets_its_own_rule_with_a_priority_from_its_name(
 
 def test_added_service_secrets_are_references_and_its_execution_role_reads_exactly_them(with_shop: dict[str, str]) -> None:
     shop = json.loads(with_shop["dev-shop"])
-    (definition,) = json.loads(only(shop, "aws_ecs_task_definition")["container_definitions"])
+    (definition,) = jsondoc(only(shop, "aws_ecs_task_definition")["container_definitions"])
     prefix = "arn:${data.aws_partition.partition.partition}"
     secrets = {s["name"]: s["valueFrom"] for s in definition["secrets"]}
     assert set(secrets) == {"PAYMENT_TOKEN", "SIGNING_KEY", "STRIPE_KEY"}
@@ -154,7 +154,7 @@ def test_added_service_on_ec2_with_exec(with_shop: dict[str, str]) -> None:
     shop = json.loads(with_shop["dev-shop"])
     task = only(shop, "aws_ecs_task_definition")
     assert task["requires_compatibilities"] == ["EC2"]
-    (definition,) = json.loads(task["container_definitions"])
+    (definition,) = jsondoc(task["container_definitions"])
     assert definition["linuxParameters"] == {"initProcessEnabled": True}
     service = only(shop, "aws_ecs_service")
     assert service["enable_execute_command"] is True

@@ -9,6 +9,8 @@ place, keeping what Terraform keeps beside them (`.terraform/` with the selected
 `.terraform.lock.hcl`, plan files), and merges manifest.json. With `--prune` (a synthesis of
 every service), the folders of stacks of the synthesized environments that no longer exist
 are removed. A synthesis of some services (`make synth SERVICES=web`) replaces only theirs.
+With TF_PROVIDER_MIRROR set, every synthesized stack also gets the provider's lock file, so
+`cdktf diff`/`cdktf deploy` work offline (tools/locks.py says why and why only then).
 """
 
 from __future__ import annotations
@@ -17,6 +19,8 @@ import json
 import shutil
 import sys
 from pathlib import Path
+
+from tools import locks
 
 MANIFEST = "manifest.json"
 # Files CDKTF writes into a stack folder (everything else there is Terraform's).
@@ -84,6 +88,7 @@ def main(argv: list[str]) -> int:
     if len(argv) > 1 and argv[1] == "install":
         new, outdir = Path(argv[2]), Path(argv[3])
         names = install(new, outdir, prune="--prune" in argv[4:])
+        locks.write_all(outdir, names)
         lines = summarize(outdir, set(names))
     else:
         outdir = Path(argv[1] if len(argv) > 1 else "cdktf.out")

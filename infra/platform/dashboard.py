@@ -6,13 +6,13 @@ Services and queues are found by CloudWatch search expressions over the platform
 conventions (cluster `<env>`, queues `<env>-<service>`), not listed one by one: adding or
 removing a service must not change a resource of the platform stack.
 
-The body is `json.dumps(..., sort_keys=True)` of data built in a fixed order, so the same configuration always gives the same text; the ALB's `arn_suffix` and
-the database identifier are tokens that Terraform fills in inside that text.
+The body is Terraform's `jsonencode` of data built in a fixed order (infra.expressions: so the
+HCL output carries it too), so the same configuration always gives the same text; the ALB's
+`arn_suffix` and the database identifier are references inside that document.
 """
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from constructs import Construct
@@ -20,13 +20,14 @@ from constructs import Construct
 from cdktf_cdktf_provider_aws.cloudwatch_dashboard import CloudwatchDashboard
 
 from infra.config.specs import EnvironmentSpec
+from infra.expressions import jsonencode
 
 WIDTH, HEIGHT, COLUMNS = 12, 6, 2
 PERIOD = 300
 
 
 class Dashboard(Construct):
-    """Typed outputs: `name`, `arn` (`dashboard_arn`), `body` (the JSON text, for tests)."""
+    """Typed outputs: `name`, `arn` (`dashboard_arn`), `document` (the body as data, for tests)."""
 
     def __init__(
         self,
@@ -80,8 +81,10 @@ class Dashboard(Construct):
         for i, widget in enumerate(widgets):
             widget["x"] = (i % COLUMNS) * WIDTH
             widget["y"] = (i // COLUMNS) * HEIGHT
-        self.body = json.dumps({"widgets": widgets}, sort_keys=True, separators=(",", ":"))
-        dashboard = CloudwatchDashboard(self, "dashboard", dashboard_name=f"{env.name}-platform", dashboard_body=self.body)
+        self.document = {"widgets": widgets}
+        dashboard = CloudwatchDashboard(
+            self, "dashboard", dashboard_name=f"{env.name}-platform", dashboard_body=jsonencode(self.document)
+        )
         self.name = dashboard.dashboard_name
         self.arn = dashboard.dashboard_arn
 

@@ -55,6 +55,7 @@ from cdktf_cdktf_provider_aws.wafv2_web_acl_logging_configuration import (
 from infra.platform.network import Network
 from infra.platform.security import SecurityGroups
 from infra.config.specs import EnvironmentSpec
+from infra.expressions import format_
 from infra.platform.storage import Storage
 
 # AWS managed rule groups in evaluation order (WAF priority = position * 10), each with
@@ -268,9 +269,11 @@ class LoadBalancer(Construct):
             metric_query=[
                 CloudwatchMetricAlarmMetricQuery(
                     id="unhealthy",
-                    expression=(
+                    # format(): the quoted namespace beside a reference (infra.expressions)
+                    expression=format_(
                         'SELECT MAX(UnHealthyHostCount) FROM SCHEMA("AWS/ApplicationELB", LoadBalancer, TargetGroup)'
-                        f" WHERE LoadBalancer = '{self.arn_suffix}'"
+                        " WHERE LoadBalancer = '%s'",
+                        self.arn_suffix,
                     ),
                     period=60,
                     return_data=True,

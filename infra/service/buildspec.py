@@ -9,9 +9,11 @@ as CodeBuild environment variables of the project; the buildspecs refer to them 
     SERVICE_DIR          services/<folder>: the Docker build context (buildspec variable)
     IMAGE_TAG_PARAMETER  /ecs-platform/<env>/<name>/image-tag (record buildspec variable)
 
-The document is written with `json.dumps`: YAML is a superset of JSON, so the text is a
-valid buildspec and its key order is the order below, always. It never contains "${" or
-"%{": the text is embedded in Terraform JSON, where those start an interpolation.
+The document goes to CodeBuild as Terraform's `jsonencode` of it (`render_buildspec`; see
+infra.expressions for why an expression and not a JSON text): YAML is a superset of JSON, so
+the text is a valid buildspec. Terraform writes it compact, keys sorted, and escapes `<`, `>`
+and `&` as \u003c, \u003e and \u0026, which YAML reads back as the same characters.
+CodeBuild runs the phases in its own fixed order, whatever the order of the keys.
 
 Order of the phases, and why each guard exists:
   pre_build  log in to ECR; IMAGE_TAG = the first 12 characters of the source revision
@@ -37,6 +39,7 @@ import shlex
 
 from infra.service.roles import image_tag_parameter_name as _parameter_name
 from infra.config.specs import EnvironmentSpec, ServiceSpec
+from infra.expressions import jsonencode
 
 IMAGE_DEFINITIONS = "imagedefinitions.json"
 PYTHON_RUNTIME = "3.11"
@@ -108,8 +111,8 @@ def buildspec_document(spec: ServiceSpec, env: EnvironmentSpec) -> dict[str, obj
 
 
 def render_buildspec(spec: ServiceSpec, env: EnvironmentSpec) -> str:
-    """The buildspec text (JSON, hence YAML), identical for identical specs."""
-    return json.dumps(buildspec_document(spec, env), indent=2) + "\n"
+    """The buildspec for the project: Terraform's `jsonencode` of the document (JSON, hence YAML)."""
+    return jsonencode(buildspec_document(spec, env))
 
 
 def record_buildspec_document(spec: ServiceSpec, env: EnvironmentSpec) -> dict[str, object]:
@@ -136,4 +139,4 @@ def record_buildspec_document(spec: ServiceSpec, env: EnvironmentSpec) -> dict[s
 
 
 def render_record_buildspec(spec: ServiceSpec, env: EnvironmentSpec) -> str:
-    return json.dumps(record_buildspec_document(spec, env), indent=2) + "\n"
+    return jsonencode(record_buildspec_document(spec, env))

@@ -32,9 +32,7 @@ platform's RDS-managed secret.
 
 from __future__ import annotations
 
-import json
-
-from cdktf import TerraformResourceLifecycle, Token
+from cdktf import Fn, TerraformResourceLifecycle
 from constructs import Construct
 
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
@@ -57,6 +55,7 @@ from cdktf_cdktf_provider_aws.ssm_parameter import SsmParameter
 from infra.addresses import named
 from infra.arns import Arns
 from infra.config.specs import CapacityProvider, EnvironmentSpec, ImageSource, ServiceKind, ServiceSpec
+from infra.expressions import jsonencode
 from infra.service import secrets
 from infra.service.alarms import ServiceAlarms
 from infra.service.buildspec import image_tag_parameter_name
@@ -114,7 +113,8 @@ class Microservice(Construct):
             secret_resources.append(platform.database_secret_arn)
             environment.update(
                 DB_HOST=platform.database_endpoint,
-                DB_PORT=Token.as_string(platform.database_port),
+                # A number output: as a string, or jsonencode writes a JSON number (ECS refuses it).
+                DB_PORT=Fn.tostring(platform.database_port),
                 DB_NAME=platform.database_name,
                 # The ARN, not the value: RDS rotates the master secret (every 7 days by
                 # default), and the app re-reads it by ARN when MySQL refuses the password
@@ -164,7 +164,7 @@ class Microservice(Construct):
             ),
             execution_role_arn=self.roles.execution_role_arn,
             task_role_arn=self.roles.task_role_arn,
-            container_definitions=json.dumps(self.container_definitions, sort_keys=True),
+            container_definitions=jsonencode(self.container_definitions),
             # Fargate: task ephemeral storage; EC2: a Docker-managed scratch volume.
             volume=[EcsTaskDefinitionVolume(name=TMP_VOLUME)],
         )

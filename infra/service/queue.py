@@ -6,14 +6,13 @@ time to inspect and redrive) and accepts messages only from its own queue.
 
 from __future__ import annotations
 
-import json
-
 from constructs import Construct
 
 from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
 from cdktf_cdktf_provider_aws.sqs_queue_redrive_allow_policy import SqsQueueRedriveAllowPolicy
 
 from infra.config.specs import QueueSpec
+from infra.expressions import jsonencode
 
 DLQ_RETENTION_SECONDS = 14 * 24 * 3600
 DATA_KEY_REUSE_SECONDS = 300
@@ -40,9 +39,8 @@ class ServiceQueues(Construct):
             message_retention_seconds=spec.retention_seconds,
             kms_master_key_id=kms_key_arn,
             kms_data_key_reuse_period_seconds=DATA_KEY_REUSE_SECONDS,
-            redrive_policy=json.dumps(
-                {"deadLetterTargetArn": self.dead_letter_queue.arn, "maxReceiveCount": spec.max_receive_count},
-                sort_keys=True,
+            redrive_policy=jsonencode(
+                {"deadLetterTargetArn": self.dead_letter_queue.arn, "maxReceiveCount": spec.max_receive_count}
             ),
         )
         # Separate resource: inline on the DLQ it would reference the queue, which
@@ -51,7 +49,5 @@ class ServiceQueues(Construct):
             self,
             "dlq-redrive-allow",
             queue_url=self.dead_letter_queue.url,
-            redrive_allow_policy=json.dumps(
-                {"redrivePermission": "byQueue", "sourceQueueArns": [self.queue.arn]}, sort_keys=True
-            ),
+            redrive_allow_policy=jsonencode({"redrivePermission": "byQueue", "sourceQueueArns": [self.queue.arn]}),
         )
