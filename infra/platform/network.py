@@ -29,14 +29,18 @@ from cdktf_cdktf_provider_aws.subnet import Subnet
 from cdktf_cdktf_provider_aws.vpc import Vpc
 
 from infra.config.specs import EnvironmentSpec, NatMode
+from infra.platform.variables import PlatformKnobs
 
 
 class Network(Construct):
     """Typed outputs: `vpc_id`, `vpc_cidr`, `public_subnet_ids`, `private_subnet_ids`,
     `database_subnet_ids`, `availability_zones`."""
 
-    def __init__(self, scope: Construct, id_: str, *, env: EnvironmentSpec, kms_key_arn: str) -> None:
+    def __init__(
+        self, scope: Construct, id_: str, *, env: EnvironmentSpec, kms_key_arn: str, knobs: PlatformKnobs | None = None
+    ) -> None:
         super().__init__(scope, id_)
+        self._knobs = knobs or PlatformKnobs.of(env)
         net = env.network
         prefix = env.name
         self.vpc_cidr = str(net.vpc_cidr)
@@ -111,7 +115,7 @@ class Network(Construct):
             self,
             "flow-logs",
             name=f"/vpc/{env.name}/flow-logs",
-            retention_in_days=env.network.flow_log_retention_days,
+            retention_in_days=self._knobs.flow_log_retention_days,
             kms_key_id=kms_key_arn,
         )
         trust = DataAwsIamPolicyDocument(
