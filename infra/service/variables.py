@@ -52,7 +52,7 @@ IMAGE_TAG_KNOB = Knob(
     "string",
     "Image tag the task definition runs (must exist in the service's ECR repository); "
     "null: the tag the pipeline recorded in SSM after its last successful deployment.",
-    default_from="null (the SSM parameter /ecs-platform/<env>/<service>/image-tag)",
+    default_from="null: the tag in SSM `/ecs-platform/<env>/<service>/image-tag`",
     rules="null, or a Docker tag: `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`",
     present="ECR images (`[image] source = \"ecr\"`)",
 )
