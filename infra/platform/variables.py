@@ -20,6 +20,10 @@ change at apply time, each updated in place (no resource is replaced).
                                  ("Managing capacity automatically with Amazon RDS storage
                                  autoscaling"); never below the allocated storage.
     flow_log_retention_days      the VPC flow-log group's retention (PutRetentionPolicy), in place.
+                                 The plan also lists the flow-log role's policy as "known after
+                                 apply": its policy document reads the group's ARN, and Terraform
+                                 reads such a data source at apply (hashicorp/terraform#27171);
+                                 the document comes out the same.
 
 Not variables, on purpose (they stay configuration, changed with a new synthesis):
   - `[database] instance_class`: a class change restarts the instance (downtime, or a failover
