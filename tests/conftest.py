@@ -167,6 +167,12 @@ def platform_ref(synth: Synth, env: str, type_: str, suffix: str, attribute: str
     return ref(synth.stack(f"{env}-platform"), type_, suffix, attribute)
 
 
+def variable(stack: dict[str, Any], value: Any, name: str) -> Any:
+    """`value` is the stack's variable `name` (an operator's knob); what it is without -var: its default."""
+    assert value == f"${{var.{name}}}", f"{value!r} is not var.{name}"
+    return stack["variable"][name]["default"]
+
+
 @functools.cache
 def env_of(name: str) -> EnvironmentSpec:
     """An environment of the tests' configuration (FIXTURE)."""

@@ -13,7 +13,7 @@ import pytest
 from infra.platform.cluster import AMI_PARAMETER, AMI_PARAMETER_ARM64
 from infra.config import load_app
 from infra.config.specs import CapacityProvider, StrategyItem
-from tests.conftest import FIXTURE, Synth, by_path, data_sources, only, ref, resources
+from tests.conftest import FIXTURE, Synth, by_path, data_sources, only, ref, resources, variable
 
 ENVS = ("dev", "prod")
 # env: default strategy as (provider, weight, base), instance type, min, max
@@ -76,7 +76,8 @@ def test_auto_scaling_group(synth: Synth, env: str) -> None:
     *_, low, high = EXPECTED[env]
     group = only(stack, "aws_autoscaling_group")
     assert group["protect_from_scale_in"] is True
-    assert (group["min_size"], group["max_size"]) == (low, high)
+    assert variable(stack, group["min_size"], "ec2_min_size") == low
+    assert variable(stack, group["max_size"], "ec2_max_size") == high
     assert "desired_capacity" not in group  # ECS managed scaling owns it
     assert {"key": "AmazonECSManaged", "value": "true", "propagate_at_launch": True} in group["tag"]
     network = load_app(FIXTURE, environments=[env]).environments[0].network

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from infra.platform.database import connections_threshold, estimated_memory_gib, free_storage_threshold_bytes
-from tests.conftest import FIXTURE, ROOT, Synth, by_path, data_sources, only, resources
+from tests.conftest import FIXTURE, ROOT, Synth, by_path, data_sources, only, resources, variable
 
 ENVS = ("dev", "prod")
 
@@ -51,7 +51,8 @@ def test_database_is_encrypted_private_and_uses_a_managed_secret(synth: Synth, e
     assert db["copy_tags_to_snapshot"] is True
     assert db["auto_minor_version_upgrade"] is True
     assert db["storage_type"] == "gp3"
-    assert db["max_allocated_storage"] > db["allocated_storage"]
+    ceiling = variable(synth.stack(f"{env}-platform"), db["max_allocated_storage"], "database_max_allocated_storage")
+    assert ceiling > db["allocated_storage"]
     assert db["vpc_security_group_ids"] == [_ref(stack, "aws_security_group", "security/database", "id")]
 
 
@@ -101,8 +102,10 @@ def test_production_flags_differ_from_dev(
     assert db["skip_final_snapshot"] is skip_final
     assert db.get("final_snapshot_identifier") == final_id
     assert db.get("lifecycle", {}).get("prevent_destroy") == prevent_destroy
-    assert db["backup_retention_period"] == backups
-    assert (db["allocated_storage"], db["max_allocated_storage"]) == (storage, max_storage)
+    stack = synth.stack(f"{env}-platform")
+    assert variable(stack, db["backup_retention_period"], "database_backup_retention_days") == backups
+    assert db["allocated_storage"] == storage
+    assert variable(stack, db["max_allocated_storage"], "database_max_allocated_storage") == max_storage
 
 
 @pytest.mark.parametrize("env, enabled", [("dev", False), ("prod", True)])

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from infra.config import load_app
-from tests.conftest import FIXTURE, Synth, by_path, only, ref, resources
+from tests.conftest import FIXTURE, Synth, by_path, only, ref, resources, variable
 
 ENVS = ("dev", "prod")
 WAF_TYPES = (
@@ -55,7 +55,7 @@ def test_alb_is_public_in_the_public_subnets_behind_its_group(synth: Synth, env:
     assert stack["output"]["alb_security_group_id"]["value"] == lb["security_groups"][0]
     assert len(lb["subnets"]) == spec.network.az_count
     assert all(s.startswith("${aws_subnet.public_") for s in lb["subnets"])
-    assert lb["idle_timeout"] == spec.load_balancer.idle_timeout
+    assert variable(stack, lb["idle_timeout"], "alb_idle_timeout") == spec.load_balancer.idle_timeout
 
 
 @pytest.mark.parametrize("env", ENVS)

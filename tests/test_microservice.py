@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from infra.config import SECRET_LIKE
-from tests.conftest import REMOTE, Synth, by_path, data_sources, env_of, jsondoc, logical_id, only, platform_ref, platform_value, ref, resources, spec_of
+from tests.conftest import REMOTE, Synth, by_path, data_sources, env_of, jsondoc, logical_id, only, platform_ref, platform_value, ref, resources, spec_of, variable
 
 SERVICES = ("web", "api", "worker")
 HEALTH_PROBE = (
@@ -194,8 +194,11 @@ def test_image_is_its_own_repository_at_the_tag_the_parameter_holds(synth: Synth
     assert parameter["type"] == "String"
     assert "value" not in parameter and "key_id" not in parameter
 
+    # The recorded tag, unless an operator pins one with -var image_tag (infra.service.variables).
     repository, tag = container(stack)["image"].split("}:")
-    assert tag == ref(stack, "aws_ssm_parameter", "service/image-tag", "insecure_value")
+    recorded = ref(stack, "aws_ssm_parameter", "service/image-tag", "insecure_value")
+    assert tag == "${coalesce(var.image_tag, " + recorded[2:-1] + ")}"
+    assert stack["variable"]["image_tag"]["default"] is None
     assert repository + "}" == ref(stack, "aws_ecr_repository", "service/registry/repository", "repository_url")
 
 
@@ -420,7 +423,7 @@ def test_ecs_service_runs_privately_with_a_rolling_back_circuit_breaker(synth: S
     assert ecs["deployment_circuit_breaker"] == {"enable": True, "rollback": True}
     assert ecs["deployment_minimum_healthy_percent"] == 100
     assert ecs["deployment_maximum_percent"] == 200
-    assert ecs["desired_count"] == spec.desired_count
+    assert variable(stack, ecs["desired_count"], "desired_count") == spec.desired_count
     assert ecs["lifecycle"] == {"ignore_changes": ["desired_count"]}
     assert ecs["enable_execute_command"] is False
     assert ecs["propagate_tags"] == "SERVICE"

@@ -96,10 +96,13 @@ def destroy(stack_dir: Path) -> Result:
     return Result(stack_dir.name, time.monotonic() - start, result.stdout)
 
 
-def plan_changes(stack_dir: Path) -> list[dict[str, object]]:
-    """The resource changes a fresh plan proposes (empty when the stack has converged)."""
+def plan_changes(stack_dir: Path, *args: str) -> list[dict[str, object]]:
+    """The resource changes a fresh plan proposes (empty when the stack has converged);
+    `args` are more plan options, such as `-var name=value`."""
     init(stack_dir)
-    planned = terraform(stack_dir, "plan", "-input=false", "-out=converge.tfplan", "-detailed-exitcode", check=False)
+    planned = terraform(
+        stack_dir, "plan", "-input=false", "-out=converge.tfplan", "-detailed-exitcode", *args, check=False
+    )
     if planned.returncode not in (0, 2):  # 2: the plan has changes
         raise DeployError(f"terraform plan failed in {stack_dir.name}:\n{(planned.stdout + planned.stderr)[-6000:]}")
     shown = terraform(stack_dir, "show", "-json", "converge.tfplan")

@@ -60,6 +60,7 @@ from infra.config.specs import CapacityProvider, EnvironmentSpec
 from infra.iam import ECR_PULL, ecr_login, inline_policy, service_role, session_manager_statements, statement
 from infra.platform.encryption import PlatformKey
 from infra.platform.network import Network
+from infra.platform.variables import PlatformKnobs
 
 if TYPE_CHECKING:
     from infra.platform.security import SecurityGroups
@@ -147,9 +148,11 @@ class Cluster(Construct):
         security: SecurityGroups,
         key: PlatformKey,
         arns: Arns,
+        knobs: PlatformKnobs | None = None,
     ) -> None:
         super().__init__(scope, id_)
         self.name = env.name
+        self._knobs = knobs or PlatformKnobs.of(env)
         exec_logs = CloudwatchLogGroup(
             self,
             "exec-logs",
@@ -266,8 +269,8 @@ class Cluster(Construct):
             name=ecs_capacity_group_name(env.name),
             # The environment's own service-linked role, the one the key policy names.
             service_linked_role_arn=key.autoscaling_role.arn if key.autoscaling_role else None,
-            min_size=spec.min_size,
-            max_size=spec.max_size,
+            min_size=self._knobs.ec2_min_size,
+            max_size=self._knobs.ec2_max_size,
             # desired_capacity is left to ECS managed scaling.
             vpc_zone_identifier=network.private_subnet_ids,
             launch_template=AutoscalingGroupLaunchTemplate(id=template.id, version=Token.as_string(template.latest_version)),

@@ -38,15 +38,17 @@ from infra.platform.network import Network
 from infra.platform.observability import AlarmTopic
 from infra.platform.security import SecurityGroups
 from infra.platform.storage import Storage
+from infra.platform.variables import PlatformKnobs
 
 
 class Platform(Construct):
-    def __init__(self, scope: Construct, id_: str, *, env: EnvironmentSpec) -> None:
+    def __init__(self, scope: Construct, id_: str, *, env: EnvironmentSpec, knobs: PlatformKnobs | None = None) -> None:
         super().__init__(scope, id_)
         self.env = env
+        knobs = knobs or PlatformKnobs.of(env)
         self.key = PlatformKey(self, "key", env=env)
         arns = self.key.arns
-        self.network = Network(self, "network", env=env, kms_key_arn=self.key.arn)
+        self.network = Network(self, "network", env=env, kms_key_arn=self.key.arn, knobs=knobs)
         self.storage = Storage(self, "storage", env=env, key=self.key)
         self.alarms = AlarmTopic(self, "alarms", env=env, key=self.key)
         self.security = SecurityGroups(self, "security", env=env, network=self.network)
@@ -59,9 +61,12 @@ class Platform(Construct):
             storage=self.storage,
             alarm_topic_arn=self.alarms.topic_arn,
             kms_key_arn=self.key.arn,
+            knobs=knobs,
         )
         self.boundary = TaskRoleBoundary(self, "boundary", env=env, arns=arns)
-        self.cluster = Cluster(self, "cluster", env=env, network=self.network, security=self.security, key=self.key, arns=arns)
+        self.cluster = Cluster(
+            self, "cluster", env=env, network=self.network, security=self.security, key=self.key, arns=arns, knobs=knobs
+        )
         self.discovery = Discovery(self, "discovery", env=env, network=self.network)
         self.database = (
             Database(
@@ -72,6 +77,7 @@ class Platform(Construct):
                 database_sg_id=self.security.database_sg_id,
                 key=self.key,
                 alarm_topic_arn=self.alarms.topic_arn,
+                knobs=knobs,
             )
             if env.database.enabled
             else None

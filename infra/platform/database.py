@@ -38,6 +38,7 @@ from infra.addresses import named
 from infra.platform.encryption import PlatformKey
 from infra.platform.network import Network
 from infra.config.specs import DatabaseSpec, EnvironmentSpec
+from infra.platform.variables import PlatformKnobs
 
 PORT = 3306
 ENGINE = "mysql"
@@ -118,9 +119,11 @@ class Database(Construct):
         database_sg_id: str,
         key: PlatformKey,
         alarm_topic_arn: str,
+        knobs: PlatformKnobs | None = None,
     ) -> None:
         super().__init__(scope, id_)
         spec = env.database
+        knobs = knobs or PlatformKnobs.of(env)
         identifier = f"{env.name}-mysql"
 
         subnets = DbSubnetGroup(
@@ -183,11 +186,11 @@ class Database(Construct):
             option_group_name=options.name if options else None,
             storage_type="gp3",
             allocated_storage=spec.allocated_storage,
-            max_allocated_storage=spec.max_allocated_storage,
+            max_allocated_storage=knobs.database_max_allocated_storage,
             storage_encrypted=True,
             kms_key_id=key.arn,
             multi_az=spec.multi_az,
-            backup_retention_period=spec.backup_retention_days,
+            backup_retention_period=knobs.database_backup_retention_days,
             copy_tags_to_snapshot=True,
             deletion_protection=env.deletion_protection,
             skip_final_snapshot=not env.production,

@@ -57,6 +57,7 @@ from infra.platform.security import SecurityGroups
 from infra.config.specs import EnvironmentSpec
 from infra.expressions import format_
 from infra.platform.storage import Storage
+from infra.platform.variables import PlatformKnobs
 
 # AWS managed rule groups in evaluation order (WAF priority = position * 10), each with
 # the rules of the group that only count instead of blocking.
@@ -95,9 +96,11 @@ class LoadBalancer(Construct):
         storage: Storage,
         alarm_topic_arn: str,
         kms_key_arn: str,
+        knobs: PlatformKnobs | None = None,
     ) -> None:
         super().__init__(scope, id_)
         spec = env.load_balancer
+        knobs = knobs or PlatformKnobs.of(env)
         name = f"{env.name}-alb"
         self.https = spec.https
 
@@ -111,7 +114,7 @@ class LoadBalancer(Construct):
             load_balancer_type="application",
             subnets=network.public_subnet_ids,
             security_groups=[security.alb_sg_id],
-            idle_timeout=spec.idle_timeout,
+            idle_timeout=knobs.alb_idle_timeout,
             drop_invalid_header_fields=True,
             enable_deletion_protection=env.deletion_protection,
             access_logs=LbAccessLogs(bucket=storage.logs_bucket_name, prefix=storage.alb_log_prefix, enabled=True),

@@ -51,6 +51,7 @@ from cdktf_cdktf_provider_aws.vpc import Vpc
 
 from infra.addresses import address_name, named
 from infra.config.specs import EnvironmentSpec, ExistingNetworkSpec, NatMode
+from infra.platform.variables import PlatformKnobs
 
 
 class Network(Construct):
@@ -59,8 +60,11 @@ class Network(Construct):
     preconditions on an existing network's subnets, else None) of the resources placed in
     those tiers."""
 
-    def __init__(self, scope: Construct, id_: str, *, env: EnvironmentSpec, kms_key_arn: str) -> None:
+    def __init__(
+        self, scope: Construct, id_: str, *, env: EnvironmentSpec, kms_key_arn: str, knobs: PlatformKnobs | None = None
+    ) -> None:
         super().__init__(scope, id_)
+        self._knobs = knobs or PlatformKnobs.of(env)
         self.load_balancer_checks: TerraformResourceLifecycle | None = None
         self.database_checks: TerraformResourceLifecycle | None = None
         if env.network.existing is not None:
@@ -242,7 +246,7 @@ class Network(Construct):
             self,
             "flow-logs",
             name=f"/vpc/{env.name}/flow-logs",
-            retention_in_days=env.network.flow_log_retention_days,
+            retention_in_days=self._knobs.flow_log_retention_days,
             kms_key_id=kms_key_arn,
         )
         trust = DataAwsIamPolicyDocument(

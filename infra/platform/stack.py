@@ -1,4 +1,9 @@
-"""The platform stack `<env>-platform`: the shared layer of one environment and its contract."""
+"""The platform stack `<env>-platform`: the shared layer of one environment and its contract.
+
+Its variables (`infra.platform.variables`) are the per-environment values an operator may
+change at apply time: EC2 capacity bounds, ALB idle timeout, database backups and storage
+ceiling, flow-log retention.
+"""
 
 from __future__ import annotations
 
@@ -8,13 +13,16 @@ from infra.config.specs import EnvironmentSpec, LocalEndpoint
 from infra.imports import apply_imports
 from infra.platform import contract
 from infra.platform.composition import Platform
+from infra.platform.variables import PlatformKnobs
 from infra.stacks import EnvironmentStack
 
 
 class PlatformStack(EnvironmentStack):
     def __init__(self, scope: Construct, id_: str, *, env: EnvironmentSpec, local: LocalEndpoint | None) -> None:
         super().__init__(scope, id_, env=env, local=local, component="platform")
-        self.platform = Platform(self, "platform", env=env)
+        # Variables first: an operator reads them at the top of the stack's JSON.
+        self.knobs = PlatformKnobs.declare(self, env)
+        self.platform = Platform(self, "platform", env=env, knobs=self.knobs)
         contract.publish(
             self,
             self.platform.contract_values(),

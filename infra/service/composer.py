@@ -3,7 +3,8 @@
     log group       /ecs/<env>/<service>, KMS, retention from the environment
     repository      ECR `<env>/<service>` (ECR images)                 infra.service.registry
     image           ECR: `<repository url>:<tag>`, the tag read from the SSM parameter
-                    /ecs-platform/<env>/<service>/image-tag; external: the URI as given
+                    /ecs-platform/<env>/<service>/image-tag unless the stack's `image_tag`
+                    variable pins one (infra.service.variables); external: the URI as given
     queues          worker: SQS queue + DLQ                             infra.service.queue
     security group  its own, and the rules admitting it elsewhere      infra.service.security_group
     roles           exec / task (under the boundary) / build / pipeline  infra.service.roles
@@ -23,7 +24,8 @@ back by the circuit breaker is never recorded). Terraform creates the parameter 
 `image.tag` (default "bootstrap") and ignores later changes to its value, and builds the
 container image from the parameter's *current* value. So a `terraform apply` after a
 pipeline run registers a revision with the image that is running, never the old one and
-never one that did not pass.
+never one that did not pass. An operator may pin another tag for one apply with the stack's
+`image_tag` variable (`infra.service.variables`); the parameter keeps the pipeline's tag.
 
 Secrets never appear in the configuration, the plan or the task definition: the container
 gets them through `secrets[].valueFrom` (ARNs), the database password as DB_SECRET from the
@@ -68,6 +70,7 @@ from infra.service.roles import ServiceRoles
 from infra.service.route import LoadBalancerRoute, discovery_service
 from infra.service.scaling import ServiceScaling
 from infra.service.security_group import ServiceSecurityGroup
+from infra.service.variables import ServiceKnobs
 
 
 class Microservice(Construct):
@@ -77,12 +80,24 @@ class Microservice(Construct):
     images), `image`, `image_tag_parameter` (None for external images), `queues` (worker),
     `security_group`, `roles`, `container_definitions`, `task_definition`, `route` (web),
     `discovery`, `service`, `alarms`, `scaling`, `pipeline` (None for external images).
+
+    `knobs`: the values operators may set at apply time (the stack's variables); without them,
+    the spec's values.
     """
 
     def __init__(
-        self, scope: Construct, id_: str, *, env: EnvironmentSpec, spec: ServiceSpec, platform: PlatformRef, arns: Arns
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        env: EnvironmentSpec,
+        spec: ServiceSpec,
+        platform: PlatformRef,
+        arns: Arns,
+        knobs: ServiceKnobs | None = None,
     ) -> None:
         super().__init__(scope, id_)
+        self.knobs = knobs = knobs or ServiceKnobs.of(spec)
         self.name = name = f"{env.name}-{spec.name}"
         ecr = spec.image.source is ImageSource.ECR
         self.log_group = CloudwatchLogGroup(
@@ -177,7 +192,7 @@ class Microservice(Construct):
         self.discovery = named(
             discovery_service(self, "discovery", name=name, spec=spec, namespace=env.namespace, platform=platform), spec.name
         )
-        self.service = named(self._service(spec, platform), spec.name)
+        self.service = named(self._service(spec, platform, knobs), spec.name)
         target_group = self.route.target_group if self.route else None
         self.alarms = ServiceAlarms(
             self,
@@ -197,6 +212,8 @@ class Microservice(Construct):
             "scaling",
             env=env,
             spec=spec,
+            min_count=knobs.min_count,
+            max_count=knobs.max_count,
             cluster_name=platform.cluster_name,
             service_name=self.service.name,
             load_balancer_arn_suffix=platform.alb_arn_suffix if target_group else None,
@@ -236,7 +253,7 @@ class Microservice(Construct):
             # The pipeline's record step writes the tag; Terraform only creates the parameter.
             lifecycle=TerraformResourceLifecycle(ignore_changes=["insecure_value"]),
         )
-        return f"{self.repository.url}:{parameter.insecure_value}", parameter
+        return self.knobs.image(self.repository.url, parameter.insecure_value), parameter
 
     @staticmethod
     def _capacity_provider(provider: CapacityProvider, platform: PlatformRef) -> str:
@@ -244,7 +261,7 @@ class Microservice(Construct):
             return platform.ec2_capacity_provider_name
         return provider.value
 
-    def _service(self, spec: ServiceSpec, platform: PlatformRef) -> EcsService:
+    def _service(self, spec: ServiceSpec, platform: PlatformRef, knobs: ServiceKnobs) -> EcsService:
         route = self.route
         on_ec2 = any(item.provider is CapacityProvider.EC2 for item in spec.capacity)
         return EcsService(
@@ -253,7 +270,7 @@ class Microservice(Construct):
             name=self.name,
             cluster=platform.cluster_arn,
             task_definition=self.task_definition.arn,
-            desired_count=spec.desired_count,
+            desired_count=knobs.desired_count,
             deployment_circuit_breaker=EcsServiceDeploymentCircuitBreaker(enable=True, rollback=True),
             deployment_minimum_healthy_percent=spec.min_healthy_percent,
             deployment_maximum_percent=spec.max_percent,
@@ -292,6 +309,7 @@ class Microservice(Construct):
             wait_for_steady_state=False,
             # Application Auto Scaling owns the running count once the service exists; without
             # this every apply would reset it to desired_count (undoing a scale-out under load).
+            # Operators move the count through min_count/max_count (infra.service.variables).
             lifecycle=TerraformResourceLifecycle(ignore_changes=["desired_count"]),
             # The target group must be attached to the listener before ECS registers targets,
             # and the first tasks must be able to read their secrets and queue.

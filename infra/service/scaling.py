@@ -1,6 +1,7 @@
 """Application Auto Scaling of one ECS service: the service's desired count belongs to it.
 
-    target       service/<cluster>/<env>-<service>, ecs:service:DesiredCount, min..max from the spec
+    target       service/<cluster>/<env>-<service>, ecs:service:DesiredCount, min..max from the
+                 stack's variables min_count / max_count (defaults: the spec's)
     cpu          target tracking on ECSServiceAverageCPUUtilization     (scaling.cpu_target)
     memory       target tracking on ECSServiceAverageMemoryUtilization  (scaling.memory_target)
     requests     target tracking on ALBRequestCountPerTarget (web)       (scaling.requests_per_target)
@@ -54,6 +55,8 @@ class ServiceScaling(Construct):
         *,
         env: EnvironmentSpec,
         spec: ServiceSpec,
+        min_count: float,
+        max_count: float,
         cluster_name: str,
         service_name: str,
         load_balancer_arn_suffix: str | None = None,
@@ -71,8 +74,8 @@ class ServiceScaling(Construct):
             service_namespace="ecs",
             resource_id=f"service/{cluster_name}/{service_name}",
             scalable_dimension=SCALABLE_DIMENSION,
-            min_capacity=spec.min_count,
-            max_capacity=spec.max_count,
+            min_capacity=min_count,
+            max_capacity=max_count,
         )
         named(self.target, spec.name)
         scaling = spec.scaling

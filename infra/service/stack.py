@@ -2,7 +2,8 @@
 
 It reads the platform only through `PlatformRef` (the contract, by output name), so it
 synthesizes alone (`make synth SERVICES=web`) and adding, changing or removing a service
-plans changes in this stack only.
+plans changes in this stack only. Its variables (`infra.service.variables`) are what an
+operator sets at apply time: the image tag and the task counts.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from infra.config.specs import EnvironmentSpec, LocalEndpoint, ServiceKind, Serv
 from infra.imports import apply_imports
 from infra.service.composer import Microservice
 from infra.service.platform_ref import PlatformRef
+from infra.service.variables import ServiceKnobs
 from infra.stacks import EnvironmentStack
 
 
@@ -26,7 +28,11 @@ class ServiceStack(EnvironmentStack):
         super().__init__(scope, id_, env=env, local=local, component=service.name)
         self.platform = PlatformRef(self, "platform", env=env)
         arns = Arns.of(self, region=env.region)
-        self.service = Microservice(self, "service", env=env, spec=service, platform=self.platform, arns=arns)
+        # Variables first: an operator reads them at the top of the stack's JSON.
+        self.knobs = ServiceKnobs.declare(self, service)
+        self.service = Microservice(
+            self, "service", env=env, spec=service, platform=self.platform, arns=arns, knobs=self.knobs
+        )
         TerraformOutput(self, "url", value=_service_url(env, service, self.platform, self.service))
         # Last: it checks `[[imports]]` against the stack's final resource addresses.
         apply_imports(self, service.imports, stack_name=id_)
