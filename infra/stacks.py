@@ -17,6 +17,7 @@ from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTag
 
 from infra.config.specs import BackendKind, EnvironmentSpec, LocalEndpoint
 from infra.local_endpoints import ENDPOINT_SERVICES
+from infra.naming import Names
 
 PROVIDER_VERSION = "5.100.0"
 # No `required_version` in the terraform block: Checkov's terraform_json parser fails on
@@ -28,13 +29,15 @@ def stack_name(env: EnvironmentSpec, part: str) -> str:
 
 
 class EnvironmentStack(TerraformStack):
-    """A stack of one environment: provider, pinned versions, backend and tags."""
+    """A stack of one environment: provider, pinned versions, backend and tags; its names
+    (`infra.naming`), declared by `declare_names()` once every resource is built."""
 
     def __init__(
         self, scope: Construct, id_: str, *, env: EnvironmentSpec, local: LocalEndpoint | None, component: str
     ) -> None:
         super().__init__(scope, id_)
         self.env = env
+        self.names = Names(env_name=env.name, stack=id_, workspaces=env.backend.kind is not BackendKind.CLOUD)
         tags = {
             "Project": "ecs-platform",
             "Environment": env.name,
@@ -52,6 +55,11 @@ class EnvironmentStack(TerraformStack):
         # The bindings are generated for exactly this provider version; pin it.
         self.add_override("terraform.required_providers.aws.version", PROVIDER_VERSION)
         _configure_backend(self, env, id_)
+
+    def declare_names(self) -> None:
+        """The locals every name is built from; last, when the tightest name is known."""
+        for local, expression in self.names.locals().items():
+            self.add_override(f"locals.{local}", expression)
 
 
 def _local_provider_options(local: LocalEndpoint) -> dict[str, object]:

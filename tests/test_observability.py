@@ -151,14 +151,15 @@ def test_dashboard_does_not_list_services_so_adding_one_leaves_it_unchanged(synt
 
 
 def test_dashboard_body_is_deterministic() -> None:
-    from cdktf import App, TerraformStack
+    from cdktf import App
 
     from infra.config import load_app
+    from infra.stacks import EnvironmentStack
     from infra.platform.dashboard import Dashboard
 
     spec = load_app(FIXTURE, environments=["dev"])
     (env,) = spec.environments
-    stack = TerraformStack(App(), "t")
+    stack = EnvironmentStack(App(), "t", env=env, local=None, component="platform")
     one = Dashboard(stack, "one", env=env, alb_arn_suffix="app/x/1", db_identifier="dev-mysql")
     two = Dashboard(stack, "two", env=env, alb_arn_suffix="app/x/1", db_identifier="dev-mysql")
     assert one.body == two.body

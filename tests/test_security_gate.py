@@ -315,6 +315,8 @@ def _document(text: str) -> dict[str, Any]:
     """Literal policy JSON, or Terraform's `jsonencode({...})` of one (the KMS key policy)."""
     if text.startswith("${jsonencode(") and text.endswith(")}"):
         text = text[len("${jsonencode(") : -2].replace('" = ', '": ')
+        # A reference stays an expression inside jsonencode (the Auto Scaling role's ARN): quote it.
+        text = re.sub(r'": ([A-Za-z_][\w.-]*\.[\w.-]+)(?=[,}\]])', r'": "${\1}"', text)
     return json.loads(text)
 
 

@@ -15,6 +15,8 @@ from constructs import Construct
 from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import DataAwsIamPolicyDocument
 from cdktf_cdktf_provider_aws.iam_policy import IamPolicy
 
+from infra import naming
+from infra.naming import Names
 from infra.arns import Arns
 from infra.config import iam_actions
 from infra.config.specs import EnvironmentSpec
@@ -77,7 +79,7 @@ class TaskRoleBoundary(Construct):
             statement("NoResourceLevel", sorted(iam_actions.NO_RESOURCE_LEVEL_NAMES), ["*"]),
         ]
         document = DataAwsIamPolicyDocument(self, "document", statement=statements)
-        self.name = f"{env.name}-task-boundary"
+        self.name = Names.of(self).name("{prefix}-task-boundary", naming.IAM_POLICY)
         policy = IamPolicy(
             self,
             "policy",

@@ -19,6 +19,8 @@ from constructs import Construct
 
 from cdktf_cdktf_provider_aws.cloudwatch_dashboard import CloudwatchDashboard
 
+from infra import naming
+from infra.naming import Names
 from infra.config.specs import EnvironmentSpec
 
 WIDTH, HEIGHT, COLUMNS = 12, 6, 2
@@ -39,7 +41,8 @@ class Dashboard(Construct):
     ) -> None:
         super().__init__(scope, id_)
         self._region = env.region
-        cluster = env.name
+        names = Names.of(self)
+        cluster = naming.PREFIX  # the cluster's name, and the first word of every queue's
         widgets: list[dict[str, Any]] = []
 
         if alb_arn_suffix is not None:
@@ -81,7 +84,7 @@ class Dashboard(Construct):
             widget["x"] = (i % COLUMNS) * WIDTH
             widget["y"] = (i // COLUMNS) * HEIGHT
         self.body = json.dumps({"widgets": widgets}, sort_keys=True, separators=(",", ":"))
-        dashboard = CloudwatchDashboard(self, "dashboard", dashboard_name=f"{env.name}-platform", dashboard_body=self.body)
+        dashboard = CloudwatchDashboard(self, "dashboard", dashboard_name=names.name("{prefix}-platform", naming.DASHBOARD), dashboard_body=self.body)
         self.name = dashboard.dashboard_name
         self.arn = dashboard.dashboard_arn
 

@@ -29,6 +29,8 @@ from cdktf_cdktf_provider_aws.subnet import Subnet
 from cdktf_cdktf_provider_aws.vpc import Vpc
 
 from infra.config.specs import EnvironmentSpec, NatMode
+from infra import naming
+from infra.naming import Names
 
 
 class Network(Construct):
@@ -38,7 +40,8 @@ class Network(Construct):
     def __init__(self, scope: Construct, id_: str, *, env: EnvironmentSpec, kms_key_arn: str) -> None:
         super().__init__(scope, id_)
         net = env.network
-        prefix = env.name
+        # Name tags are not unique in AWS, but they are how a copy's network is told apart.
+        prefix = naming.PREFIX
         self.vpc_cidr = str(net.vpc_cidr)
         # AZ names come from the configuration, not from an aws_availability_zones lookup.
         self.availability_zones = list(net.availability_zones)
@@ -110,7 +113,7 @@ class Network(Construct):
         group = CloudwatchLogGroup(
             self,
             "flow-logs",
-            name=f"/vpc/{env.name}/flow-logs",
+            name=Names.of(self).name("/vpc/{prefix}/flow-logs", naming.LOG_GROUP),
             retention_in_days=env.network.flow_log_retention_days,
             kms_key_id=kms_key_arn,
         )
@@ -126,7 +129,7 @@ class Network(Construct):
                 )
             ],
         )
-        role = IamRole(self, "flow-logs-role", name=f"{env.name}-vpc-flow-logs", assume_role_policy=trust.json)
+        role = IamRole(self, "flow-logs-role", name=Names.of(self).name("{prefix}-vpc-flow-logs", naming.IAM_ROLE), assume_role_policy=trust.json)
         write = DataAwsIamPolicyDocument(
             self,
             "flow-logs-write",

@@ -20,3 +20,4 @@ class PlatformStack(EnvironmentStack):
             database=self.platform.database is not None,
             ec2=self.platform.cluster.ec2_capacity_provider_name is not None,
         )
+        self.declare_names()

@@ -7,11 +7,13 @@ as CodeBuild environment variables of the project; the buildspecs refer to them 
 
     REPOSITORY_URI       <account>.dkr.ecr.<region>.amazonaws.com/<repository> (project variable)
     SERVICE_DIR          services/<folder>: the Docker build context (buildspec variable)
-    IMAGE_TAG_PARAMETER  /ecs-platform/<env>/<name>/image-tag (record buildspec variable)
+    IMAGE_TAG_PARAMETER  /ecs-platform/<prefix>/<name>/image-tag (record buildspec variable;
+                         <prefix> is the environment, with the workspace outside `default`)
 
 The document is written with `json.dumps`: YAML is a superset of JSON, so the text is a
-valid buildspec and its key order is the order below, always. It never contains "${" or
-"%{": the text is embedded in Terraform JSON, where those start an interpolation.
+valid buildspec and its key order is the order below, always. It contains no "${" or "%{"
+but the names' prefix `${local.name_prefix}` (infra.naming), which Terraform fills in: the
+text is embedded in Terraform JSON, where those start an interpolation.
 
 Order of the phases, and why each guard exists:
   pre_build  log in to ECR; IMAGE_TAG = the first 12 characters of the source revision
@@ -35,8 +37,9 @@ from __future__ import annotations
 import json
 import shlex
 
-from infra.service.roles import image_tag_parameter_name as _parameter_name
+from infra import naming
 from infra.config.specs import EnvironmentSpec, ServiceSpec
+from infra.service.roles import image_tag_parameter_name as _parameter_name
 
 IMAGE_DEFINITIONS = "imagedefinitions.json"
 PYTHON_RUNTIME = "3.11"
@@ -45,7 +48,7 @@ PYTHON_RUNTIME = "3.11"
 def image_tag_parameter_name(env: EnvironmentSpec, spec: ServiceSpec) -> str:
     """The SSM parameter that holds the service's deployed image tag (written by its pipeline's
     record step; only the record role may write exactly this name)."""
-    return _parameter_name(env.name, spec.name)
+    return _parameter_name(spec.name).format(prefix=naming.PREFIX)
 
 
 def service_dir(spec: ServiceSpec) -> str:

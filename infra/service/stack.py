@@ -27,6 +27,7 @@ class ServiceStack(EnvironmentStack):
         arns = Arns.of(self, region=env.region)
         self.service = Microservice(self, "service", env=env, spec=service, platform=self.platform, arns=arns)
         TerraformOutput(self, "url", value=_service_url(env, service, self.platform, self.service))
+        self.declare_names()
 
 
 def _service_url(env: EnvironmentSpec, spec: ServiceSpec, platform: PlatformRef, service: Microservice) -> str:
