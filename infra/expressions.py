@@ -26,6 +26,9 @@ from __future__ import annotations
 from typing import Any
 
 from cdktf import Fn, Token
+from constructs import Construct
+
+from infra.naming import PREFIX, Names
 
 # Order matters: the backslash first, so the escapes added after it stay single.
 _ESCAPES = (("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t"), ("%{", "%%{"))
@@ -41,28 +44,36 @@ def literal(text: str) -> str:
     return text
 
 
-def _escaped(value: Any) -> Any:
+def _escaped(value: Any, prefix: str | None) -> Any:
     if isinstance(value, str):
-        return literal(value)
+        text = literal(value)
+        if PREFIX in text:
+            # A name of this copy (infra.naming): the prefix must stay an interpolation, and a
+            # literal `${` inside an expression is escaped by CDKTF; a reference token is not.
+            if prefix is None:
+                raise ValueError(f"jsonencode: {value!r} holds a workspace-aware name: pass scope= to resolve its prefix")
+            text = text.replace(PREFIX, prefix)
+        return text
     if isinstance(value, bool | int | float):
         return value
     if isinstance(value, dict):
         # CDKTF writes a key between quotes as it is (tfExpression.js resolveExpressionPart):
         # no `${` escaping there either.
-        return {literal(str(key)).replace("${", "$${"): _escaped(item) for key, item in value.items()}
+        return {literal(str(key)).replace("${", "$${"): _escaped(item, prefix) for key, item in value.items()}
     if isinstance(value, list | tuple):
-        return [_escaped(item) for item in value]
+        return [_escaped(item, prefix) for item in value]
     raise TypeError(f"jsonencode: {type(value).__name__} is not a JSON value: {value!r}")
 
 
-def jsonencode(document: Any) -> str:
+def jsonencode(document: Any, *, scope: Construct | None = None) -> str:
     """The JSON text of `document` (dicts, lists, strings, numbers, booleans; strings may hold
     references), as Terraform's `jsonencode` of it: `${jsonencode({...})}`.
 
     A string that is a reference and nothing else is written as the bare reference, so it keeps
     its Terraform type: a number output stays a JSON number. Where the document wants a string
     (an ECS environment value), pass `Fn.tostring(reference)`."""
-    return Fn.jsonencode(_escaped(document))
+    prefix = Names.of(scope).prefix_ref if scope is not None else None
+    return Fn.jsonencode(_escaped(document, prefix))
 
 
 def format_(template: str, *values: Any) -> str:

@@ -21,6 +21,7 @@ from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTag
 from infra.addresses import Addresses
 from infra.config.specs import BackendKind, EnvironmentSpec, LocalEndpoint
 from infra.local_endpoints import ENDPOINT_SERVICES
+from infra.naming import Names
 
 PROVIDER_VERSION = "5.100.0"
 # No `required_version` in the terraform block: Checkov's terraform_json parser fails on
@@ -32,7 +33,8 @@ def stack_name(env: EnvironmentSpec, part: str) -> str:
 
 
 class EnvironmentStack(TerraformStack):
-    """A stack of one environment: provider, pinned versions, backend and tags."""
+    """A stack of one environment: provider, pinned versions, backend and tags; its names
+    (`infra.naming`), declared by `declare_names()` once every resource is built."""
 
     def __init__(
         self, scope: Construct, id_: str, *, env: EnvironmentSpec, local: LocalEndpoint | None, component: str
@@ -42,6 +44,8 @@ class EnvironmentStack(TerraformStack):
         self.addresses = Addresses(id_)
         # Resolved when the stack is written, after every element has its address.
         self.add_override("moved", Lazy.any_value(_MovedBlocks(self.addresses)))
+        self.names = Names(env_name=env.name, stack=id_, workspaces=env.backend.kind is not BackendKind.CLOUD)
+        self.names.bind(self)
         tags = {
             "Project": "ecs-platform",
             "Environment": env.name,
@@ -59,6 +63,11 @@ class EnvironmentStack(TerraformStack):
         # The bindings are generated for exactly this provider version; pin it.
         self.add_override("terraform.required_providers.aws.version", PROVIDER_VERSION)
         _configure_backend(self, env, id_)
+
+    def declare_names(self) -> None:
+        """The locals every name is built from; last, when the tightest name is known."""
+        for local, expression in self.names.locals().items():
+            self.add_override(f"locals.{local}", expression)
 
 
     def _allocate_logical_id(self, tf_element: Any) -> str:

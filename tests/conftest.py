@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import functools
 import json
 import os
@@ -14,7 +15,7 @@ from typing import Any
 import pytest
 from hypothesis import settings
 
-from infra import speedups
+from infra import naming, speedups
 from infra.config import load_app
 from infra.config.specs import EnvironmentSpec, ServiceSpec
 
@@ -35,19 +36,60 @@ speedups.install(os.environ.get(speedups.SWITCH, "all") + ",-gc")
 
 
 class Synth:
-    """The synthesized JSON of every stack, read once."""
+    """The synthesized JSON of every stack, read once: `raw(name)` as written, `stack(name)` with
+    every name as Terraform evaluates it in the `default` workspace (`in_default`)."""
 
     def __init__(self, outdir: Path) -> None:
         self.outdir = outdir
-        self.stacks: dict[str, dict[str, Any]] = {
+        self.raw_stacks: dict[str, dict[str, Any]] = {
             path.parent.name: json.loads(path.read_text()) for path in sorted((outdir / "stacks").glob("*/cdk.tf.json"))
         }
+        self.stacks: dict[str, dict[str, Any]] = {name: in_default(stack) for name, stack in self.raw_stacks.items()}
 
     def stack(self, name: str) -> dict[str, Any]:
         return self.stacks[name]
 
+    def raw(self, name: str) -> dict[str, Any]:
+        return self.raw_stacks[name]
+
     def stack_dir(self, name: str) -> Path:
         return self.outdir / "stacks" / name
+
+
+# The two expression forms infra.naming writes around names, evaluated for `default`.
+DEFAULT_PREFIX = re.compile(r'^\$\{terraform\.workspace == "default" \? "([a-z0-9]+)" : ')
+BASE64 = re.compile(r'^\$\{base64encode\(("(?:[^"\\]|\\.)*")\)\}$', re.S)
+
+
+def in_default(stack: dict[str, Any]) -> dict[str, Any]:
+    """The stack's JSON with its names as they are in the `default` workspace: the environment
+    name for `${local.name_prefix}`, and `${base64encode("...")}` of a script with the name in
+    it evaluated (the scheme of infra.naming, which keeps every name of `default` as it was).
+    Tests that assert literal names assert them here; tests of the scheme itself read the raw JSON."""
+    prefix = stack.get("locals", {}).get("name_prefix")
+    if prefix is None:
+        return stack
+    match = DEFAULT_PREFIX.match(prefix)
+    env = match.group(1) if match else prefix  # the cloud backend: the environment's name itself
+
+    def evaluate(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: evaluate(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [evaluate(v) for v in value]
+        if isinstance(value, str):
+            value = naming.in_default(value, env)
+            encoded = BASE64.match(value)
+            if encoded:
+                return base64.b64encode(json.loads(encoded.group(1)).encode()).decode()
+        return value
+
+    return {key: value if key == "locals" else evaluate(value) for key, value in stack.items()}
+
+
+def load_stack(path: Path) -> dict[str, Any]:
+    """A synthesized `cdk.tf.json`, with its names as they are in the `default` workspace."""
+    return in_default(json.loads(path.read_text()))
 
 
 def resources(stack: dict[str, Any], type_: str) -> dict[str, dict[str, Any]]:

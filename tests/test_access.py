@@ -13,7 +13,7 @@ import pytest
 
 from infra.platform.access import AMI_PARAMETER, AMI_PARAMETER_ARM64
 from infra.config import load_app
-from tests.conftest import FIXTURE, Synth, by_path, data_sources, only, ref, resources
+from tests.conftest import FIXTURE, Synth, by_path, data_sources, load_stack, only, ref, resources
 
 ENVS = ("dev", "prod")
 HOSTS = {
@@ -130,7 +130,7 @@ def test_access_disabled_removes_the_hosts(tmp_path: Path) -> None:
     platform = PlatformStack(app, "dev-platform", env=off, local=None).platform
     app.synth()
     assert platform.access is None
-    stack = json.loads((tmp_path / "stacks" / "dev-platform" / "cdk.tf.json").read_text())
+    stack = load_stack(tmp_path / "stacks" / "dev-platform" / "cdk.tf.json")
     assert not resources(stack, "aws_instance")
     assert not [e for e in resources(stack, "aws_eip").values() if "/access/" in e["//"]["metadata"]["path"]]
     assert not [
@@ -152,7 +152,7 @@ def _platform_with(tmp_path: Path, env: Any) -> dict[str, Any]:
     app = App(outdir=str(tmp_path))
     PlatformStack(app, "dev-platform", env=env, local=None)
     app.synth()
-    return json.loads((tmp_path / "stacks" / "dev-platform" / "cdk.tf.json").read_text())
+    return load_stack(tmp_path / "stacks" / "dev-platform" / "cdk.tf.json")
 
 
 @pytest.mark.parametrize(("instance_type", "parameter"), [("t4g.small", AMI_PARAMETER_ARM64), ("m7g.medium", AMI_PARAMETER_ARM64), ("t3.small", AMI_PARAMETER)])
@@ -215,7 +215,7 @@ def test_ansible_inventory_selects_the_running_ecs_capacity_of_its_environment(s
 def test_ansible_user_data_is_the_same_text_every_synthesis() -> None:
     from infra.platform.access import ansible_user_data
 
-    first = ansible_user_data(env_name="dev", region="eu-west-1")
-    assert first == ansible_user_data(env_name="dev", region="eu-west-1")
+    first = ansible_user_data(prefix="dev", region="eu-west-1")
+    assert first == ansible_user_data(prefix="dev", region="eu-west-1")
     assert inventory_of(first)["regions"] == ["eu-west-1"]
     assert inventory_of(first)["filters"]["tag:aws:autoscaling:groupName"] == "dev-ecs"

@@ -20,7 +20,8 @@ from typing import Any
 import boto3
 import pytest
 
-from infra.platform.cluster import exec_log_group_name
+from infra import naming
+from infra.platform.cluster import EXEC_LOG_GROUP
 from localaws import running
 from tests.config_builder import Project
 from tests.test_brownfield import address, addresses_by_path
@@ -92,7 +93,7 @@ def _init(stack_dir: Path, env: dict[str, str]) -> None:
 def test_a_platform_on_an_existing_vpc_plans_and_adopts_a_log_group(tmp_path: Path, endpoint: str, terraform_env: dict[str, str]) -> None:
     network = _network(endpoint, "10.20.0.0/16")
     logs = boto3.client("logs", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test")
-    group = exec_log_group_name("dev")
+    group = naming.in_default(EXEC_LOG_GROUP.replace("{prefix}", naming.PREFIX), "dev")
     logs.create_log_group(logGroupName=group)
     stack_dir, found = _platform(tmp_path, endpoint, network, imports=[("/cluster/exec-logs", group)])
     target = address(found, "/cluster/exec-logs")

@@ -13,7 +13,7 @@ import pytest
 from infra.platform.cluster import AMI_PARAMETER, AMI_PARAMETER_ARM64
 from infra.config import load_app
 from infra.config.specs import CapacityProvider, StrategyItem
-from tests.conftest import FIXTURE, Synth, by_path, data_sources, only, ref, resources, variable
+from tests.conftest import FIXTURE, Synth, by_path, data_sources, load_stack, only, ref, resources, variable
 
 ENVS = ("dev", "prod")
 # env: default strategy as (provider, weight, base), instance type, min, max
@@ -197,7 +197,7 @@ def variants(tmp_path_factory: pytest.TempPathFactory) -> dict[str, tuple[dict[s
     }
     app.synth()
     return {
-        name: (json.loads((outdir / "stacks" / name / "cdk.tf.json").read_text()), platform)
+        name: (load_stack(outdir / "stacks" / name / "cdk.tf.json"), platform)
         for name, platform in platforms.items()
     }
 
@@ -216,18 +216,18 @@ def test_without_ec2_only_fargate_providers_remain(variants: dict[str, tuple[dic
     assert platform.cluster.ec2_capacity_provider_name is None
     assert "ec2_capacity_provider_name" not in stack["output"]  # services find no EC2 provider in the contract
     assert platform.cluster.capacity_provider_names == ("FARGATE", "FARGATE_SPOT")
-    assert platform.cluster.name == "dev"
+    assert platform.cluster.name == "${local.name_prefix}"  # `dev` in the default workspace (infra.naming)
 
 
 def test_ec2_in_the_default_strategy_maps_to_the_ec2_provider(variants: dict[str, tuple[dict[str, Any], Any]]) -> None:
     stack, platform = variants["ec2-default"]
     association = only(stack, "aws_ecs_cluster_capacity_providers")
     assert association["default_capacity_provider_strategy"] == [{"capacity_provider": "ec2-dev", "weight": 1, "base": 1}]
-    assert platform.cluster.ec2_capacity_provider_name == "ec2-dev"
+    assert platform.cluster.ec2_capacity_provider_name == "ec2-${local.name_prefix}"
     assert stack["output"]["ec2_capacity_provider_name"]["value"] == ref(
         stack, "aws_ecs_capacity_provider", "/cluster/ec2-capacity-provider", "name"
     )
-    assert platform.cluster.capacity_provider_names == ("FARGATE", "FARGATE_SPOT", "ec2-dev")
+    assert platform.cluster.capacity_provider_names == ("FARGATE", "FARGATE_SPOT", "ec2-${local.name_prefix}")
     assert only(stack, "aws_ecs_capacity_provider")["auto_scaling_group_provider"]["managed_scaling"]["target_capacity"] == 80
     assert only(stack, "aws_ecs_cluster")["setting"] == [{"name": "containerInsights", "value": "disabled"}]
 
@@ -260,7 +260,8 @@ def test_the_environment_creates_its_own_auto_scaling_role_before_the_key_names_
     assert only(stack, "aws_kms_key")["depends_on"] == [role_address]
     policy = key_policy(stack)
     assert "AutoScalingUsesKeyForVolumes" in policy and "AutoScalingGrantsForVolumes" in policy
-    assert f":role/aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling_{env}-ecs" in policy
+    # The role's own ARN (IAM reports aws-service-role/autoscaling.amazonaws.com/AWSServiceRoleForAutoScaling_<env>-ecs).
+    assert policy.count('"AWS" = ' + ref(stack, "aws_iam_service_linked_role", "/key/autoscaling-role", "arn").strip("${}")) == 2
     # ... and the Auto Scaling group launches with exactly that role.
     group = only(stack, "aws_autoscaling_group")
     assert group["service_linked_role_arn"] == ref(stack, "aws_iam_service_linked_role", "/key/autoscaling-role", "arn")

@@ -15,7 +15,7 @@ import pytest
 from infra.config import load_app
 from infra.platform import contract
 from infra.service.platform_ref import PlatformRef
-from tests.conftest import FIXTURE, ROOT, Synth
+from tests.conftest import FIXTURE, ROOT, Synth, load_stack
 
 ENVS = ("dev", "prod")
 
@@ -48,7 +48,7 @@ def test_optional_outputs_are_left_out_when_their_part_is_off(tmp_path: Path) ->
     app = App(outdir=str(tmp_path))
     PlatformStack(app, "dev-platform", env=env, local=None)
     app.synth()
-    stack = json.loads((tmp_path / "stacks" / "dev-platform" / "cdk.tf.json").read_text())
+    stack = load_stack(tmp_path / "stacks" / "dev-platform" / "cdk.tf.json")
     expected = {o.name for o in contract.OUTPUTS if o.presence is contract.Presence.ALWAYS}
     assert _names(stack) == expected
 

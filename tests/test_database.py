@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from infra.platform.database import connections_threshold, estimated_memory_gib, free_storage_threshold_bytes
-from tests.conftest import FIXTURE, ROOT, Synth, by_path, data_sources, only, resources, variable
+from tests.conftest import FIXTURE, ROOT, Synth, by_path, data_sources, in_default, only, resources, variable
 
 ENVS = ("dev", "prod")
 
@@ -247,7 +247,7 @@ def test_disabled_database_builds_nothing(tmp_path: Path) -> None:
     app = App(outdir=str(tmp_path))
     stack = PlatformStack(app, "dev-platform", env=env, local=None)
     assert stack.platform.database is None
-    out = json.loads(Testing.synth(stack))
+    out = in_default(json.loads(Testing.synth(stack)))
     for type_ in ("aws_db_instance", "aws_db_subnet_group", "aws_db_parameter_group", "aws_db_option_group"):
         assert not resources(out, type_)
     assert not [a for a in resources(out, "aws_cloudwatch_metric_alarm").values() if "AWS/RDS" in json.dumps(a)]
@@ -270,7 +270,7 @@ def test_mysql_80_still_builds_its_own_family_and_option_group(tmp_path: Path) -
     spec = Project(tmp_path).env(database={"engine_version": "8.0.40"}).load()
     (env,) = spec.environments
     assert env.database.engine_version == "8.0.40"
-    out = json.loads(Testing.synth(PlatformStack(App(outdir=str(tmp_path / "out")), "dev-platform", env=env, local=None)))
+    out = in_default(json.loads(Testing.synth(PlatformStack(App(outdir=str(tmp_path / "out")), "dev-platform", env=env, local=None))))
     group = only(out, "aws_db_parameter_group")
     assert (group["family"], group["name"]) == ("mysql8.0", "dev-mysql80")
     options = only(out, "aws_db_option_group")

@@ -51,15 +51,16 @@ def test_backend_address_is_known_at_synth_time(synth: Synth, env: str) -> None:
 
 
 def test_namespace_name_is_a_plain_string_for_service_stacks() -> None:
-    from cdktf import App, TerraformStack
+    from cdktf import App
 
     from infra.config import load_app
+    from infra.stacks import EnvironmentStack
     from infra.platform.discovery import Discovery
     from infra.platform.network import Network
 
     spec = load_app(FIXTURE, environments=["dev"])
     (env,) = spec.environments
-    stack = TerraformStack(App(), "t")
+    stack = EnvironmentStack(App(), "t", env=env, local=None, component="platform")
     discovery = Discovery(stack, "discovery", env=env, network=Network(stack, "network", env=env, kms_key_arn="arn:aws:kms:us-east-1:123456789012:key/x"))
     # Services build DNS names such as api.dev.internal from it at synth time.
     assert discovery.namespace_name == "dev.internal"

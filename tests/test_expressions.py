@@ -98,3 +98,24 @@ def test_the_tests_read_a_jsonencode_back_as_the_document() -> None:
     value = json.loads(Testing.synth(stack))["output"]["doc"]["value"]
     assert jsondoc(value) == doc
     assert jsondoc('{"a": 1}') == {"a": 1}
+
+
+def test_a_workspace_aware_name_inside_a_document_stays_an_interpolation() -> None:
+    """A name of this copy (`${local.name_prefix}-...`, infra.naming) inside jsonencode must
+    reach Terraform as an interpolation: CDKTF would write a literal `${` as `$${` there, and
+    every copy would then log to, build for and read the parameter of a group literally named
+    `/ecs/${local.name_prefix}/...`."""
+    import cdktf
+
+    from infra import naming
+    from infra.expressions import jsonencode
+    from infra.stacks import EnvironmentStack
+    from tests.conftest import env_of
+
+    stack = EnvironmentStack(cdktf.Testing.app(), "dev-x", env=env_of("dev"), local=None, component="x")
+    name = naming.Names.of(stack).name("/ecs/{prefix}/x", naming.LOG_GROUP)
+    cdktf.TerraformOutput(stack, "document", value=jsonencode({"group": name}, scope=stack))
+    resolved = json.loads(cdktf.Testing.synth(stack))["output"]["document"]["value"]
+    assert resolved == '${jsonencode({"group" = "/ecs/${local.name_prefix}/x"})}'
+    with pytest.raises(ValueError, match="pass scope="):
+        jsonencode({"group": name})

@@ -13,7 +13,7 @@ import pytest
 from infra.config import load_app
 from infra.config.specs import ConditionSpec, PermissionSpec
 from infra.iam import SSM_CHANNEL_ACTIONS
-from tests.conftest import FIXTURE, Synth, by_path, data_sources, ref, resources
+from tests.conftest import FIXTURE, Synth, by_path, data_sources, load_stack, ref, resources
 
 ENVS = ("dev", "prod")
 SERVICES = ("api", "web", "worker")
@@ -287,7 +287,7 @@ def variant(tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict[str, Any
     PlatformStack(app, "dev-platform", env=env, local=None)
     ServiceStack(app, "dev-worker", env=env, service=worker, local=None)
     app.synth()
-    return {name: json.loads((outdir / "stacks" / name / "cdk.tf.json").read_text()) for name in ("dev-platform", "dev-worker")}
+    return {name: load_stack(outdir / "stacks" / name / "cdk.tf.json") for name in ("dev-platform", "dev-worker")}
 
 
 def test_ecs_exec_gives_the_task_role_session_channels_key_and_logs(variant: dict[str, dict[str, Any]]) -> None:

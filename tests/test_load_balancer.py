@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from infra.config import load_app
-from tests.conftest import FIXTURE, Synth, by_path, only, ref, resources, variable
+from tests.conftest import FIXTURE, Synth, by_path, load_stack, only, ref, resources, variable
 
 ENVS = ("dev", "prod")
 WAF_TYPES = (
@@ -157,7 +157,7 @@ def test_listener_attributes_follow_the_certificate(tmp_path: Path) -> None:
     assert lb.https is True and lb.https_listener_arn is not None
     assert lb.listener_arn == lb.https_listener_arn != lb.http_listener_arn
 
-    bare = json.loads((tmp_path / "stacks" / "dev-platform" / "cdk.tf.json").read_text())
+    bare = load_stack(tmp_path / "stacks" / "dev-platform" / "cdk.tf.json")
     listener = only(bare, "aws_lb_listener")
     assert (listener["port"], listener["protocol"]) == (80, "HTTP")
     assert listener["default_action"] == [NOT_FOUND]
@@ -168,7 +168,7 @@ def test_listener_attributes_follow_the_certificate(tmp_path: Path) -> None:
     # Services add their listener rules to the listener the contract names: here the HTTP one.
     assert bare["output"]["listener_arn"]["value"] == ref(bare, "aws_lb_listener", "/alb/http", "arn")
 
-    stack = json.loads((tmp_path / "stacks" / "domain-platform" / "cdk.tf.json").read_text())
+    stack = load_stack(tmp_path / "stacks" / "domain-platform" / "cdk.tf.json")
     cert = only(stack, "aws_acm_certificate")
     assert cert["domain_name"] == "app.example.com" and cert["validation_method"] == "DNS"
     assert cert["lifecycle"] == {"create_before_destroy": True}

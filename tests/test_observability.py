@@ -151,16 +151,18 @@ def test_dashboard_does_not_list_services_so_adding_one_leaves_it_unchanged(synt
 
 
 def test_dashboard_body_is_deterministic() -> None:
-    from cdktf import App, TerraformStack
+    from cdktf import App
 
     from infra.config import load_app
+    from infra.stacks import EnvironmentStack
     from infra.platform.dashboard import Dashboard
 
     spec = load_app(FIXTURE, environments=["dev"])
     (env,) = spec.environments
-    stack = TerraformStack(App(), "t")
-    one = Dashboard(stack, "one", env=env, alb_arn_suffix="app/x/1", db_identifier="dev-mysql")
-    two = Dashboard(stack, "two", env=env, alb_arn_suffix="app/x/1", db_identifier="dev-mysql")
+    app = App()
+    one, two, bare = (EnvironmentStack(app, name, env=env, local=None, component="platform") for name in ("one", "two", "bare"))
+    one = Dashboard(one, "dashboard", env=env, alb_arn_suffix="app/x/1", db_identifier="dev-mysql")
+    two = Dashboard(two, "dashboard", env=env, alb_arn_suffix="app/x/1", db_identifier="dev-mysql")
     assert one.document == two.document
-    bare = Dashboard(stack, "bare", env=env, alb_arn_suffix=None, db_identifier=None)
+    bare = Dashboard(bare, "dashboard", env=env, alb_arn_suffix=None, db_identifier=None)
     assert all("AWS/ApplicationELB" not in json.dumps(w) and "AWS/RDS" not in json.dumps(w) for w in bare.document["widgets"])

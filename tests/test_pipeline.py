@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
+from infra import naming
 from infra.service.buildspec import buildspec_document, record_buildspec_document
 from infra.service.pipeline import trigger_file_paths
 from tests.conftest import Synth, by_path, data_sources, env_of, jsondoc, logical_id, only, platform_ref, platform_value, ref, resources, spec_of
@@ -58,7 +59,8 @@ def test_buildspec_is_deterministic_yaml(service: str) -> None:
 def test_buildspec_variables_name_the_service_folder_and_only_the_record_step_names_the_tag_parameter(service: str) -> None:
     assert buildspec("prod", service)["env"]["variables"] == {"SERVICE_DIR": f"services/{service}"}
     record = record_buildspec_document(spec_of("prod", service), env_of("prod"))
-    assert record["env"]["variables"] == {"IMAGE_TAG_PARAMETER": f"/ecs-platform/prod/{service}/image-tag"}
+    # The prefix (infra.naming): `prod` in the default workspace, `prod-<workspace>` elsewhere.
+    assert record["env"]["variables"] == {"IMAGE_TAG_PARAMETER": f"/ecs-platform/${{local.name_prefix}}/{service}/image-tag"}
 
 
 def test_the_build_folder_is_the_manifest_folder_whatever_the_service_name(tmp_path: Path) -> None:
@@ -178,7 +180,8 @@ def test_only_the_record_step_may_write_the_deployed_tag_and_it_runs_after_the_d
     assert project["service_role"] == ref(stack, "aws_iam_role", "iam/record", "arn")
     assert "privileged_mode" not in project["environment"]
     document = record_buildspec_document(spec_of(env, "web"), env_of(env))
-    assert jsondoc(project["source"]["buildspec"]) == document
+    written = json.dumps(jsondoc(project["source"]["buildspec"]), sort_keys=True)
+    assert naming.in_default(written, env) == naming.in_default(json.dumps(document, sort_keys=True), env)
     steps = document["phases"]["build"]["commands"]
     write = steps[index_of(steps, "aws ssm put-parameter")]
     assert '--type String' in write and "--overwrite" in write

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from tests.conftest import FIXTURE, Synth, by_path, jsondoc, only, platform_value, ref, resources
+from tests.conftest import FIXTURE, Synth, by_path, in_default, jsondoc, load_stack, only, platform_value, ref, resources
 
 SERVICES = ("api", "web", "worker")
 # env: (deletion_protection, images kept); dev.toml turns protection on as well.
@@ -76,18 +76,21 @@ def test_the_service_pulls_and_builds_with_its_own_repository(synth: Synth, serv
 
 def _repository_stack(env_changes: dict[str, Any]) -> dict[str, Any]:
     """The Repository construct alone in a bare stack: it needs a key ARN and the specs, nothing of the platform."""
-    from cdktf import Testing, TerraformStack
+    from cdktf import Testing
 
     from infra.config import load_app
     from infra.service.registry import Repository
+    from infra.stacks import EnvironmentStack
 
     app_spec = load_app(FIXTURE, environments=["dev"])
     env = dataclasses.replace(app_spec.environments[0], **env_changes)
     (api,) = [s for s in app_spec.services["dev"] if s.name == "api"]
-    stack = TerraformStack(Testing.app(), "registry")
+    # An environment's stack: it holds the names (infra.naming) every named resource is built from.
+    stack = EnvironmentStack(Testing.app(), "registry", env=env, local=None, component="api")
     repository = Repository(stack, "registry", env=env, spec=api, kms_key_arn="arn:aws:kms:us-east-1:123456789012:key/k")
-    assert repository.name == "dev/api"
-    return json.loads(Testing.synth(stack))
+    stack.declare_names()
+    assert repository.name == "${local.name_prefix}/api"
+    return in_default(json.loads(Testing.synth(stack)))
 
 
 def test_repository_construct_stands_alone() -> None:
@@ -122,7 +125,7 @@ def test_external_images_get_no_repository_build_or_pipeline(tmp_path: Path) -> 
     app = App(outdir=str(tmp_path))
     ServiceStack(app, "dev-web", env=env, service=external, local=None)
     app.synth()
-    stack = json.loads((tmp_path / "stacks" / "dev-web" / "cdk.tf.json").read_text())
+    stack = load_stack(tmp_path / "stacks" / "dev-web" / "cdk.tf.json")
     for type_ in ("aws_ecr_repository", "aws_ecr_lifecycle_policy", "aws_codebuild_project", "aws_codepipeline"):
         assert not resources(stack, type_), type_
     (container,) = jsondoc(only(stack, "aws_ecs_task_definition")["container_definitions"])

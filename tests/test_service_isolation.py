@@ -118,7 +118,7 @@ def test_added_web_service_gets_its_own_rule_with_a_priority_from_its_name(
     web_rule = only(json.loads(original["dev-web"]), "aws_lb_listener_rule")
     assert rule["priority"] < web_rule["priority"]  # the specific path is evaluated before the catch-all
     assert rule["listener_arn"] == web_rule["listener_arn"]
-    assert only(shop, "aws_lb_target_group")["name"] == "dev-shop"
+    assert only(shop, "aws_lb_target_group")["name"] == "${local.name_prefix}-shop"  # dev-shop in `default`
 
 
 def test_added_service_secrets_are_references_and_its_execution_role_reads_exactly_them(with_shop: dict[str, str]) -> None:
@@ -185,7 +185,8 @@ def test_a_service_naming_the_changed_one_by_url_changes_exactly_that_url(
 def test_the_changed_service_admits_exactly_its_new_callers_on_its_new_port(api_changed: dict[str, str]) -> None:
     api = json.loads(api_changed["dev-api"])
     callers = {d["name"] for d in api["data"]["aws_security_group"].values()}
-    assert callers == {"dev-web-tasks", "dev-worker-tasks"}
+    # The callers' groups of the same copy: dev-web-tasks and dev-worker-tasks in `default`.
+    assert callers == {"${local.name_prefix}-web-tasks", "${local.name_prefix}-worker-tasks"}
     ingress = [r for r in resources(api, "aws_vpc_security_group_ingress_rule").values() if "allow_from" in r["description"]]
     assert sorted((r["from_port"], r["to_port"]) for r in ingress) == [(9090, 9090), (9090, 9090)]
 

@@ -34,4 +34,4 @@ def snapshot_json(snapshot):  # type: ignore[no-untyped-def]
 @pytest.mark.parametrize("stack", STACKS)
 def test_stack_matches_its_snapshot(synth: Synth, snapshot_json, stack: str) -> None:  # type: ignore[no-untyped-def]
     assert set(synth.stacks) == set(STACKS)
-    assert _without_metadata(synth.stack(stack)) == snapshot_json
+    assert _without_metadata(synth.raw(stack)) == snapshot_json

@@ -34,8 +34,6 @@ it. The host keeps nothing that is not in its user data or the inventory.
 
 from __future__ import annotations
 
-import base64
-
 from cdktf import TerraformResourceLifecycle
 from constructs import Construct
 
@@ -51,9 +49,11 @@ from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 from cdktf_cdktf_provider_aws.instance import Instance, InstanceMetadataOptions, InstanceRootBlockDevice
 
+from infra import naming
 from infra.config import aws_tables
 from infra.iam import session_manager_statements
-from infra.platform.cluster import ecs_capacity_group_name
+from infra.naming import Names
+from infra.platform.cluster import ECS_CAPACITY_GROUP
 from infra.platform.encryption import PlatformKey
 from infra.platform.network import Network
 from infra.platform.security import SecurityGroups
@@ -75,8 +75,9 @@ INVENTORY_FILE = "/etc/ansible/aws_ec2.yml"  # the aws_ec2 plugin wants a name e
 INVENTORY_ACTIONS = ["ec2:DescribeInstances"]
 
 
-def ansible_user_data(*, env_name: str, region: str) -> str:
-    """The Ansible host's first-boot script (plain text; deterministic, no "${").
+def ansible_user_data(*, prefix: str, region: str) -> str:
+    """The Ansible host's first-boot script (plain text; deterministic, no "${" but the
+    names' prefix, which Terraform fills in: `naming.base64_script`).
 
     - ansible-core and boto3/botocore from the AL2023 repositories (boto3 from pip when
       the distribution has no package); the amazon.aws collection from the distribution
@@ -87,10 +88,10 @@ def ansible_user_data(*, env_name: str, region: str) -> str:
       it launches with its group's name: "Tag Auto Scaling groups and instances"), named by
       private IP, logged in as ec2-user.
     """
-    group = ecs_capacity_group_name(env_name)
+    group = ECS_CAPACITY_GROUP.format(prefix=prefix)
     return (
         "#!/bin/bash\n"
-        f"# {env_name}-ansible: Ansible with an AWS dynamic inventory of the {group} container instances.\n"
+        f"# {prefix}-ansible: Ansible with an AWS dynamic inventory of the {group} container instances.\n"
         "set -u\n"
         "dnf install -y ansible-core python3-botocore python3-boto3 || {\n"
         "  dnf install -y ansible-core python3-pip && pip3 install boto3 botocore\n"
@@ -161,7 +162,7 @@ class AccessHosts(Construct):
         bastion = self._host("bastion", subnet_id=network.public_subnet_ids[0], security_group_id=security.bastion_sg_id)
         # A stable address the admin CIDR's firewall can name; the instance itself gets no
         # automatic public IP (an Elastic IP survives stop/start and replacement).
-        bastion_ip = Eip(self, "bastion-ip", domain="vpc", instance=bastion.id, tags={"Name": f"{env.name}-bastion"})
+        bastion_ip = Eip(self, "bastion-ip", domain="vpc", instance=bastion.id, tags={"Name": Names.of(self).tag("{prefix}-bastion")})
         # The Ansible server discovers the EC2 capacity hosts (dynamic inventory): read only.
         inventory = DataAwsIamPolicyDocumentStatement(sid="Inventory", actions=INVENTORY_ACTIONS, resources=["*"])
         ansible = self._host(
@@ -169,7 +170,7 @@ class AccessHosts(Construct):
             subnet_id=network.private_subnet_ids[0],
             security_group_id=security.ansible_sg_id,
             extra=[inventory],
-            user_data=ansible_user_data(env_name=env.name, region=env.region),
+            user_data=ansible_user_data(prefix=naming.PREFIX, region=env.region),
         )
         self.bastion_public_ip = bastion_ip.public_ip
         self.bastion_instance_id = bastion.id
@@ -186,8 +187,9 @@ class AccessHosts(Construct):
         user_data: str | None = None,
     ) -> Instance:
         env = self._env
-        name = f"{env.name}-{role}"
-        iam_name = f"{env.name}-access-{role}"
+        names = Names.of(self)
+        name = names.tag(f"{{prefix}}-{role}")
+        iam_name = names.name(f"{{prefix}}-access-{role}", naming.IAM_ROLE)
         key = self._key
         policy = DataAwsIamPolicyDocument(
             self,
@@ -202,7 +204,8 @@ class AccessHosts(Construct):
             assume_role_policy=self._trust.json,
         )
         IamRolePolicy(self, f"{role}-ssm", name="ssm-session-manager", role=iam_role.id, policy=policy.json)
-        profile = IamInstanceProfile(self, f"{role}-profile", name=iam_name, role=iam_role.name)
+        profile_name = names.name(f"{{prefix}}-access-{role}", naming.IAM_INSTANCE_PROFILE)
+        profile = IamInstanceProfile(self, f"{role}-profile", name=profile_name, role=iam_role.name)
         return Instance(
             self,
             role,
@@ -224,7 +227,7 @@ class AccessHosts(Construct):
                 volume_size=ROOT_VOLUME_GIB,
                 delete_on_termination=True,
             ),
-            user_data_base64=base64.b64encode(user_data.encode()).decode() if user_data else None,
+            user_data_base64=naming.base64_script(user_data) if user_data else None,
             # User data runs at first boot only: a new script means a new host.
             user_data_replace_on_change=True if user_data else None,
             lifecycle=TerraformResourceLifecycle(ignore_changes=["ami"]),

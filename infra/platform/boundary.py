@@ -16,6 +16,8 @@ from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import DataAwsIamPoli
 from cdktf_cdktf_provider_aws.iam_policy import IamPolicy
 
 from infra.addresses import named
+from infra import naming
+from infra.naming import Names
 from infra.arns import Arns
 from infra.config import iam_actions
 from infra.config.specs import EnvironmentSpec
@@ -78,7 +80,7 @@ class TaskRoleBoundary(Construct):
             statement("NoResourceLevel", sorted(iam_actions.NO_RESOURCE_LEVEL_NAMES), ["*"]),
         ]
         document = named(DataAwsIamPolicyDocument(self, "document", statement=statements), "task_boundary")
-        self.name = f"{env.name}-task-boundary"
+        self.name = Names.of(self).name("{prefix}-task-boundary", naming.IAM_POLICY)
         policy = IamPolicy(
             self,
             "policy",

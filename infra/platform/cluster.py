@@ -13,7 +13,6 @@ group (`/ecs-exec/<env>`); task roles of services with `enable_exec` may write t
 
 from __future__ import annotations
 
-import base64
 from typing import TYPE_CHECKING
 
 from cdktf import Token
@@ -54,9 +53,11 @@ from cdktf_cdktf_provider_aws.launch_template import (
 
 from cdktf_cdktf_provider_aws.iam_instance_profile import IamInstanceProfile
 
+from infra import naming
 from infra.arns import Arns
 from infra.config import aws_tables
 from infra.config.specs import CapacityProvider, EnvironmentSpec
+from infra.naming import Names
 from infra.iam import ECR_PULL, ecr_login, inline_policy, service_role, session_manager_statements, statement
 from infra.platform.encryption import PlatformKey
 from infra.platform.network import Network
@@ -83,23 +84,15 @@ CONTAINER_INSTANCE_ACTIONS = [
 ]
 
 
-def exec_log_group_name(env_name: str) -> str:
-    """The log group of ECS Exec sessions (created here, written by task roles).
-
-    Not under `/ecs/<env>/`, where a service named "exec" would collide with it.
-    """
-    return f"/ecs-exec/{env_name}"
-
-
-
-def ec2_capacity_provider_name(env_name: str) -> str:
-    return f"ec2-{env_name}"
-
-
-def ecs_capacity_group_name(env_name: str) -> str:
-    """The Auto Scaling group of the container instances (EC2 tags each of its instances
-    `aws:autoscaling:groupName` with it: the Ansible host's inventory selects by that tag)."""
-    return f"{env_name}-ecs"
+# Templates of `infra.naming.Names.name` ({prefix}: the environment, with the workspace
+# outside `default`).
+# The log group of ECS Exec sessions (created here, written by task roles). Not under
+# `/ecs/<env>/`, where a service named "exec" would collide with it.
+EXEC_LOG_GROUP = "/ecs-exec/{prefix}"
+EC2_CAPACITY_PROVIDER = "ec2-{prefix}"
+# The Auto Scaling group of the container instances (EC2 tags each of its instances
+# `aws:autoscaling:groupName` with it: the Ansible host's inventory selects by that tag).
+ECS_CAPACITY_GROUP = "{prefix}-ecs"
 
 
 def user_data(cluster_name: str) -> str:
@@ -115,8 +108,9 @@ def user_data(cluster_name: str) -> str:
     docs, "Find AMIs with the SSM Agent preinstalled", promise the agent on the standard
     AL2023 AMI only: so it is installed and started here (a no-op where it is present).
 
-    Base64 (and deterministic text, no timestamps): Terraform never reads the script as a
-    template, and the same configuration always gives the same launch template version.
+    Base64, encoded by Terraform once it filled in the cluster's name (`naming.base64_script`),
+    and deterministic text, no timestamps: the same configuration in the same workspace always
+    gives the same launch template version.
     """
     script = (
         "#!/bin/bash\n"
@@ -128,7 +122,7 @@ def user_data(cluster_name: str) -> str:
         "dnf install -y amazon-ssm-agent\n"
         "systemctl enable --now amazon-ssm-agent\n"
     )
-    return base64.b64encode(script.encode()).decode()
+    return naming.base64_script(script)
 
 
 class Cluster(Construct):
@@ -151,12 +145,13 @@ class Cluster(Construct):
         knobs: PlatformKnobs | None = None,
     ) -> None:
         super().__init__(scope, id_)
-        self.name = env.name
+        names = Names.of(self)
+        self.name = names.name("{prefix}", naming.ECS_NAME)
         self._knobs = knobs or PlatformKnobs.of(env)
         exec_logs = CloudwatchLogGroup(
             self,
             "exec-logs",
-            name=exec_log_group_name(env.name),
+            name=names.name(EXEC_LOG_GROUP, naming.LOG_GROUP),
             # Session logs are the audit trail of interactive access to containers: a year
             # at least, in every environment.
             retention_in_days=max(env.observability.log_retention_days, EXEC_LOG_MIN_RETENTION_DAYS),
@@ -191,7 +186,7 @@ class Cluster(Construct):
         if env.cluster.ec2.enabled:
             ec2_provider = self._ec2_capacity(env, network, security, key, arns)
             self.ec2_capacity_provider_ref = ec2_provider.name
-            self.ec2_capacity_provider_name = ec2_capacity_provider_name(env.name)
+            self.ec2_capacity_provider_name = names.name(EC2_CAPACITY_PROVIDER, naming.ECS_NAME)
             providers.append(self.ec2_capacity_provider_name)
             provider_refs.append(ec2_provider.name)  # a reference, so Terraform creates it first
         self.capacity_provider_names = tuple(providers)
@@ -223,12 +218,13 @@ class Cluster(Construct):
         profile = self._instance_profile(env, arns)
         graviton = aws_tables.is_graviton(spec.instance_type)
         ami = DataAwsSsmParameter(self, "instance-ami", name=AMI_PARAMETER_ARM64 if graviton else AMI_PARAMETER)
-        instance_name = f"{env.name}-ecs-instance"
+        names = Names.of(self)
+        instance_name = names.tag("{prefix}-ecs-instance")
         tags = {**env.tags, "Environment": env.name, "Name": instance_name}
         template = LaunchTemplate(
             self,
             "launch-template",
-            name=f"{env.name}-ecs",
+            name=names.name("{prefix}-ecs", naming.LAUNCH_TEMPLATE),
             # insecure_value: a public AMI id, not a secret; `value` would hide it in every plan.
             image_id=ami.insecure_value,
             instance_type=spec.instance_type,
@@ -266,7 +262,7 @@ class Cluster(Construct):
         group = AutoscalingGroup(
             self,
             "asg",
-            name=ecs_capacity_group_name(env.name),
+            name=names.name(ECS_CAPACITY_GROUP, naming.AUTOSCALING_GROUP),
             # The environment's own service-linked role, the one the key policy names.
             service_linked_role_arn=key.autoscaling_role.arn if key.autoscaling_role else None,
             min_size=self._knobs.ec2_min_size,
@@ -287,7 +283,7 @@ class Cluster(Construct):
         return EcsCapacityProvider(
             self,
             "ec2-capacity-provider",
-            name=ec2_capacity_provider_name(env.name),
+            name=names.name(EC2_CAPACITY_PROVIDER, naming.ECS_NAME),
             auto_scaling_group_provider=EcsCapacityProviderAutoScalingGroupProvider(
                 auto_scaling_group_arn=group.arn,
                 managed_termination_protection="ENABLED",
@@ -301,7 +297,8 @@ class Cluster(Construct):
         """The container instances' role `<env>-ecs-instance`: the ECS agent's own calls, image
         pulls from this environment's repositories, task logs under `/ecs/<env>/`, and the
         SSM agent's Session Manager calls."""
-        name = f"{env.name}-ecs-instance"
+        names = Names.of(self)
+        name = names.name("{prefix}-ecs-instance", naming.IAM_ROLE)
         role = service_role(self, "instance-role", name=name, principal="ec2.amazonaws.com")
         inline_policy(
             self,
@@ -314,12 +311,12 @@ class Cluster(Construct):
                 statement(
                     "ContainerInstance",
                     CONTAINER_INSTANCE_ACTIONS,
-                    [arns.cluster(env.name), arns.container_instances(env.name)],
+                    [arns.cluster(self.name), arns.container_instances(self.name)],
                 ),
                 ecr_login(),
-                statement("PullEnvironmentImages", ECR_PULL, [arns.repository(f"{env.name}/*")]),
+                statement("PullEnvironmentImages", ECR_PULL, [arns.repository(f"{naming.PREFIX}/*")]),
                 statement(
-                    "WriteTaskLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [arns.log_group(f"/ecs/{env.name}/*")]
+                    "WriteTaskLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [arns.log_group(f"/ecs/{naming.PREFIX}/*")]
                 ),
             ],
         )
@@ -332,4 +329,5 @@ class Cluster(Construct):
             name="ssm-session-manager",
             statements=session_manager_statements(arns.instances()),
         )
-        return IamInstanceProfile(self, "instance-profile", name=name, role=role.name)
+        profile_name = names.name("{prefix}-ecs-instance", naming.IAM_INSTANCE_PROFILE)
+        return IamInstanceProfile(self, "instance-profile", name=profile_name, role=role.name)

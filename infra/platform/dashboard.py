@@ -19,6 +19,8 @@ from constructs import Construct
 
 from cdktf_cdktf_provider_aws.cloudwatch_dashboard import CloudwatchDashboard
 
+from infra import naming
+from infra.naming import Names
 from infra.config.specs import EnvironmentSpec
 from infra.expressions import jsonencode
 
@@ -40,7 +42,8 @@ class Dashboard(Construct):
     ) -> None:
         super().__init__(scope, id_)
         self._region = env.region
-        cluster = env.name
+        names = Names.of(self)
+        cluster = naming.PREFIX  # the cluster's name, and the first word of every queue's
         widgets: list[dict[str, Any]] = []
 
         if alb_arn_suffix is not None:
@@ -83,7 +86,10 @@ class Dashboard(Construct):
             widget["y"] = (i // COLUMNS) * HEIGHT
         self.document = {"widgets": widgets}
         dashboard = CloudwatchDashboard(
-            self, "dashboard", dashboard_name=f"{env.name}-platform", dashboard_body=jsonencode(self.document)
+            self,
+            "dashboard",
+            dashboard_name=names.name("{prefix}-platform", naming.DASHBOARD),
+            dashboard_body=jsonencode(self.document, scope=self),
         )
         self.name = dashboard.dashboard_name
         self.arn = dashboard.dashboard_arn

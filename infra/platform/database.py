@@ -35,6 +35,8 @@ from cdktf_cdktf_provider_aws.iam_role import IamRole
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 
 from infra.addresses import named
+from infra import naming
+from infra.naming import Names
 from infra.platform.encryption import PlatformKey
 from infra.platform.network import Network
 from infra.config.specs import DatabaseSpec, EnvironmentSpec
@@ -56,10 +58,11 @@ def parameter_family(engine_version: str) -> str:
     return f"{ENGINE}{major_version(engine_version)}"
 
 
-def group_name(env_name: str, engine_version: str) -> str:
-    """`<env>-mysql84`: the major version is in the name, so an upgrade creates the new
-    groups beside the old ones (create_before_destroy) instead of clashing with them."""
-    return f"{env_name}-mysql{major_version(engine_version).replace('.', '')}"
+def group_name(engine_version: str) -> str:
+    """`{prefix}-mysql84` (a template of `infra.naming.Names.name`): the major version is in
+    the name, so an upgrade creates the new groups beside the old ones (create_before_destroy)
+    instead of clashing with them."""
+    return f"{{prefix}}-mysql{major_version(engine_version).replace('.', '')}"
 
 PERFORMANCE_INSIGHTS_RETENTION_DAYS = 7  # the free tier
 
@@ -124,12 +127,13 @@ class Database(Construct):
         super().__init__(scope, id_)
         spec = env.database
         knobs = knobs or PlatformKnobs.of(env)
-        identifier = f"{env.name}-mysql"
+        names = Names.of(self)
+        identifier = names.name("{prefix}-mysql", naming.RDS_IDENTIFIER)
 
         subnets = DbSubnetGroup(
             self,
             "subnets",
-            name=f"{env.name}-database",
+            name=names.name("{prefix}-database", naming.RDS_GROUP),
             description=f"{env.name}: database subnets (no route to the internet)",
             subnet_ids=network.database_subnet_ids,
             # An existing network's database subnets: two zones at least (infra/platform/network.py).
@@ -138,7 +142,7 @@ class Database(Construct):
         parameters = DbParameterGroup(
             self,
             "parameters",
-            name=group_name(env.name, spec.engine_version),
+            name=names.name(group_name(spec.engine_version), naming.RDS_GROUP),
             family=parameter_family(spec.engine_version),
             description=f"{env.name}: TLS required, slow query log",
             parameter=[
@@ -154,7 +158,9 @@ class Database(Construct):
             CloudwatchLogGroup(
                 self,
                 f"log-{log}",
-                name=f"/aws/rds/instance/{identifier}/{log}",
+                # AWS docs, "Publishing MySQL logs to Amazon CloudWatch Logs": RDS writes to
+                # /aws/rds/instance/<identifier>/<log>, so the group follows the identifier.
+                name=names.name(f"/aws/rds/instance/{{prefix}}-mysql/{log}", naming.LOG_GROUP),
                 retention_in_days=env.observability.log_retention_days,
                 kms_key_id=key.arn,
             )
@@ -194,7 +200,7 @@ class Database(Construct):
             copy_tags_to_snapshot=True,
             deletion_protection=env.deletion_protection,
             skip_final_snapshot=not env.production,
-            final_snapshot_identifier=f"{identifier}-final" if env.production else None,
+            final_snapshot_identifier=names.name("{prefix}-mysql-final", naming.RDS_SNAPSHOT) if env.production else None,
             auto_minor_version_upgrade=True,
             enabled_cloudwatch_logs_exports=sorted(spec.log_exports),
             monitoring_interval=spec.monitoring_interval,
@@ -230,7 +236,7 @@ class Database(Construct):
         return DbOptionGroup(
             self,
             "options",
-            name=group_name(env.name, env.database.engine_version),
+            name=Names.of(self).name(group_name(env.database.engine_version), naming.RDS_GROUP),
             engine_name=ENGINE,
             # AWS docs, "Options for MySQL DB instances": MARIADB_AUDIT_PLUGIN on all 8.4
             # versions and 8.0.28 and higher.
@@ -265,7 +271,7 @@ class Database(Construct):
                 )
             ],
         )
-        role = IamRole(self, "monitoring-role", name=f"{env.name}-rds-monitoring", assume_role_policy=trust.json)
+        role = IamRole(self, "monitoring-role", name=Names.of(self).name("{prefix}-rds-monitoring", naming.IAM_ROLE), assume_role_policy=trust.json)
         # The permissions of the AWS-managed AmazonRDSEnhancedMonitoringRole, narrowed to this
         # account and region. RDS writes OS metrics to the account-wide RDSOSMetrics group,
         # which it creates itself (shared by every instance, so it is not ours to manage).
@@ -305,7 +311,7 @@ class Database(Construct):
             CloudwatchMetricAlarm(
                 self,
                 f"alarm-{id_}",
-                alarm_name=f"{env.name}-mysql-{id_}",
+                alarm_name=Names.of(self).name(f"{{prefix}}-mysql-{id_}", naming.ALARM),
                 alarm_description=description,
                 namespace="AWS/RDS",
                 metric_name=metric,

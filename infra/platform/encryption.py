@@ -28,8 +28,10 @@ from cdktf_cdktf_provider_aws.iam_service_linked_role import IamServiceLinkedRol
 from cdktf_cdktf_provider_aws.kms_alias import KmsAlias
 from cdktf_cdktf_provider_aws.kms_key import KmsKey
 
+from infra import naming
 from infra.arns import Arns
 from infra.config.specs import EnvironmentSpec
+from infra.naming import Names
 
 KEY_ADMIN_ACTIONS = [
     "kms:Create*", "kms:Describe*", "kms:Enable*", "kms:List*", "kms:Put*", "kms:Update*",
@@ -42,14 +44,11 @@ SERVICE_PRINCIPALS = ["cloudwatch.amazonaws.com", "events.amazonaws.com", "sns.a
 AUTOSCALING_SERVICE = "autoscaling.amazonaws.com"
 
 
-def autoscaling_role_suffix(env_name: str) -> str:
-    return f"{env_name}-ecs"
-
-
-def autoscaling_role_path(env_name: str) -> str:
-    """AWS docs, "Service-linked roles for Amazon EC2 Auto Scaling": name and path of a
-    custom-suffix role."""
-    return f"aws-service-role/{AUTOSCALING_SERVICE}/AWSServiceRoleForAutoScaling_{autoscaling_role_suffix(env_name)}"
+# AWS docs, "Service-linked roles for Amazon EC2 Auto Scaling": a custom-suffix role is
+# named AWSServiceRoleForAutoScaling_<suffix>, under the path aws-service-role/<service>/.
+# An account-wide name, so the suffix carries the workspace like every other name.
+AUTOSCALING_ROLE = "AWSServiceRoleForAutoScaling_{suffix}"
+AUTOSCALING_ROLE_SUFFIX = "{prefix}-ecs"
 
 
 class PlatformKey(Construct):
@@ -62,6 +61,7 @@ class PlatformKey(Construct):
         self.account_id = arns.account_id
         self.partition = arns.partition
         root = arns.account_root()
+        names = Names.of(self)
         ec2 = env.cluster.ec2
         self.autoscaling_role: IamServiceLinkedRole | None = None
         if ec2.enabled:
@@ -69,11 +69,16 @@ class PlatformKey(Construct):
                 self,
                 "autoscaling-role",
                 aws_service_name=AUTOSCALING_SERVICE,
-                custom_suffix=autoscaling_role_suffix(env.name),
+                custom_suffix=AUTOSCALING_ROLE_SUFFIX.format(prefix=naming.PREFIX),
                 description=f"{env.name}: launches the ECS capacity (volumes encrypted with the platform key)",
             )
-        # The role's ARN from its name: the key's depends_on orders the creation.
-        autoscaling_role = arns.role(autoscaling_role_path(env.name))
+        # The role's ARN as IAM reports it: the same text as one built from its name (in the
+        # default workspace too, so the key policy of a deployed key does not change), and
+        # the copy's own role in another workspace.
+        autoscaling_role = ""
+        if self.autoscaling_role is not None:
+            names.name(AUTOSCALING_ROLE.format(suffix=AUTOSCALING_ROLE_SUFFIX), naming.IAM_ROLE)
+            autoscaling_role = self.autoscaling_role.arn
         def allow(sid: str, actions: list[str], principal: dict[str, object], condition: dict | None = None) -> dict:
             statement: dict[str, object] = {
                 "Sid": sid, "Effect": "Allow", "Principal": principal, "Action": actions, "Resource": "*",
@@ -124,6 +129,6 @@ class PlatformKey(Construct):
             # AWS refuses a key policy naming a principal that does not exist yet.
             depends_on=[self.autoscaling_role] if self.autoscaling_role else None,
         )
-        KmsAlias(self, "alias", name=f"alias/ecs-platform-{env.name}", target_key_id=key.key_id)
+        KmsAlias(self, "alias", name=names.name("alias/ecs-platform-{prefix}", naming.KMS_ALIAS), target_key_id=key.key_id)
         self.arn = key.arn
         self.key_id = key.key_id

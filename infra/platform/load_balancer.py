@@ -52,6 +52,8 @@ from cdktf_cdktf_provider_aws.wafv2_web_acl_logging_configuration import (
     Wafv2WebAclLoggingConfigurationRedactedFieldsSingleHeader,
 )
 
+from infra import naming
+from infra.naming import Names
 from infra.platform.network import Network
 from infra.platform.security import SecurityGroups
 from infra.config.specs import EnvironmentSpec
@@ -101,7 +103,8 @@ class LoadBalancer(Construct):
         super().__init__(scope, id_)
         spec = env.load_balancer
         knobs = knobs or PlatformKnobs.of(env)
-        name = f"{env.name}-alb"
+        names = Names.of(self)
+        name = names.name("{prefix}-alb", naming.LOAD_BALANCER)
         self.https = spec.https
 
         # ALB access-log delivery is checked when the attribute is set: the bucket policy
@@ -156,7 +159,7 @@ class LoadBalancer(Construct):
         self.web_acl_arn: str | None = None
         if spec.waf:
             self.web_acl_arn = self._waf(env, lb, kms_key_arn)
-        self._alarms(name, alarm_topic_arn)
+        self._alarms(names, alarm_topic_arn)
 
     def _certificate(self, env: EnvironmentSpec) -> str | None:
         spec = env.load_balancer
@@ -185,7 +188,8 @@ class LoadBalancer(Construct):
         return validation.certificate_arn
 
     def _waf(self, env: EnvironmentSpec, lb: Lb, kms_key_arn: str) -> str:
-        name = f"{env.name}-alb"
+        names = Names.of(self)
+        name = names.name("{prefix}-alb", naming.WAF_NAME)
         rules = [
             Wafv2WebAclRule(
                 name=group,
@@ -201,7 +205,7 @@ class LoadBalancer(Construct):
                     }
                 },
                 visibility_config=Wafv2WebAclRuleVisibilityConfig(
-                    cloudwatch_metrics_enabled=True, metric_name=f"{name}-{group}", sampled_requests_enabled=True
+                    cloudwatch_metrics_enabled=True, metric_name=names.name(f"{{prefix}}-alb-{group}", naming.WAF_NAME), sampled_requests_enabled=True
                 ),
             )
             for i, (group, counted) in enumerate(MANAGED_RULE_GROUPS.items())
@@ -223,7 +227,9 @@ class LoadBalancer(Construct):
         logs = CloudwatchLogGroup(
             self,
             "waf-logs",
-            name=f"aws-waf-logs-{env.name}",
+            # AWS docs, "Sending web ACL traffic logs to an Amazon CloudWatch Logs log group":
+            # the group's name must start with aws-waf-logs-.
+            name=names.name("aws-waf-logs-{prefix}", naming.LOG_GROUP),
             retention_in_days=env.observability.log_retention_days,
             kms_key_id=kms_key_arn,
         )
@@ -241,7 +247,7 @@ class LoadBalancer(Construct):
         )
         return acl.arn
 
-    def _alarms(self, name: str, topic_arn: str) -> None:
+    def _alarms(self, names: Names, topic_arn: str) -> None:
         common: dict[str, Any] = {
             "alarm_actions": [topic_arn],
             "ok_actions": [topic_arn],
@@ -251,7 +257,7 @@ class LoadBalancer(Construct):
         CloudwatchMetricAlarm(
             self,
             "alarm-5xx",
-            alarm_name=f"{name}-5xx",
+            alarm_name=names.name("{prefix}-alb-5xx", naming.ALARM),
             alarm_description="The load balancer itself answers 5xx (no healthy target, target connection errors)",
             namespace="AWS/ApplicationELB",
             metric_name="HTTPCode_ELB_5XX_Count",
@@ -267,7 +273,7 @@ class LoadBalancer(Construct):
         CloudwatchMetricAlarm(
             self,
             "alarm-unhealthy-hosts",
-            alarm_name=f"{name}-unhealthy-hosts",
+            alarm_name=names.name("{prefix}-alb-unhealthy-hosts", naming.ALARM),
             alarm_description="A target group of the load balancer has unhealthy targets",
             metric_query=[
                 CloudwatchMetricAlarmMetricQuery(
@@ -290,7 +296,7 @@ class LoadBalancer(Construct):
         CloudwatchMetricAlarm(
             self,
             "alarm-latency",
-            alarm_name=f"{name}-target-response-p95",
+            alarm_name=names.name("{prefix}-alb-target-response-p95", naming.ALARM),
             alarm_description=f"p95 target response time above {TARGET_RESPONSE_P95_SECONDS} s",
             namespace="AWS/ApplicationELB",
             metric_name="TargetResponseTime",

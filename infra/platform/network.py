@@ -49,8 +49,10 @@ from cdktf_cdktf_provider_aws.route_table_association import RouteTableAssociati
 from cdktf_cdktf_provider_aws.subnet import Subnet
 from cdktf_cdktf_provider_aws.vpc import Vpc
 
+from infra import naming
 from infra.addresses import address_name, named
 from infra.config.specs import EnvironmentSpec, ExistingNetworkSpec, NatMode
+from infra.naming import Names
 from infra.platform.variables import PlatformKnobs
 
 
@@ -154,7 +156,8 @@ class Network(Construct):
 
     def _create(self, env: EnvironmentSpec, kms_key_arn: str) -> None:
         net = env.network
-        prefix = env.name
+        # Name tags are not unique in AWS, but they are how a copy's network is told apart.
+        prefix = naming.PREFIX
         self.vpc_cidr = str(net.vpc_cidr)
         # AZ names come from the configuration, not from an aws_availability_zones lookup.
         availability_zones = list(net.availability_zones)
@@ -245,7 +248,7 @@ class Network(Construct):
         group = CloudwatchLogGroup(
             self,
             "flow-logs",
-            name=f"/vpc/{env.name}/flow-logs",
+            name=Names.of(self).name("/vpc/{prefix}/flow-logs", naming.LOG_GROUP),
             retention_in_days=self._knobs.flow_log_retention_days,
             kms_key_id=kms_key_arn,
         )
@@ -261,7 +264,7 @@ class Network(Construct):
                 )
             ],
         )
-        role = IamRole(self, "flow-logs-role", name=f"{env.name}-vpc-flow-logs", assume_role_policy=trust.json)
+        role = IamRole(self, "flow-logs-role", name=Names.of(self).name("{prefix}-vpc-flow-logs", naming.IAM_ROLE), assume_role_policy=trust.json)
         write = DataAwsIamPolicyDocument(
             self,
             "flow-logs-write",

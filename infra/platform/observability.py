@@ -23,6 +23,8 @@ from cdktf_cdktf_provider_aws.sns_topic_policy import SnsTopicPolicy
 from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
 
 from infra.addresses import named
+from infra import naming
+from infra.naming import Names
 from infra.platform.encryption import PlatformKey
 from infra.config.specs import EnvironmentSpec
 
@@ -37,7 +39,7 @@ class AlarmTopic(Construct):
 
     def __init__(self, scope: Construct, id_: str, *, env: EnvironmentSpec, key: PlatformKey) -> None:
         super().__init__(scope, id_)
-        topic = SnsTopic(self, "topic", name=f"{env.name}-alarms", kms_master_key_id=key.arn)
+        topic = SnsTopic(self, "topic", name=Names.of(self).name("{prefix}-alarms", naming.SNS_TOPIC), kms_master_key_id=key.arn)
         publish = DataAwsIamPolicyDocument(
             self,
             "policy",

@@ -21,6 +21,8 @@ from constructs import Construct
 
 from cdktf_cdktf_provider_aws.security_group import SecurityGroup
 
+from infra import naming
+from infra.naming import Names
 from infra import rules
 from infra.config.specs import EnvironmentSpec
 from infra.platform.network import Network
@@ -36,7 +38,6 @@ class SecurityGroups(Construct):
     def __init__(self, scope: Construct, id_: str, *, env: EnvironmentSpec, network: Network) -> None:
         super().__init__(scope, id_)
         self._vpc_id = network.vpc_id
-        self._env_name = env.name
         alb = self._group("alb", "Public application load balancer: HTTP/HTTPS from the internet")
         bastion = self._group("bastion", "Bastion host: SSH from the admin network only")
         ansible = self._group("ansible", "Ansible server: SSH from the bastion only")
@@ -71,7 +72,7 @@ class SecurityGroups(Construct):
         self.database_sg_id = database.id
 
     def _group(self, role: str, description: str) -> SecurityGroup:
-        name = f"{self._env_name}-{role}"
+        name = Names.of(self).name(f"{{prefix}}-{role}", naming.SECURITY_GROUP)
         return SecurityGroup(self, role, name=name, description=description, vpc_id=self._vpc_id, tags={"Name": name})
 
     def _ingress(self, id_: str, group: SecurityGroup, port: int, *, description: str,

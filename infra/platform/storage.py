@@ -18,6 +18,8 @@ from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
 from infra.platform.bucket import SecureBucket
 from infra.platform.encryption import PlatformKey
 from infra.config.specs import EnvironmentSpec
+from infra import naming
+from infra.naming import Names
 
 ALB_LOG_PREFIX = "alb"
 
@@ -29,7 +31,8 @@ class Storage(Construct):
     def __init__(self, scope: Construct, id_: str, *, env: EnvironmentSpec, key: PlatformKey) -> None:
         super().__init__(scope, id_)
         elb_account = DataAwsElbServiceAccount(self, "elb-account")
-        logs_name = f"ecs-platform-{env.name}-logs-{key.account_id}"
+        names = Names.of(self)
+        logs_name = names.name("ecs-platform-{prefix}-logs-{account}", naming.S3_BUCKET, account=key.account_id)
         logs_arn = key.arns.bucket(logs_name)
         deliver_alb_logs = DataAwsIamPolicyDocumentStatement(
             sid="AlbAccessLogDelivery",
@@ -62,7 +65,7 @@ class Storage(Construct):
         self.artifacts = SecureBucket(
             self,
             "artifacts",
-            name=f"ecs-platform-{env.name}-artifacts-{key.account_id}",
+            name=names.name("ecs-platform-{prefix}-artifacts-{account}", naming.S3_BUCKET, account=key.account_id),
             protect=env.deletion_protection,
             kms_key_arn=key.arn,
             expire_days=90,

@@ -12,6 +12,8 @@ from constructs import Construct
 
 from cdktf_cdktf_provider_aws.cloudwatch_metric_alarm import CloudwatchMetricAlarm
 
+from infra import naming
+from infra.naming import Names
 from infra.config.specs import AlarmSpec
 
 ALARM_PERIOD = 300
@@ -99,7 +101,7 @@ class ServiceAlarms(Construct):
         self.alarms[purpose] = CloudwatchMetricAlarm(
             self,
             purpose,
-            alarm_name=f"{self._name}-{purpose}",
+            alarm_name=Names.of(self).name(f"{self._name}-{purpose}", naming.ALARM),
             alarm_description=description,
             namespace=namespace,
             metric_name=metric,

@@ -7,7 +7,8 @@ as CodeBuild environment variables of the project; the buildspecs refer to them 
 
     REPOSITORY_URI       <account>.dkr.ecr.<region>.amazonaws.com/<repository> (project variable)
     SERVICE_DIR          services/<folder>: the Docker build context (buildspec variable)
-    IMAGE_TAG_PARAMETER  /ecs-platform/<env>/<name>/image-tag (record buildspec variable)
+    IMAGE_TAG_PARAMETER  /ecs-platform/<prefix>/<name>/image-tag (record buildspec variable;
+                         <prefix> is the environment, with the workspace outside `default`)
 
 The document goes to CodeBuild as Terraform's `jsonencode` of it (`render_buildspec`; see
 infra.expressions for why an expression and not a JSON text): YAML is a superset of JSON, so
@@ -37,9 +38,12 @@ from __future__ import annotations
 import json
 import shlex
 
-from infra.service.roles import image_tag_parameter_name as _parameter_name
+from constructs import Construct
+
+from infra import naming
 from infra.config.specs import EnvironmentSpec, ServiceSpec
 from infra.expressions import jsonencode
+from infra.service.roles import image_tag_parameter_name as _parameter_name
 
 IMAGE_DEFINITIONS = "imagedefinitions.json"
 PYTHON_RUNTIME = "3.11"
@@ -48,7 +52,7 @@ PYTHON_RUNTIME = "3.11"
 def image_tag_parameter_name(env: EnvironmentSpec, spec: ServiceSpec) -> str:
     """The SSM parameter that holds the service's deployed image tag (written by its pipeline's
     record step; only the record role may write exactly this name)."""
-    return _parameter_name(env.name, spec.name)
+    return _parameter_name(spec.name).format(prefix=naming.PREFIX)
 
 
 def service_dir(spec: ServiceSpec) -> str:
@@ -110,9 +114,9 @@ def buildspec_document(spec: ServiceSpec, env: EnvironmentSpec) -> dict[str, obj
     }
 
 
-def render_buildspec(spec: ServiceSpec, env: EnvironmentSpec) -> str:
+def render_buildspec(spec: ServiceSpec, env: EnvironmentSpec, *, scope: Construct) -> str:
     """The buildspec for the project: Terraform's `jsonencode` of the document (JSON, hence YAML)."""
-    return jsonencode(buildspec_document(spec, env))
+    return jsonencode(buildspec_document(spec, env), scope=scope)
 
 
 def record_buildspec_document(spec: ServiceSpec, env: EnvironmentSpec) -> dict[str, object]:
@@ -138,5 +142,5 @@ def record_buildspec_document(spec: ServiceSpec, env: EnvironmentSpec) -> dict[s
     }
 
 
-def render_record_buildspec(spec: ServiceSpec, env: EnvironmentSpec) -> str:
-    return jsonencode(record_buildspec_document(spec, env))
+def render_record_buildspec(spec: ServiceSpec, env: EnvironmentSpec, *, scope: Construct) -> str:
+    return jsonencode(record_buildspec_document(spec, env), scope=scope)

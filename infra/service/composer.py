@@ -55,18 +55,19 @@ from cdktf_cdktf_provider_aws.ecs_task_definition import (
 from cdktf_cdktf_provider_aws.ssm_parameter import SsmParameter
 
 from infra.addresses import named
+from infra import naming
+from infra.naming import Names
 from infra.arns import Arns
 from infra.config.specs import CapacityProvider, EnvironmentSpec, ImageSource, ServiceKind, ServiceSpec
 from infra.expressions import jsonencode
 from infra.service import secrets
 from infra.service.alarms import ServiceAlarms
-from infra.service.buildspec import image_tag_parameter_name
 from infra.service.container_definition import TMP_VOLUME, ContainerRefs, container_definition
 from infra.service.pipeline import ServicePipeline
 from infra.service.platform_ref import PlatformRef
 from infra.service.queue import ServiceQueues
 from infra.service.registry import Repository
-from infra.service.roles import ServiceRoles
+from infra.service.roles import ServiceRoles, image_tag_parameter_name
 from infra.service.route import LoadBalancerRoute, discovery_service
 from infra.service.scaling import ServiceScaling
 from infra.service.security_group import ServiceSecurityGroup
@@ -98,12 +99,14 @@ class Microservice(Construct):
     ) -> None:
         super().__init__(scope, id_)
         self.knobs = knobs = knobs or ServiceKnobs.of(spec)
-        self.name = name = f"{env.name}-{spec.name}"
+        names = Names.of(self)
+        # The ECS service, its task family, CodeBuild project, queue, scaling and alarm names.
+        self.name = name = names.name(f"{{prefix}}-{spec.name}", naming.ECS_NAME)
         ecr = spec.image.source is ImageSource.ECR
         self.log_group = CloudwatchLogGroup(
             self,
             "logs",
-            name=f"/ecs/{env.name}/{spec.name}",
+            name=names.name(f"/ecs/{{prefix}}/{spec.name}", naming.LOG_GROUP),
             retention_in_days=env.observability.log_retention_days,
             kms_key_id=platform.kms_key_arn,
         )
@@ -179,7 +182,7 @@ class Microservice(Construct):
             ),
             execution_role_arn=self.roles.execution_role_arn,
             task_role_arn=self.roles.task_role_arn,
-            container_definitions=jsonencode(self.container_definitions),
+            container_definitions=jsonencode(self.container_definitions, scope=self),
             # Fargate: task ephemeral storage; EC2: a Docker-managed scratch volume.
             volume=[EcsTaskDefinitionVolume(name=TMP_VOLUME)],
         )
@@ -243,7 +246,7 @@ class Microservice(Construct):
         parameter = SsmParameter(
             self,
             "image-tag",
-            name=image_tag_parameter_name(env, spec),
+            name=Names.of(self).name(image_tag_parameter_name(spec.name), naming.SSM_PARAMETER),
             description=f"{self.name}: image tag deployed by the pipeline (Terraform reads it, never reverts it)",
             # An image tag is not a secret: a plain String, read as `insecure_value`, so a plan
             # shows the image a task definition change deploys (a SecureString's value is

@@ -48,6 +48,8 @@ from cdktf_cdktf_provider_aws.codepipeline import (
 )
 
 from infra.addresses import named
+from infra import naming
+from infra.naming import Names
 from infra.service.buildspec import IMAGE_DEFINITIONS, render_buildspec, render_record_buildspec, service_dir
 from infra.config.specs import Architecture, EnvironmentSpec, PipelineSource, ServiceSpec
 from infra.service.platform_ref import PlatformRef
@@ -95,13 +97,14 @@ class ServicePipeline(Construct):
         self._env = env
         self._spec = spec
         self._platform = platform
-        self._name = f"{env.name}-{spec.name}"
+        self._names = names = Names.of(self)
+        self._name = f"{naming.PREFIX}-{spec.name}"
         self._repository_url = repository_url
         self._build_role_arn = build_role_arn
         log_group = CloudwatchLogGroup(
             self,
             "build-logs",
-            name=f"/codebuild/{self._name}",
+            name=names.name(f"/codebuild/{self._name}", naming.LOG_GROUP),
             retention_in_days=self._env.observability.log_retention_days,
             kms_key_id=self._platform.kms_key_arn,
         )
@@ -120,7 +123,7 @@ class ServicePipeline(Construct):
         pipeline = Codepipeline(
             self,
             "pipeline",
-            name=self._name,
+            name=names.name(self._name, naming.CODEPIPELINE),
             pipeline_type="V2",
             execution_mode="QUEUED",
             role_arn=pipeline_role_arn,
@@ -143,12 +146,12 @@ class ServicePipeline(Construct):
         return CodebuildProject(
             self,
             "build",
-            name=self._name,
+            name=self._names.name(self._name, naming.CODEBUILD_PROJECT),
             description=f"{self._env.name}: test, build and push {self._spec.name}",
             service_role=self._build_role_arn,
             encryption_key=self._platform.kms_key_arn,
             build_timeout=BUILD_TIMEOUT_MINUTES,
-            source=CodebuildProjectSource(type="CODEPIPELINE", buildspec=render_buildspec(self._spec, self._env)),
+            source=CodebuildProjectSource(type="CODEPIPELINE", buildspec=render_buildspec(self._spec, self._env, scope=self)),
             artifacts=CodebuildProjectArtifacts(type="CODEPIPELINE"),
             environment=CodebuildProjectEnvironment(
                 type=compute,
@@ -172,12 +175,12 @@ class ServicePipeline(Construct):
         return CodebuildProject(
             self,
             "record",
-            name=f"{self._name}-record",
+            name=self._names.name(f"{self._name}-record", naming.CODEBUILD_PROJECT),
             description=f"{self._env.name}: record the deployed image tag of {self._spec.name}",
             service_role=role_arn,
             encryption_key=self._platform.kms_key_arn,
             build_timeout=RECORD_TIMEOUT_MINUTES,
-            source=CodebuildProjectSource(type="CODEPIPELINE", buildspec=render_record_buildspec(self._spec, self._env)),
+            source=CodebuildProjectSource(type="CODEPIPELINE", buildspec=render_record_buildspec(self._spec, self._env, scope=self)),
             artifacts=CodebuildProjectArtifacts(type="CODEPIPELINE"),
             environment=CodebuildProjectEnvironment(
                 type=compute, image=image, compute_type="BUILD_GENERAL1_SMALL", image_pull_credentials_type="CODEBUILD"

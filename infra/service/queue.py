@@ -11,6 +11,8 @@ from constructs import Construct
 from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
 from cdktf_cdktf_provider_aws.sqs_queue_redrive_allow_policy import SqsQueueRedriveAllowPolicy
 
+from infra import naming
+from infra.naming import Names
 from infra.config.specs import QueueSpec
 from infra.expressions import jsonencode
 
@@ -23,10 +25,11 @@ class ServiceQueues(Construct):
 
     def __init__(self, scope: Construct, id_: str, *, name: str, spec: QueueSpec, kms_key_arn: str) -> None:
         super().__init__(scope, id_)
+        names = Names.of(self)
         self.dead_letter_queue = SqsQueue(
             self,
             "dlq",
-            name=f"{name}-dlq",
+            name=names.name(f"{name}-dlq", naming.SQS_QUEUE),
             message_retention_seconds=DLQ_RETENTION_SECONDS,
             kms_master_key_id=kms_key_arn,
             kms_data_key_reuse_period_seconds=DATA_KEY_REUSE_SECONDS,
@@ -34,7 +37,7 @@ class ServiceQueues(Construct):
         self.queue = SqsQueue(
             self,
             "queue",
-            name=name,
+            name=names.name(name, naming.SQS_QUEUE),
             visibility_timeout_seconds=spec.visibility_timeout,
             message_retention_seconds=spec.retention_seconds,
             kms_master_key_id=kms_key_arn,

@@ -22,13 +22,16 @@ from cdktf_cdktf_provider_aws.ecr_repository import (
 )
 
 from infra.addresses import named
+from infra import naming
+from infra.naming import Names
 from infra.config.specs import EnvironmentSpec, ServiceSpec
 
 UNTAGGED_EXPIRY_DAYS = 7
 
 
-def repository_name(env_name: str, service: str) -> str:
-    return f"{env_name}/{service}"
+def repository_name(service: str) -> str:
+    """`{prefix}/<service>` (a template of `infra.naming.Names.name`)."""
+    return f"{{prefix}}/{service}"
 
 
 def lifecycle_policy(keep_images: int) -> str:
@@ -63,7 +66,7 @@ class Repository(Construct):
 
     def __init__(self, scope: Construct, id_: str, *, env: EnvironmentSpec, spec: ServiceSpec, kms_key_arn: str) -> None:
         super().__init__(scope, id_)
-        self.name = repository_name(env.name, spec.name)
+        self.name = Names.of(self).name(repository_name(spec.name), naming.ECR_REPOSITORY)
         repository = EcrRepository(
             self,
             "repository",

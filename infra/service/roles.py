@@ -26,6 +26,8 @@ from constructs import Construct
 from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import DataAwsIamPolicyDocumentStatement
 from cdktf_cdktf_provider_aws.iam_role_policy import IamRolePolicy
 
+from infra import naming
+from infra.naming import Names
 from infra.arns import Arns
 from infra.config.specs import EnvironmentSpec, ServiceSpec
 from infra.iam import (
@@ -49,10 +51,14 @@ QUEUE_CONSUMER_ACTIONS = [
     "sqs:ReceiveMessage",
 ]
 
+# The platform's cluster is named by the prefix alone (infra.platform.cluster).
+CLUSTER = naming.PREFIX
 
-def image_tag_parameter_name(env_name: str, service: str) -> str:
-    """The SSM parameter the service's build writes the deployed image tag to."""
-    return f"/ecs-platform/{env_name}/{service}/image-tag"
+
+def image_tag_parameter_name(service: str) -> str:
+    """The SSM parameter the service's build writes the deployed image tag to (a template of
+    `infra.naming.Names.name`)."""
+    return f"/ecs-platform/{{prefix}}/{service}/image-tag"
 
 
 class ServiceRoles(Construct):
@@ -77,11 +83,12 @@ class ServiceRoles(Construct):
         build_project_name: str,
     ) -> None:
         super().__init__(scope, id_)
-        prefix = f"{env.name}-{spec.name}"
+        names = Names.of(self)
+        prefix = f"{{prefix}}-{spec.name}"
         key = platform.kms_key_arn
         self.task_policies: list[IamRolePolicy] = []
 
-        execution = service_role(self, "exec", name=f"{prefix}-exec", principal=ECS_TASKS, source_account=arns.account_id)
+        execution = service_role(self, "exec", name=names.name(f"{prefix}-exec", naming.IAM_ROLE), principal=ECS_TASKS, source_account=arns.account_id)
         exec_statements = [
             statement("WriteOwnLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [arns.log_group(log_group_name)]),
             statement("DecryptWithPlatformKey", ["kms:Decrypt"], [key]),
@@ -102,7 +109,7 @@ class ServiceRoles(Construct):
         task = service_role(
             self,
             "task",
-            name=f"{prefix}-task",
+            name=names.name(f"{prefix}-task", naming.IAM_ROLE),
             principal=ECS_TASKS,
             source_account=arns.account_id,
             permissions_boundary=platform.task_role_boundary_arn,
@@ -177,11 +184,12 @@ class ServiceRoles(Construct):
         ecs_service_name: str,
         build_project_name: str,
     ) -> None:
+        names = Names.of(self)
         key = platform.kms_key_arn
         artifacts = platform.artifacts_bucket_arn
         artifact_objects = statement("Artifacts", ARTIFACT_OBJECT_ACTIONS, [f"{artifacts}/*"])
 
-        build = service_role(self, "build", name=f"{prefix}-build", principal="codebuild.amazonaws.com")
+        build = service_role(self, "build", name=names.name(f"{prefix}-build", naming.IAM_ROLE), principal="codebuild.amazonaws.com")
         inline_policy(
             self,
             "build-policy",
@@ -191,7 +199,7 @@ class ServiceRoles(Construct):
                 statement(
                     "WriteBuildLogs",
                     ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-                    [arns.log_group(f"/codebuild/{prefix}")],
+                    [arns.log_group(f"/codebuild/{prefix.format(prefix=naming.PREFIX)}")],
                 ),
                 ecr_login(),
                 # DescribeImages: the buildspec skips the push of a tag that already exists.
@@ -202,21 +210,21 @@ class ServiceRoles(Construct):
             ],
         )
 
-        record = service_role(self, "record", name=f"{prefix}-record", principal="codebuild.amazonaws.com")
+        record = service_role(self, "record", name=names.name(f"{prefix}-record", naming.IAM_ROLE), principal="codebuild.amazonaws.com")
         inline_policy(
             self,
             "record-policy",
             role=record,
             name="record",
             statements=[
-                statement("WriteRecordLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [arns.log_group(f"/codebuild/{prefix}")]),
+                statement("WriteRecordLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [arns.log_group(f"/codebuild/{prefix.format(prefix=naming.PREFIX)}")]),
                 statement("ReadBuildArtifact", ["s3:GetObject", "s3:GetObjectVersion"], [f"{artifacts}/*"]),
                 statement("ArtifactsBucket", ["s3:GetBucketAcl", "s3:GetBucketLocation"], [artifacts]),
                 statement("PlatformKey", ["kms:Decrypt"], [key]),
                 statement(
                     "RecordDeployedTag",
                     ["ssm:PutParameter"],
-                    [arns.parameter(image_tag_parameter_name(env.name, spec.name))],
+                    [arns.parameter(image_tag_parameter_name(spec.name).format(prefix=naming.PREFIX))],
                 ),
             ],
         )
@@ -233,7 +241,7 @@ class ServiceRoles(Construct):
             # permissions): the action updates the service, registers a revision (copying the
             # current one's tags), and watches the service's tasks until the deployment settles.
             statement(
-                "DeployOwnService", ["ecs:DescribeServices", "ecs:UpdateService"], [arns.ecs_service(env.name, ecs_service_name)]
+                "DeployOwnService", ["ecs:DescribeServices", "ecs:UpdateService"], [arns.ecs_service(CLUSTER, ecs_service_name)]
             ),
             # Tagging on creation needs ecs:TagResource ("Grant permission to tag resources on
             # creation", Amazon ECS Developer Guide), only for the revisions it registers.
@@ -243,11 +251,11 @@ class ServiceRoles(Construct):
                 [arns.task_definitions(ecs_service_name)],
                 [condition("StringEquals", "ecs:CreateAction", ["RegisterTaskDefinition"])],
             ),
-            statement("WatchOwnTasks", ["ecs:DescribeTasks"], [arns.ecs_tasks(env.name)]),
+            statement("WatchOwnTasks", ["ecs:DescribeTasks"], [arns.ecs_tasks(CLUSTER)]),
             # ListTasks without a container instance has no resource ARN; the cluster condition
             # keeps it to this environment's cluster.
             statement(
-                "ListClusterTasks", ["ecs:ListTasks"], ["*"], [condition("ArnEquals", "ecs:cluster", [arns.cluster(env.name)])]
+                "ListClusterTasks", ["ecs:ListTasks"], ["*"], [condition("ArnEquals", "ecs:cluster", [arns.cluster(CLUSTER)])]
             ),
             # Task definition registration and lookup support no resource-level
             # permissions: AWS requires "*".
@@ -265,7 +273,7 @@ class ServiceRoles(Construct):
             # The connection's ARN names its service: codestar-connections or codeconnections.
             service_prefix = connection.split(":")[2]
             pipeline_statements.append(statement("UseSourceConnection", [f"{service_prefix}:UseConnection"], [connection]))
-        pipeline = service_role(self, "pipeline", name=f"{prefix}-pipeline", principal="codepipeline.amazonaws.com")
+        pipeline = service_role(self, "pipeline", name=names.name(f"{prefix}-pipeline", naming.IAM_ROLE), principal="codepipeline.amazonaws.com")
         inline_policy(self, "pipeline-policy", role=pipeline, name="pipeline", statements=pipeline_statements)
         self.build_role_arn = build.arn
         self.record_role_arn = record.arn

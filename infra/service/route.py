@@ -21,6 +21,8 @@ from cdktf_cdktf_provider_aws.service_discovery_service import (
 )
 
 from infra.addresses import named
+from infra import naming
+from infra.naming import Names
 from infra.config.specs import RouteSpec, ServiceSpec
 from infra.service.platform_ref import PlatformRef
 
@@ -38,7 +40,7 @@ class LoadBalancerRoute(Construct):
         self.target_group = LbTargetGroup(
             self,
             "target-group",
-            name=name,
+            name=Names.of(self).name(name, naming.TARGET_GROUP),
             port=spec.port,
             protocol="HTTP",
             target_type="ip",

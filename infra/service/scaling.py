@@ -39,6 +39,8 @@ from cdktf_cdktf_provider_aws.appautoscaling_scheduled_action import (
 from cdktf_cdktf_provider_aws.appautoscaling_target import AppautoscalingTarget
 
 from infra.addresses import named
+from infra import naming
+from infra.naming import Names
 from infra.config.specs import EnvironmentSpec, ServiceKind, ServiceSpec
 
 SCALABLE_DIMENSION = "ecs:service:DesiredCount"
@@ -64,7 +66,8 @@ class ServiceScaling(Construct):
         queue_name: str | None = None,
     ) -> None:
         super().__init__(scope, id_)
-        self._prefix = f"{env.name}-{spec.name}"
+        self._names = Names.of(self)
+        self._prefix = f"{{prefix}}-{spec.name}"
         self._spec = spec
         self.policies: dict[str, AppautoscalingPolicy] = {}
         self.schedules: dict[str, AppautoscalingScheduledAction] = {}
@@ -120,7 +123,7 @@ class ServiceScaling(Construct):
         self.policies[purpose] = AppautoscalingPolicy(
             self,
             purpose,
-            name=f"{self._prefix}-{purpose}",
+            name=self._names.name(f"{self._prefix}-{purpose}", naming.SCALING_POLICY),
             policy_type="TargetTrackingScaling",
             service_namespace=self.target.service_namespace,
             resource_id=self.target.resource_id,
@@ -186,7 +189,7 @@ class ServiceScaling(Construct):
         self.schedules[name] = AppautoscalingScheduledAction(
             self,
             f"schedule-{name}",
-            name=f"{self._prefix}-{name}",
+            name=self._names.name(f"{self._prefix}-{name}", naming.SCALING_POLICY),
             service_namespace=self.target.service_namespace,
             resource_id=self.target.resource_id,
             scalable_dimension=self.target.scalable_dimension,

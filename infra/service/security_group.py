@@ -25,6 +25,8 @@ from constructs import Construct
 from cdktf_cdktf_provider_aws.data_aws_security_group import DataAwsSecurityGroup
 from cdktf_cdktf_provider_aws.security_group import SecurityGroup
 
+from infra import naming
+from infra.naming import Names
 from infra import rules
 from infra.addresses import named
 from infra.config.specs import ServiceKind, ServiceSpec
@@ -34,9 +36,11 @@ ANYWHERE = "0.0.0.0/0"
 HTTPS, MYSQL = 443, 3306
 
 
-def group_name(env_name: str, service: str) -> str:
-    """`<env>-<service>-tasks`: the suffix keeps it apart from the platform's `<env>-alb`, `<env>-app`..."""
-    return f"{env_name}-{service}-tasks"
+def group_name(service: str) -> str:
+    """`<prefix>-<service>-tasks`: the suffix keeps it apart from the platform's `<prefix>-alb`,
+    `<prefix>-app`... The prefix (infra.naming) is the same in every stack of a workspace, so a
+    backend finds its callers' groups of its own copy by this name."""
+    return f"{naming.PREFIX}-{service}-tasks"
 
 
 class ServiceSecurityGroup(Construct):
@@ -53,7 +57,7 @@ class ServiceSecurityGroup(Construct):
         callers: Sequence[str],
     ) -> None:
         super().__init__(scope, id_)
-        self.name = group_name(env_name, spec.name)
+        self.name = Names.of(self).name(group_name(spec.name), naming.SECURITY_GROUP)
         group = SecurityGroup(
             self,
             "group",
@@ -74,7 +78,7 @@ class ServiceSecurityGroup(Construct):
                          description=f"To {env_name}-{spec.name} on port {port}")
         for caller in callers:
             caller_group = DataAwsSecurityGroup(
-                self, f"caller-{caller}", name=group_name(env_name, caller), vpc_id=platform.vpc_id
+                self, f"caller-{caller}", name=group_name(caller), vpc_id=platform.vpc_id
             ).id
             rules.ingress(self, f"in-{caller}", group_id=group.id, port=port, from_group_id=caller_group,
                           description=f"Port {port} from {env_name}-{caller} (allow_from)")
