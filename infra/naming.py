@@ -48,7 +48,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
-from cdktf import TerraformLocal, TerraformStack
+import jsii
+from cdktf import IResolveContext, IStringProducer, Lazy, TerraformLocal, TerraformStack
 from constructs import Construct
 
 PREFIX = "${local.name_prefix}"
@@ -127,6 +128,9 @@ class Names:
         a literal `${local.name_prefix}`, but writes a reference as an interpolation."""
         local = TerraformLocal(stack, "name_prefix", prefix_expression(self.env_name) if self.workspaces else self.env_name)
         self.prefix_ref = local.as_string
+        # Its check depends on the stack's tightest name, known once every resource is built:
+        # computed when the stack is written.
+        TerraformLocal(stack, "workspace", Lazy.string_value(_WorkspaceLocal(self)))
 
     @staticmethod
     def of(scope: Construct) -> "Names":
@@ -159,6 +163,9 @@ class Names:
     @property
     def max_workspace_length(self) -> int:
         return self.tightest.room if self.tightest is not None else TAG_VALUE.max_len
+
+    def workspace_local(self) -> str:
+        return self.locals()["workspace"]
 
     def locals(self) -> dict[str, str]:
         """The `workspace` local, checked against the names (see the module's doc); `name_prefix` is declared by `bind`."""
@@ -193,6 +200,15 @@ class Names:
             f"lower-case letters, digits and single hyphens (its {tight.limit.kind} {example} may have at most "
             f"{tight.limit.max_len} characters)."
         )
+
+
+@jsii.implements(IStringProducer)
+class _WorkspaceLocal:
+    def __init__(self, names: Names) -> None:
+        self.names = names
+
+    def produce(self, context: IResolveContext) -> str:  # noqa: ARG002 (the producer protocol)
+        return self.names.workspace_local()
 
 
 def prefix_expression(env_name: str) -> str:

@@ -34,7 +34,8 @@ def stack_name(env: EnvironmentSpec, part: str) -> str:
 
 class EnvironmentStack(TerraformStack):
     """A stack of one environment: provider, pinned versions, backend and tags; its names
-    (`infra.naming`), declared by `declare_names()` once every resource is built."""
+    (`infra.naming`), declared as Terraform locals by `Names.bind` (the workspace check resolved
+    when the stack is written, once every resource is built)."""
 
     def __init__(
         self, scope: Construct, id_: str, *, env: EnvironmentSpec, local: LocalEndpoint | None, component: str
@@ -63,12 +64,6 @@ class EnvironmentStack(TerraformStack):
         # The bindings are generated for exactly this provider version; pin it.
         self.add_override("terraform.required_providers.aws.version", PROVIDER_VERSION)
         _configure_backend(self, env, id_)
-
-    def declare_names(self) -> None:
-        """The locals every name is built from; last, when the tightest name is known."""
-        for local, expression in self.names.locals().items():
-            self.add_override(f"locals.{local}", expression)
-
 
     def _allocate_logical_id(self, tf_element: Any) -> str:
         """CDKTF's hook for an element's logical id: readable, name-derived addresses

@@ -102,6 +102,15 @@ def test_an_existing_network_creates_no_vpc_subnets_gateways_or_routes(built) ->
         assert [r["//"]["metadata"]["path"].split("/")[-1] for r in resources(platform, "aws_eip").values()] == ["bastion-ip"]
 
 
+def test_an_existing_network_offers_no_flow_log_variable(built) -> None:
+    """Its flow logs are not ours: a `flow_log_retention_days` variable would default to null
+    and fail its own validation at plan (contains() on null)."""
+    stacks, _, _ = built
+    for env in ("dev", "prod"):
+        variables = stacks[f"{env}-platform"]["variable"]
+        assert "flow_log_retention_days" not in variables and "alb_idle_timeout" in variables
+
+
 def test_the_existing_vpc_is_read_and_must_resolve_dns(built) -> None:
     platform = built[0]["dev-platform"]
     (vpc,) = data_sources(platform, "aws_vpc").values()

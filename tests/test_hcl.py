@@ -198,9 +198,9 @@ def test_the_hcl_names_every_address_and_constant_of_the_json(hcl: tuple[Path, d
     documents = json.loads(parsed.stdout)
     for name in sorted(synth.stacks):
         hcl_addresses = _addresses(documents[str(out / "stacks" / name / "cdk.tf")])
-        json_addresses = _addresses(synth.stack(name))
+        json_addresses = _addresses(synth.raw(name))
         assert hcl_addresses == json_addresses, name
         assert len(json_addresses["resource"]) > 20
-        hcl_doc, json_doc = documents[str(out / "stacks" / name / "cdk.tf")], synth.stack(name)
+        hcl_doc, json_doc = documents[str(out / "stacks" / name / "cdk.tf")], synth.raw(name)
         for part in ("resource", "data", "output"):
             assert _constants(hcl_doc.get(part, {})) == _constants(json_doc.get(part, {})), f"{name}: {part}"

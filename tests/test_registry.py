@@ -88,7 +88,6 @@ def _repository_stack(env_changes: dict[str, Any]) -> dict[str, Any]:
     # An environment's stack: it holds the names (infra.naming) every named resource is built from.
     stack = EnvironmentStack(Testing.app(), "registry", env=env, local=None, component="api")
     repository = Repository(stack, "registry", env=env, spec=api, kms_key_arn="arn:aws:kms:us-east-1:123456789012:key/k")
-    stack.declare_names()
     assert repository.name == "${local.name_prefix}/api"
     return in_default(json.loads(Testing.synth(stack)))
 

@@ -29,6 +29,5 @@ class PlatformStack(EnvironmentStack):
             database=self.platform.database is not None,
             ec2=self.platform.cluster.ec2_capacity_provider_name is not None,
         )
-        self.declare_names()
         # Last: it checks `[[imports]]` against the stack's final resource addresses.
         apply_imports(self, env.imports, stack_name=id_)

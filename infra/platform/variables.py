@@ -103,6 +103,7 @@ FLOW_LOG_RETENTION = Knob(
     "Days CloudWatch Logs keeps the VPC flow logs.",
     default_from="`[network] flow_log_retention_days`",
     rules="one of " + ", ".join(map(str, RETENTION_DAYS)),
+    present="when the platform creates the VPC (no `[network] vpc_id`)",
 )
 KNOBS: tuple[Knob, ...] = (
     EC2_MIN_SIZE,
@@ -121,7 +122,7 @@ class PlatformKnobs:
     database values are None when that part is off."""
 
     alb_idle_timeout: float
-    flow_log_retention_days: float
+    flow_log_retention_days: float | None = None
     ec2_min_size: float | None = None
     ec2_max_size: float | None = None
     database_backup_retention_days: float | None = None
@@ -175,10 +176,11 @@ class PlatformKnobs:
                 default=db.max_allocated_storage,
                 validations=[whole_number("database_max_allocated_storage", db.allocated_storage, STORAGE_HIGH)],
             ).number_value
-        retention = declare(
-            stack,
-            FLOW_LOG_RETENTION,
-            default=env.network.flow_log_retention_days,
-            validations=[one_of("flow_log_retention_days", RETENTION_DAYS)],
-        ).number_value
-        return cls(alb_idle_timeout=timeout, flow_log_retention_days=retention, **values)
+        if env.network.existing is None:  # an existing VPC's flow logs are not ours
+            values["flow_log_retention_days"] = declare(
+                stack,
+                FLOW_LOG_RETENTION,
+                default=env.network.flow_log_retention_days,
+                validations=[one_of("flow_log_retention_days", RETENTION_DAYS)],
+            ).number_value
+        return cls(alb_idle_timeout=timeout, **values)

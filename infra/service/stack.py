@@ -34,7 +34,6 @@ class ServiceStack(EnvironmentStack):
             self, "service", env=env, spec=service, platform=self.platform, arns=arns, knobs=self.knobs
         )
         TerraformOutput(self, "url", value=_service_url(env, service, self.platform, self.service))
-        self.declare_names()
         # Last: it checks `[[imports]]` against the stack's final resource addresses.
         apply_imports(self, service.imports, stack_name=id_)
 
