@@ -165,13 +165,8 @@ class Names:
         return self.tightest.room if self.tightest is not None else TAG_VALUE.max_len
 
     def workspace_local(self) -> str:
-        return self.locals()["workspace"]
-
-    def locals(self) -> dict[str, str]:
         """The `workspace` local, checked against the names (see the module's doc); `name_prefix` is declared by `bind`."""
-        if not self.workspaces:
-            return {"workspace": "${terraform.workspace}"}
-        return {"workspace": self._checked_workspace()}
+        return self._checked_workspace() if self.workspaces else "${terraform.workspace}"
 
     def _checked_workspace(self) -> str:
         ws = "terraform.workspace"

@@ -7,11 +7,10 @@
 from __future__ import annotations
 
 import sys
-from pathlib import Path
 
 from infra.platform import contract
+from tools import readme_block
 
-ROOT = Path(__file__).resolve().parent.parent
 BEGIN = "<!-- BEGIN GENERATED: contract (python -m tools.contract_doc) -->"
 END = "<!-- END GENERATED: contract -->"
 
@@ -24,21 +23,11 @@ def table() -> str:
 
 
 def render(readme: str) -> str:
-    start, end = readme.index(BEGIN) + len(BEGIN), readme.index(END)
-    return readme[:start] + "\n" + table() + "\n" + readme[end:]
+    return readme_block.render(readme, BEGIN, END, table())
 
 
 def main(argv: list[str]) -> int:
-    path = ROOT / "README.md"
-    text = path.read_text()
-    rendered = render(text)
-    if "--check" in argv:
-        if rendered != text:
-            print("error: README.md: the contract table is stale; run python -m tools.contract_doc", file=sys.stderr)
-            return 1
-        return 0
-    path.write_text(rendered)
-    return 0
+    return readme_block.main(argv, render, what="the contract table is", tool="tools.contract_doc")
 
 
 if __name__ == "__main__":

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Iterable
-from pathlib import Path
 
 from infra.platform import variables as platform_variables
 from infra.service import variables as service_variables
 from infra.variables import Knob
+from tools import readme_block
 
-ROOT = Path(__file__).resolve().parent.parent
 BEGIN = "<!-- BEGIN GENERATED: variables (python -m tools.variables_doc) -->"
 END = "<!-- END GENERATED: variables -->"
 
@@ -44,21 +43,11 @@ def table() -> str:
 
 
 def render(readme: str) -> str:
-    start, end = readme.index(BEGIN) + len(BEGIN), readme.index(END)
-    return readme[:start] + "\n" + table() + "\n" + readme[end:]
+    return readme_block.render(readme, BEGIN, END, table())
 
 
 def main(argv: list[str]) -> int:
-    path = ROOT / "README.md"
-    text = path.read_text()
-    rendered = render(text)
-    if "--check" in argv:
-        if rendered != text:
-            print("error: README.md: the variables tables are stale; run python -m tools.variables_doc", file=sys.stderr)
-            return 1
-        return 0
-    path.write_text(rendered)
-    return 0
+    return readme_block.main(argv, render, what="the variables tables are", tool="tools.variables_doc")
 
 
 if __name__ == "__main__":
