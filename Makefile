@@ -39,7 +39,7 @@ ifneq ($(strip $(SERVICES)),)
 export PLATFORM_SERVICES := $(SERVICES)
 endif
 
-.PHONY: help install synth hcl test unit validate scan fuzz e2e bench local-deploy local-destroy cost tf-env clean FORCE
+.PHONY: help install synth hcl test unit validate scan fuzz e2e bench local-deploy local-destroy cost diagram tf-env clean FORCE
 
 help:
 	@echo "make synth          install (first run only) and synthesize every environment into cdktf.out/"
@@ -52,6 +52,7 @@ help:
 	@echo "make e2e            apply/re-plan/destroy every stack of dev against moto"
 	@echo "make bench          synthesis time and memory: the app, what each speed-up saves, the targets"
 	@echo "make cost ENV=dev   synthesize ENV and print its monthly estimate (ENV=dev,prod: side by side; README: What it costs)"
+	@echo "make diagram ENV=dev  docs/architecture-<env>.md (Mermaid) and .svg from the configuration (no ENV: all)"
 	@echo "make local-deploy   start moto on loopback and apply dev to it; make local-destroy undoes it"
 	@echo "eval \$$(make -s tf-env)  export the Terraform CLI config for cdktf/terraform used by hand"
 
@@ -118,6 +119,10 @@ bench: install
 cost: install
 	@$(MAKE) --no-print-directory synth ENVS=$(or $(ENV),dev) > $(BUILD)/cost-synth.log || { cat $(BUILD)/cost-synth.log; exit 1; }
 	@$(PY) -m tools.cost $(or $(ENV),dev)
+
+# The architecture as a picture, from the loaded configuration (README: Architecture pictures).
+diagram: install
+	@$(PY) -m tools.diagram $(ENV)
 
 local-deploy: install
 	@$(PY) -m tools.local_deploy deploy
