@@ -86,6 +86,7 @@ synth: install
 	@rm -rf $(BUILD)/synth
 	@$(CDKTF) synth --output $(BUILD)/synth > $(BUILD)/synth.log 2>&1 || { cat $(BUILD)/synth.log; exit 1; }
 	@$(PY) -m tools.stacks install $(BUILD)/synth cdktf.out $(if $(strip $(SERVICES)),,--prune)
+	@$(if $(strip $(SERVICES)),true,$(PY) -m tools.diagram $(ENVS))
 
 # The exit ramp from CDKTF: HashiCorp's `cdktf synth --hcl`, the gaps of its HCL writer repaired
 # (tools/hcl.py, which reads the provider's schema: the mirror or the registry), `terraform fmt`.

@@ -16,8 +16,8 @@ import pytest
 
 from infra.app import build_app
 from tests.config_builder import WORKER, Project
-from tests.conftest import ROOT
-from tools import cost
+from tests.conftest import ROOT, Synth
+from tools import cost, readme_block
 
 PRICES = tomllib.loads((ROOT / "tools" / "prices" / "us-east-1.toml").read_text())
 HOURS = PRICES["hours_per_month"]
@@ -162,3 +162,10 @@ def test_environments_print_side_by_side(priced: Path) -> None:
     assert lines[2].split() == ["kind", "dev", "dev"]
     assert any(l.startswith("total") for l in lines)
     assert "Not counted" in result.stdout
+
+
+def test_the_readme_table_is_what_make_cost_says_of_the_example_configuration(synth: Synth) -> None:
+    assert cost.README_CONFIG == ROOT / "tests" / "fixtures" / "app"  # what the `synth` fixture synthesizes
+    readme = (ROOT / "README.md").read_text()
+    rendered = readme_block.render(readme, cost.BEGIN, cost.END, cost.readme_table(synth.outdir))
+    assert rendered == readme, "README.md: the cost table is stale; run python -m tools.cost --readme"

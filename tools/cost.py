@@ -1,8 +1,8 @@
 """What an environment will cost per month, before it exists: `make cost ENV=dev`.
 
     python -m tools.cost dev[,prod] [--out cdktf.out] [--markdown]   # make cost ENV=dev,prod
-    python -m tools.cost --readme [--out DIR]   # rewrite the README's dev/prod table from DIR
-    python -m tools.cost --check  [--out DIR]   # exit 1 when that table is not current
+    python -m tools.cost --readme   # rewrite the README's dev/prod table (tests/fixtures/app)
+    python -m tools.cost --check    # exit 1 when that table is not current
 
 It reads what Terraform will create: the synthesized `cdktf.out/stacks/<env>-*/cdk.tf.json`
 (every stack of the environment), with each `${var.x}` at its declared default, and prices it
@@ -37,6 +37,9 @@ PRICES = Path(__file__).resolve().parent / "prices"
 BEGIN = "<!-- BEGIN GENERATED: cost (python -m tools.cost --readme) -->"
 END = "<!-- END GENERATED: cost -->"
 README_ENVS = ("dev", "prod")
+# The README's table prices the example configuration the construct tests use (the samples'
+# platform with web, api and worker), so adding a service of one's own keeps `make test` green.
+README_CONFIG = ROOT / "tests" / "fixtures" / "app"
 
 # The kinds of the estimate, in the order they print.
 KINDS = (
@@ -459,6 +462,21 @@ def markdown(estimates: list[Estimate]) -> str:
     return "\n".join(lines)
 
 
+def synthesize_example() -> Path:
+    """The README's example configuration, synthesized into a temporary folder."""
+    import tempfile
+
+    from infra import speedups
+
+    speedups.install("all")  # before anything imports jsii
+    from infra.app import build_app
+    from infra.config import load_app
+
+    out = Path(tempfile.mkdtemp(prefix="cost-")) / "cdktf.out"
+    build_app(load_app(README_CONFIG), outdir=str(out)).synth()
+    return out
+
+
 def readme_table(out: Path) -> str:
     return markdown([estimate(out, env) for env in README_ENVS])
 
@@ -475,7 +493,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.readme or args.check:
             from tools import readme_block
 
-            table = readme_table(args.out)
+            table = readme_table(args.out if args.out != ROOT / "cdktf.out" else synthesize_example())
             return readme_block.main(
                 ["--check"] if args.check else [],
                 lambda readme: readme_block.render(readme, BEGIN, END, table),

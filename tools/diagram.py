@@ -1,6 +1,7 @@
 """A picture of an environment, from its loaded configuration: `make diagram ENV=dev`.
 
     python -m tools.diagram dev [prod ...]   # write docs/architecture-<env>.md and .svg
+                                             # (make diagram; make synth too, for what it synthesized)
     python -m tools.diagram --check          # exit 1 naming the stale files (a test runs it)
 
 One graph (`architecture(env, services)`) is drawn twice: as Mermaid in a Markdown file, which
@@ -361,9 +362,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"error: {path.relative_to(ROOT)} is stale: run make diagram", file=sys.stderr)
         return 1 if stale else 0
     for path, text in files.items():
+        if path.is_file() and path.read_text() == text:
+            continue
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text)
-        print(f"wrote {path.relative_to(ROOT)}")
+        print(f"updated {path.relative_to(ROOT)}")
     return 0
 
 
