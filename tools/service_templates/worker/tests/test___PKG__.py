@@ -58,3 +58,4 @@ def test_health_answers_ok():
             assert response.status == 200 and json.loads(response.read()) == {"status": "ok"}
     finally:
         server.shutdown()
+        server.server_close()
