@@ -4,7 +4,8 @@
 stacks are left out: a service stack needs nothing of its platform at synthesis.
 Deploy order is recorded as stack dependencies (cdktf deploy follows them): the platform
 first, then a backend after the services named in its `allow_from` (it adds rules to their
-security groups, so they must exist).
+security groups, so they must exist), and a worker after the services whose topics it
+subscribes to (its subscriptions need the topics: infra.service.events).
 """
 
 from __future__ import annotations
@@ -40,4 +41,7 @@ def build_app(
             for caller in service.allow_from:
                 if service.name in stacks and caller in stacks:
                     stacks[service.name].add_dependency(stacks[caller])
+            for publisher in sorted({s.service for s in service.subscribe} - {service.name}):
+                if service.name in stacks and publisher in stacks:
+                    stacks[service.name].add_dependency(stacks[publisher])
     return app

@@ -38,13 +38,16 @@ from infra.config.schema import (
     SECRET_LIKE,
     SECRETSMANAGER_ARN,
     SSM_ARN,
+    TOPIC_REFERENCE,
     EnvironmentFile,
     Model,
     RouteModel,
     ServiceFile,
     StrategyItemModel,
     show,
+    topic_variable,
 )
+from infra.config.sns_filter import SCOPES
 from infra.config.specs import (
     AccessSpec,
     AlarmSpec,
@@ -83,6 +86,8 @@ from infra.config.specs import (
     ServiceKind,
     ServiceSpec,
     StrategyItem,
+    SubscriptionSpec,
+    TopicSpec,
 )
 
 __all__ = ["ConfigError", "SECRET_LIKE", "default_priority", "load_app", "load_environment", "load_services"]
@@ -710,6 +715,19 @@ def _service_spec(m: ServiceFile, directory: Path, rel: str) -> ServiceSpec:
             )
             for p in m.permissions
         ),
+        publish=tuple(TopicSpec(name=topic, variable=topic_variable(topic)) for topic in m.publish),
+        subscribe=tuple(_subscription(s) for s in m.subscribe),
+    )
+
+
+def _subscription(s: Any) -> SubscriptionSpec:
+    reference = TOPIC_REFERENCE.fullmatch(s.topic)
+    return SubscriptionSpec(
+        service=reference["service"],
+        topic=reference["topic"],
+        filter_policy=s.filter,
+        filter_scope=SCOPES[s.filter_scope],
+        raw_message_delivery=s.raw_message_delivery,
     )
 
 
@@ -826,6 +844,7 @@ def _check_services(env: EnvironmentSpec, specs: Sequence[ServiceSpec]) -> None:
         resource_name = f"{env.name}-{spec.name}"
         if not limits.LB_NAME.fullmatch(resource_name):
             raise ConfigError(spec.file, "name", f"{resource_name!r} (<env>-<name>) exceeds the 32-character target group name limit")
+    _check_subscriptions(env, by_name)
     routed = [(s, s.route) for s in specs if s.route is not None]
     for i, (a, route_a) in enumerate(routed):
         for b, route_b in routed[i + 1 :]:
@@ -835,6 +854,59 @@ def _check_services(env: EnvironmentSpec, specs: Sequence[ServiceSpec]) -> None:
                 raise ConfigError(
                     b.file, "routes.priority", f"{route_b.priority} is also the priority of {a.file}; set routes.priority explicitly"
                 )
+
+
+def _check_subscriptions(env: EnvironmentSpec, by_name: Mapping[str, ServiceSpec]) -> None:
+    """A worker subscribes only to a topic some service of the environment publishes: SNS would
+    refuse the subscription (NotFound) at apply, after the queue policy was written."""
+    published = sorted(f"{s.name}.{t.name}" for s in by_name.values() for t in s.publish)
+    for spec in by_name.values():
+        for i, subscription in enumerate(spec.subscribe):
+            reference = f"{subscription.service}.{subscription.topic}"
+            if reference in published:
+                continue
+            publisher = by_name.get(subscription.service)
+            if publisher is None:
+                why = f"there is no service {subscription.service!r} in {env.name} (known: {', '.join(sorted(by_name))})"
+            elif not publisher.publish:
+                why = f"{publisher.name} publishes no topic (publish = [...] in {publisher.file})"
+            else:
+                why = f"{publisher.name} publishes {', '.join(t.name for t in publisher.publish)}"
+            close = difflib.get_close_matches(reference, published, n=1)
+            hint = f'; did you mean "{close[0]}"?' if close else ""
+            raise ConfigError(spec.file, f"subscribe[{i}].topic", f'"{reference}" is not published: {why}{hint}')
+    # A stack is applied after the stacks it needs (infra.app): a backend after its callers
+    # (`allow_from`), a subscriber after its publishers. A subscription that closes a loop
+    # could never be applied in any order.
+    needs = {
+        name: {*(c for c in spec.allow_from if c in by_name), *(s.service for s in spec.subscribe if s.service != name)}
+        for name, spec in by_name.items()
+    }
+    for spec in by_name.values():
+        for i, subscription in enumerate(spec.subscribe):
+            loop = _path_between(needs, subscription.service, spec.name)
+            if loop is not None:
+                chain = " -> ".join([spec.name, *loop])
+                raise ConfigError(
+                    spec.file,
+                    f"subscribe[{i}].topic",
+                    f'"{subscription.service}.{subscription.topic}" closes a loop of stacks each applied after the next'
+                    f" ({chain}: a subscriber after its publisher, a backend after the services in its allow_from)",
+                )
+
+
+def _path_between(needs: Mapping[str, set[str]], start: str, goal: str) -> list[str] | None:
+    """The stacks from `start` to `goal` following `needs` (depth first), or None."""
+    stack, seen = [[start]], {start}
+    while stack:
+        path = stack.pop()
+        if path[-1] == goal:
+            return path
+        for nxt in sorted(needs.get(path[-1], ())):
+            if nxt not in seen:
+                seen.add(nxt)
+                stack.append([*path, nxt])
+    return None
 
 
 # ---------------------------------------------------------------------------------
