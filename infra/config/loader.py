@@ -90,7 +90,10 @@ from infra.config.specs import (
     TopicSpec,
 )
 
-__all__ = ["ConfigError", "SECRET_LIKE", "default_priority", "load_app", "load_environment", "load_services"]
+__all__ = [
+    "ConfigError", "SECRET_LIKE", "default_priority", "load_app", "load_environment", "load_services",
+    "publisher_dependencies",
+]
 
 # Sections of an environment file that are tables with their own defaults.
 ENV_SECTIONS = ("backend", "cluster", "load_balancer", "database", "access", "observability", "registry", "pipeline")
@@ -875,28 +878,57 @@ def _check_subscriptions(env: EnvironmentSpec, by_name: Mapping[str, ServiceSpec
             close = difflib.get_close_matches(reference, published, n=1)
             hint = f'; did you mean "{close[0]}"?' if close else ""
             raise ConfigError(spec.file, f"subscribe[{i}].topic", f'"{reference}" is not published: {why}{hint}')
-    # A stack is applied after the stacks it needs (infra.app): a backend after its callers
-    # (`allow_from`), a subscriber after its publishers. A subscription that closes a loop
-    # could never be applied in any order.
-    needs = {
-        name: {*(c for c in spec.allow_from if c in by_name), *(s.service for s in spec.subscribe if s.service != name)}
-        for name, spec in by_name.items()
-    }
-    for spec in by_name.values():
+
+
+def _allow_from_needs(specs: Iterable[ServiceSpec]) -> dict[str, set[str]]:
+    """service -> the services whose stacks it is applied after for its allow_from (a backend
+    finds its callers' security groups by name, so they must exist: infra.app)."""
+    specs = list(specs)
+    names = {s.name for s in specs}
+    return {s.name: {c for c in s.allow_from if c in names} for s in specs}
+
+
+def publisher_dependencies(specs: Iterable[ServiceSpec]) -> dict[str, tuple[str, ...]]:
+    """subscriber -> the publishers its stack is applied after (its subscriptions need their
+    topics): every publisher of its `subscribe`, except one that is itself applied after the
+    subscriber through allow_from (directly or not), which would make a loop no order could
+    apply. `subscription_warnings` names those."""
+    specs = list(specs)
+    needs = _allow_from_needs(specs)
+    names = {s.name for s in specs}
+    found: dict[str, tuple[str, ...]] = {}
+    for spec in specs:
+        publishers = sorted({s.service for s in spec.subscribe} & names - {spec.name})
+        found[spec.name] = tuple(p for p in publishers if _path_between(needs, p, spec.name) is None)
+    return found
+
+
+def subscription_warnings(specs: Sequence[ServiceSpec]) -> list[ConfigWarning]:
+    """A subscription whose publisher is applied after the subscriber (allow_from): on a new
+    environment the subscriber's first apply stops at that subscription (SNS: NotFound)."""
+    needs = _allow_from_needs(specs)
+    found = []
+    for spec in specs:
         for i, subscription in enumerate(spec.subscribe):
-            loop = _path_between(needs, subscription.service, spec.name)
-            if loop is not None:
-                chain = " -> ".join([spec.name, *loop])
-                raise ConfigError(
+            if subscription.service == spec.name:
+                continue
+            chain = _path_between(needs, subscription.service, spec.name)
+            if chain is None:
+                continue
+            found.append(
+                ConfigWarning(
                     spec.file,
                     f"subscribe[{i}].topic",
-                    f'"{subscription.service}.{subscription.topic}" closes a loop of stacks each applied after the next'
-                    f" ({chain}: a subscriber after its publisher, a backend after the services in its allow_from)",
+                    f'"{subscription.service}.{subscription.topic}": {subscription.service} is applied after {spec.name}'
+                    f" (allow_from: {' -> '.join(chain)}), so on a new environment the first apply of {spec.name} stops at"
+                    f" this subscription (SNS: NotFound): apply {subscription.service}, then {spec.name} again",
                 )
+            )
+    return found
 
 
 def _path_between(needs: Mapping[str, set[str]], start: str, goal: str) -> list[str] | None:
-    """The stacks from `start` to `goal` following `needs` (depth first), or None."""
+    """The services from `start` to `goal` following `needs` (depth first), or None."""
     stack, seen = [[start]], {start}
     while stack:
         path = stack.pop()
@@ -950,7 +982,9 @@ def load_app(root: Path, *, environments: Sequence[str] | None = None, local_end
         )
     services = {env.name: load_services(root, env, all_names) for env in envs}
     # Only once everything loaded (an error stops the load with one line, and no warnings).
-    warnings = tuple(str(w) for env in envs for w in environment_warnings(env))
+    warnings = tuple(str(w) for env in envs for w in environment_warnings(env)) + tuple(
+        dict.fromkeys(str(w) for env in envs for w in subscription_warnings(services[env.name]))
+    )
     for line in warnings:
         print(f"warning: {line}", file=sys.stderr)
     return AppSpec(environments=envs, services=services, local=local, warnings=warnings)

@@ -19,7 +19,10 @@ refuses a subscription to a topic no service publishes.
 Order: the publisher first. Its stack is a dependency of the subscriber's (infra.app), so
 `cdktf deploy` and `make local-deploy` apply it first. A subscriber applied on its own before
 its publisher plans normally and stops at the subscription (SNS answers NotFound); the queue
-policy is in place, and applying the subscriber again after the publisher completes it.
+policy is in place, and applying the subscriber again after the publisher completes it. That
+is also the first deploy when the publisher is a backend whose `allow_from` names the
+subscriber (its stack needs the subscriber's security group first): no order satisfies both,
+the dependency is left out and the loader warns (`publisher_dependencies`).
 Destroying a publisher's stack deletes its topic and with it the topic's subscriptions
 (SNS); the subscriber's next plan re-creates them once the publisher is back.
 
