@@ -100,17 +100,21 @@ def test_the_worker_subscribes_its_queue_to_the_topic_by_the_name_the_publisher_
     assert jsondoc(subscription["filter_policy"]) == {"event": ["order.created"]}
     assert subscription["filter_policy_scope"] == "MessageAttributes"
     assert subscription["raw_message_delivery"] is True
-    assert subscription["depends_on"] == ["aws_sqs_queue_policy.queue"]
+    assert "depends_on" not in subscription  # the queue it names carries its policy
 
 
 def test_the_queue_accepts_messages_from_sns_only_for_the_subscribed_topic(synth: Synth) -> None:
     worker = synth.stack("dev-worker")
-    policy = only(worker, "aws_sqs_queue_policy")
-    assert policy["queue_url"] == ref(worker, "aws_sqs_queue", "queues/queue", "url")
-    (statement,) = document(worker, policy["policy"])["statement"]
+    queues = resources(worker, "aws_sqs_queue")
+    assert not resources(worker, "aws_sqs_queue_policy")  # the queue's own policy argument
+    assert "policy" not in queues["dlq"]
+    (statement,) = document(worker, queues["queue"]["policy"])["statement"]
     assert statement["principals"] == [{"type": "Service", "identifiers": ["sns.amazonaws.com"]}]
     assert statement["actions"] == ["sqs:SendMessage"]
-    assert statement["resources"] == [ref(worker, "aws_sqs_queue", "queues/queue", "arn")]
+    # The queue's own ARN, from its name (the queue takes the document, so no reference to itself).
+    assert statement["resources"] == [
+        f"arn:${{data.aws_partition.partition.partition}}:sqs:us-east-1:${{data.aws_caller_identity.account.account_id}}:{queues['queue']['name']}"
+    ]
     assert statement["condition"] == [{"test": "ArnEquals", "variable": "aws:SourceArn", "values": [topic_arn(TOPIC)]}]
     assert statement.get("effect", "Allow") == "Allow"
 
@@ -174,8 +178,7 @@ def test_a_body_filter_keeps_its_nesting_and_a_subscription_without_a_filter_get
     assert orders["filter_policy_scope"] == "MessageBody"
     assert "filter_policy" not in refunds and "filter_policy_scope" not in refunds
     assert refunds["raw_message_delivery"] is False
-    (policy,) = resources(jobs, "aws_sqs_queue_policy").values()
-    (statement,) = document(jobs, policy["policy"])["statement"]
+    (statement,) = document(jobs, resources(jobs, "aws_sqs_queue")["queue"]["policy"])["statement"]
     names = ["${local.name_prefix}-api-orders", "${local.name_prefix}-api-refunds"]
     assert statement["condition"][0]["values"] == [topic_arn(name) for name in names]
 

@@ -68,9 +68,8 @@ EXPECTED_COUNTS: dict[str, dict[str, int]] = {
         "aws_ecs_task_definition": 1,
         "aws_ecs_service": 1,
         "aws_service_discovery_service": 1,
-        "aws_sqs_queue": 2,
+        "aws_sqs_queue": 2,  # the queue's policy admits SNS for api's orders (subscribe)
         "aws_sqs_queue_redrive_allow_policy": 1,
-        "aws_sqs_queue_policy": 1,  # SNS may deliver api's orders (subscribe)
         "aws_sns_topic_subscription": 1,  # api.orders
         "aws_cloudwatch_metric_alarm": 4,  # cpu, memory, queue age, DLQ
         "aws_iam_role_policy": 5,  # execution, task (its queue), build, record, pipeline

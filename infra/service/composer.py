@@ -7,7 +7,7 @@
                     variable pins one (infra.service.variables); external: the URI as given
     queues          worker: SQS queue + DLQ                             infra.service.queue
     events          `publish`: its SNS topics (TOPIC_<NAME>_ARN);        infra.service.events
-                    `subscribe` (worker): its queue's subscriptions and queue policy
+                    `subscribe` (worker): its queue's subscriptions and its queue's policy
     security group  its own, and the rules admitting it elsewhere      infra.service.security_group
     roles           exec / task (under the boundary) / build / pipeline  infra.service.roles
     task definition family <env>-<service>, one container              infra.service.container_definition
@@ -117,11 +117,25 @@ class Microservice(Construct):
         named(self.log_group, spec.name)
         self.repository = Repository(self, "registry", env=env, spec=spec, kms_key_arn=platform.kms_key_arn) if ecr else None
         self.image, self.image_tag_parameter = self._image(env, spec, platform)
+        self.subscriptions = (
+            QueueSubscriptions(self, "subscriptions", subscriptions=spec.subscribe, queue_name=name, arns=arns)
+            if spec.subscribe and spec.queue is not None
+            else None
+        )
         self.queues = (
-            ServiceQueues(self, "queues", name=name, spec=spec.queue, kms_key_arn=platform.kms_key_arn)
+            ServiceQueues(
+                self,
+                "queues",
+                name=name,
+                spec=spec.queue,
+                kms_key_arn=platform.kms_key_arn,
+                policy=self.subscriptions.queue_policy if self.subscriptions is not None else None,
+            )
             if spec.queue is not None
             else None
         )
+        if self.subscriptions is not None and self.queues is not None:
+            self.subscriptions.subscribe(self.queues.queue)
         self.topics = (
             ServiceTopics(
                 self,
@@ -132,11 +146,6 @@ class Microservice(Construct):
                 alarm_topic_arn=platform.alarm_topic_arn,
             )
             if spec.publish
-            else None
-        )
-        self.subscriptions = (
-            QueueSubscriptions(self, "subscriptions", subscriptions=spec.subscribe, queue=self.queues.queue, arns=arns)
-            if spec.subscribe and self.queues is not None
             else None
         )
         self.security_group = ServiceSecurityGroup(

@@ -7,10 +7,10 @@
         aws_cloudwatch_metric_alarm.orders_delivery_failed   deliveries SNS gave up on
     subscriber `subscribe = [{ topic = "api.orders", filter = {...} }]`, a worker, in its own stack:
         aws_sns_topic_subscription.api_orders   its queue, the filter policy, raw message delivery
-        aws_sqs_queue_policy.queue              sqs:SendMessage from SNS, only for the subscribed topics
+        the queue's `policy`                    sqs:SendMessage from SNS, only for the subscribed topics
 
 The topic belongs to the publisher's stack; the subscription and the queue policy to the
-subscriber's. The subscriber's stack never reads the publisher's: the topic's ARN follows
+subscriber's (with the policy of its queue). The subscriber's stack never reads the publisher's: the topic's ARN follows
 from the naming rules (`arn:<partition>:sns:<region>:<account>:<prefix>-<publisher>-<topic>`,
 partition and account from the stack's data sources, `<prefix>` the same workspace's), so
 each stack still synthesizes alone and a new subscriber changes no other stack. The loader
@@ -18,8 +18,8 @@ refuses a subscription to a topic no service publishes.
 
 Order: the publisher first. Its stack is a dependency of the subscriber's (infra.app), so
 `cdktf deploy` and `make local-deploy` apply it first. A subscriber applied on its own before
-its publisher plans normally and stops at the subscription (SNS answers NotFound); the queue
-policy is in place, and applying the subscriber again after the publisher completes it. That
+its publisher plans normally and stops at the subscription (SNS answers NotFound); applying
+the subscriber again after the publisher completes it. That
 is also the first deploy when the publisher is a backend whose `allow_from` names the
 subscriber (its stack needs the subscriber's security group first): no order satisfies both,
 the dependency is left out and the loader warns (`publisher_dependencies`).
@@ -51,7 +51,6 @@ from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import (
 from cdktf_cdktf_provider_aws.sns_topic import SnsTopic
 from cdktf_cdktf_provider_aws.sns_topic_subscription import SnsTopicSubscription
 from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
-from cdktf_cdktf_provider_aws.sqs_queue_policy import SqsQueuePolicy
 
 from infra import naming
 from infra.addresses import address_name, named
@@ -118,8 +117,13 @@ class ServiceTopics(Construct):
 
 
 class QueueSubscriptions(Construct):
-    """A worker's queue subscribed to other services' topics. Typed outputs: `subscriptions`
-    (`<publisher>.<topic>` -> SnsTopicSubscription), `policy` (the queue's SqsQueuePolicy)."""
+    """A worker's queue subscribed to other services' topics, built in two steps: the queue's
+    policy first (`queue_policy`, a JSON document the queue carries: infra.service.queue), then
+    `subscribe(queue)`. Typed outputs: `topic_arns` and `subscriptions` (by `<publisher>.<topic>`).
+
+    The policy is the queue's own `policy` argument rather than an `aws_sqs_queue_policy`: the
+    provider waits for every SQS attribute change to propagate, so a separate resource would add
+    that wait to each apply and destroy of the worker (about 25 s on the emulator)."""
 
     def __init__(
         self,
@@ -127,12 +131,13 @@ class QueueSubscriptions(Construct):
         id_: str,
         *,
         subscriptions: Sequence[SubscriptionSpec],
-        queue: SqsQueue,
+        queue_name: str,
         arns: Arns,
     ) -> None:
         super().__init__(scope, id_)
         names = Names.of(self)
-        topic_arns = {
+        self._specs = tuple(subscriptions)
+        self.topic_arns = {
             f"{s.service}.{s.topic}": arns.arn("sns", names.name(topic_name(s.service, s.topic), naming.SNS_TOPIC))
             for s in subscriptions
         }
@@ -141,6 +146,8 @@ class QueueSubscriptions(Construct):
         # guard aws:SourceArn: https://docs.aws.amazon.com/sns/latest/dg/subscribe-sqs-queue-to-sns-topic.html).
         # One statement for every topic: SQS allows 20 statements in a queue policy
         # (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-configure-subscribe-queue-sns-topic.html).
+        # The queue's ARN from its name: the queue itself takes this document.
+        queue_arn = arns.arn("sqs", names.name(queue_name, naming.SQS_QUEUE))
         document = DataAwsIamPolicyDocument(
             self,
             "queue-policy-document",
@@ -149,20 +156,23 @@ class QueueSubscriptions(Construct):
                     sid="SubscribedTopicsDeliver",
                     principals=[DataAwsIamPolicyDocumentStatementPrincipals(type="Service", identifiers=[SNS])],
                     actions=["sqs:SendMessage"],
-                    resources=[queue.arn],
-                    condition=[condition("ArnEquals", "aws:SourceArn", sorted(topic_arns.values()))],
+                    resources=[queue_arn],
+                    condition=[condition("ArnEquals", "aws:SourceArn", sorted(self.topic_arns.values()))],
                 )
             ],
         )
         named(document, "queue_policy")
-        self.policy = named(SqsQueuePolicy(self, "queue-policy", queue_url=queue.url, policy=document.json), "queue")
+        self.queue_policy = document.json
         self.subscriptions: dict[str, SnsTopicSubscription] = {}
-        for s in subscriptions:
+
+    def subscribe(self, queue: SqsQueue) -> None:
+        """One subscription per topic, to `queue` (which carries `queue_policy`)."""
+        for s in self._specs:
             reference = f"{s.service}.{s.topic}"
             subscription = SnsTopicSubscription(
                 self,
                 reference,
-                topic_arn=topic_arns[reference],
+                topic_arn=self.topic_arns[reference],
                 protocol="sqs",
                 endpoint=queue.arn,
                 # AWS docs, "Amazon SNS raw message delivery": the message as published is the
@@ -173,7 +183,5 @@ class QueueSubscriptions(Construct):
                 # infra.config.sns_filter): https://docs.aws.amazon.com/sns/latest/dg/sns-subscription-filter-policies.html.
                 filter_policy=jsonencode(dict(s.filter_policy), scope=self) if s.filter_policy else None,
                 filter_policy_scope=s.filter_scope if s.filter_policy else None,
-                # Messages SNS sends before the queue policy exists would be refused.
-                depends_on=[self.policy],
             )
             self.subscriptions[reference] = named(subscription, address_name(f"{s.service}_{s.topic}"))
