@@ -4,7 +4,9 @@
 stacks are left out: a service stack needs nothing of its platform at synthesis.
 Deploy order is recorded as stack dependencies (cdktf deploy follows them): the platform
 first, then a backend after the services named in its `allow_from` (it adds rules to their
-security groups, so they must exist).
+security groups, so they must exist), and a worker after the services whose topics it
+subscribes to (its subscriptions need the topics: infra.service.events), unless that would
+close a loop with allow_from (the loader warns: see `publisher_dependencies`).
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from collections.abc import Collection
 
 from cdktf import App, TerraformStack
 
+from infra.config.loader import publisher_dependencies
 from infra.config.specs import AppSpec
 from infra.service.stack import ServiceStack
 from infra.stacks import stack_name
@@ -40,4 +43,8 @@ def build_app(
             for caller in service.allow_from:
                 if service.name in stacks and caller in stacks:
                     stacks[service.name].add_dependency(stacks[caller])
+        for subscriber, publishers in publisher_dependencies(spec.services[env.name]).items():
+            for publisher in publishers:
+                if subscriber in stacks and publisher in stacks:
+                    stacks[subscriber].add_dependency(stacks[publisher])
     return app

@@ -63,6 +63,26 @@ def permission(**changes: Any) -> dict[str, Any]:
     return {"permissions": [item]}
 
 
+JOBS_TOML = "services/jobs/service.toml"
+
+
+def subscriber(case: str, category: str, field: str, words: str, *subscriptions: dict[str, Any], **api: Any) -> Bad:
+    """A worker `jobs` with `subscriptions`, beside a backend `api` that publishes "orders" (or `api`'s keys)."""
+    return Bad(
+        case,
+        category,
+        lambda p: p.service("api", BACKEND, **({"publish": ["orders"]} | api)).service("jobs", WORKER, subscribe=list(subscriptions)),
+        JOBS_TOML,
+        field,
+        words,
+    )
+
+
+def orders(**changes: Any) -> dict[str, Any]:
+    """A subscription to api.orders with `changes` (a filter, its scope)."""
+    return {"topic": "api.orders", **changes}
+
+
 PUBLIC_IDS = ["subnet-0a000000000000001", "subnet-0a000000000000002"]
 PRIVATE_IDS = ["subnet-0b000000000000001", "subnet-0b000000000000002"]
 DATABASE_IDS = ["subnet-0c000000000000001", "subnet-0c000000000000002"]
@@ -348,6 +368,36 @@ SERVICE_ROWS = [
     web("an_import_names_an_empty_environment_list", "required", "imports[0].environments", "non-empty array", **imports({"to": "aws_ecr_repository.web", "id": "dev/web", "environments": []})),
     web("two_imports_go_to_one_address_in_one_environment", "cross-field", "imports[1].to", "already imported by imports[0]", **imports({"to": "aws_ecr_repository.web", "id": "dev/web"}, {"to": "aws_ecr_repository.web", "id": "dev/web2", "environments": ["dev"]})),
     web("an_import_key_is_misspelled", "unknown key", "imports[0].environment", "did you mean 'environments'", **imports({"to": "aws_ecr_repository.web", "id": "dev/web", "environment": ["dev"]})),
+    # -- events: publish and subscribe (SNS rules: infra/config/sns_filter.py) ------------------------
+    web("a_topic_name_has_upper_case", "name", "publish[0]", "is not a topic name", publish=["Orders"]),
+    web("a_topic_name_has_an_underscore", "name", "publish[0]", "is not a topic name", publish=["new_orders"]),
+    web("a_topic_is_published_twice", "cross-field", "publish", "lists 'orders' more than once", publish=["orders", "orders"]),
+    web("a_topic_variable_is_set_by_hand", "cross-field", "environment", "TOPIC_ORDERS_ARN is set by the platform", publish=["orders"], environment={"TOPIC_ORDERS_ARN": "x"}),
+    web("a_web_service_subscribes", "cross-field", "subscribe", "only a worker has a queue", subscribe=[{"topic": "web.orders"}]),
+    subscriber("a_subscription_names_no_service", "cross-file", "subscribe[0].topic", '"shop.orders" is not published: there is no service \'shop\' in dev', orders(topic="shop.orders")),
+    subscriber("a_subscription_names_an_unpublished_topic", "cross-file", "subscribe[0].topic", '"api.order" is not published: api publishes orders; did you mean "api.orders"?', orders(topic="api.order")),
+    subscriber("a_subscription_names_a_service_that_publishes_nothing", "cross-file", "subscribe[0].topic", "api publishes no topic (publish = [...] in services/api/service.toml)", orders(), publish=[]),
+    subscriber("a_subscription_is_not_service_dot_topic", "aws rule", "subscribe[0].topic", "<service>.<topic>", orders(topic="orders")),
+    subscriber("a_topic_is_subscribed_twice", "cross-field", "subscribe[1].topic", "already subscribed by subscribe[0]", orders(), orders()),
+    subscriber("a_subscription_key_is_misspelled", "unknown key", "subscribe[0].filtr", "did you mean 'filter'", orders(filtr={"event": ["x"]})),
+    subscriber("a_filter_scope_is_unknown", "range", "subscribe[0].filter_scope", "attributes, body", orders(filter_scope="MessageBody")),
+    subscriber("a_filter_is_empty", "aws rule", "subscribe[0].filter", "is empty", orders(filter={})),
+    subscriber("a_filter_value_is_not_an_array", "aws rule", "subscribe[0].filter.event", 'must be an array of values (e.g. ["order.created"])', orders(filter={"event": "order.created"})),
+    subscriber("a_filter_array_is_empty", "aws rule", "subscribe[0].filter.event", "empty array", orders(filter={"event": []})),
+    subscriber("an_attribute_filter_nests_keys", "aws rule", "subscribe[0].filter.order", 'filter_scope = "body"', orders(filter={"order": {"state": ["new"]}})),
+    subscriber("a_filter_has_six_keys", "aws rule", "subscribe[0].filter", "has 6 keys; SNS allows 5", orders(filter={f"k{i}": ["v"] for i in range(6)})),
+    subscriber("a_filter_combines_too_many_values", "aws rule", "subscribe[0].filter", "combines 169 values", orders(filter={"a": [f"v{i}" for i in range(13)], "b": [f"w{i}" for i in range(13)]})),
+    subscriber("a_filter_number_is_too_large", "aws rule", "subscribe[0].filter.total[0]", "outside the numbers SNS matches", orders(filter={"total": [2_000_000_000]})),
+    subscriber("a_numeric_operator_is_unknown", "aws rule", "subscribe[0].filter.total[0].numeric[0]", "is not one of =, <, <=, >, >=", orders(filter={"total": [{"numeric": ["=>", 100]}]})),
+    subscriber("a_numeric_range_runs_backwards", "aws rule", "subscribe[0].filter.total[0].numeric", "is empty", orders(filter={"total": [{"numeric": [">", 100, "<", 10]}]})),
+    subscriber("a_numeric_range_starts_with_an_upper_bound", "aws rule", "subscribe[0].filter.total[0].numeric", "a lower bound (> or >=) followed by an upper bound", orders(filter={"total": [{"numeric": ["<", 10, ">", 1]}]})),
+    subscriber("a_filter_operator_is_unknown", "aws rule", "subscribe[0].filter.event[0].startswith", "is not an SNS filter operator", orders(filter={"event": [{"startswith": "order."}]})),
+    subscriber("an_operator_table_has_two_operators", "aws rule", "subscribe[0].filter.event[0]", "exactly one operator", orders(filter={"event": [{"prefix": "a", "suffix": "b"}]})),
+    subscriber("anything_but_mixes_strings_and_numbers", "aws rule", "subscribe[0].filter.event[0].anything-but", "strings and numbers together", orders(filter={"event": [{"anything-but": ["a", 1]}]})),
+    subscriber("exists_is_a_string", "aws rule", "subscribe[0].filter.event[0].exists", "must be true or false", orders(filter={"event": [{"exists": "yes"}]})),
+    subscriber("a_cidr_is_not_an_ip_range", "aws rule", "subscribe[0].filter.source[0].cidr", "is not an IP address range", orders(filter={"source": [{"cidr": "10.0.0.0/33"}]})),
+    subscriber("an_attribute_filter_matches_a_boolean", "aws rule", "subscribe[0].filter.paid[0]", 'write "true"', orders(filter={"paid": [True]})),
+    subscriber("a_filter_uses_or", "aws rule", 'subscribe[0].filter."$or"', "($or) are not supported", orders(filter={"$or": [{"a": ["b"]}]})),
     web("a_permission_condition_operator_is_unknown", "aws rule", "permissions[0].conditions[0].test", "not an IAM condition operator", **permission(conditions=[{"test": "Equals", "variable": "aws:SourceVpce", "values": ["vpce-1"]}])),
 ]
 

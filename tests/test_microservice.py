@@ -46,8 +46,9 @@ EXPECTED_COUNTS: dict[str, dict[str, int]] = {
         "aws_ecs_task_definition": 1,
         "aws_ecs_service": 1,
         "aws_service_discovery_service": 1,
-        "aws_cloudwatch_metric_alarm": 2,  # cpu, memory
-        "aws_iam_role_policy": 5,  # execution (with the database secret), task (re-reads it), build, record, pipeline
+        "aws_cloudwatch_metric_alarm": 3,  # cpu, memory, orders delivery failures
+        "aws_sns_topic": 1,  # orders (publish)
+        "aws_iam_role_policy": 5,  # execution (with the database secret), task (re-reads it, publishes), build, record, pipeline
         "aws_vpc_security_group_ingress_rule": 2,  # from web (allow_from); the database's from it
         "aws_vpc_security_group_egress_rule": 3,  # HTTPS out, MySQL out; web's egress to it
         # what the service owns since it no longer lives in the platform
@@ -67,8 +68,9 @@ EXPECTED_COUNTS: dict[str, dict[str, int]] = {
         "aws_ecs_task_definition": 1,
         "aws_ecs_service": 1,
         "aws_service_discovery_service": 1,
-        "aws_sqs_queue": 2,
+        "aws_sqs_queue": 2,  # the queue's policy admits SNS for api's orders (subscribe)
         "aws_sqs_queue_redrive_allow_policy": 1,
+        "aws_sns_topic_subscription": 1,  # api.orders
         "aws_cloudwatch_metric_alarm": 4,  # cpu, memory, queue age, DLQ
         "aws_iam_role_policy": 5,  # execution, task (its queue), build, record, pipeline
         "aws_vpc_security_group_egress_rule": 1,  # HTTPS out; no ingress at all

@@ -1,7 +1,7 @@
 """Adding, changing or removing a service changes that service's stack and nothing else.
 
 The original project and modified copies (a fourth service `shop`; api on another port with
-another `allow_from`; the worker removed) are synthesized the way `cdktf synth` does it
+another `allow_from`; a new topic and two new subscriptions; the worker removed) are synthesized the way `cdktf synth` does it
 (`python main.py` in a subprocess, dev only), and their JSON compared: the platform stack
 and every other service's stack must be byte-identical. A service stack synthesized alone
 (`PLATFORM_SERVICES`) is byte-identical to the same stack synthesized with everything.
@@ -83,6 +83,24 @@ def api_changed(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
     text = manifest.read_text()
     assert "port = 8081" in text and 'allow_from = ["web"]' in text
     manifest.write_text(text.replace("port = 8081", "port = 9090").replace('allow_from = ["web"]', 'allow_from = ["web", "worker"]'))
+    return synthesize(project, project / "cdktf.out")
+
+
+@pytest.fixture(scope="module")
+def with_events(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """Events added: web publishes "visits", which the worker subscribes to; a new worker `audit`
+    subscribes to api's existing "orders"."""
+    project = _copy(tmp_path_factory.mktemp("with-events"))
+    web = project / "services" / "web" / "service.toml"
+    text = web.read_text()
+    assert "max_count = 6\n" in text
+    web.write_text(text.replace("max_count = 6\n", 'max_count = 6\npublish = ["visits"]\n', 1))
+    worker = project / "services" / "worker" / "service.toml"
+    worker.write_text(worker.read_text() + '\n[[subscribe]]\ntopic = "web.visits"\n')
+    shutil.copytree(project / "services" / "worker", project / "services" / "audit")
+    (project / "services" / "audit" / "service.toml").write_text(
+        'kind = "worker"\nport = 8083\ncpu = 256\nmemory = 512\n\n[[subscribe]]\ntopic = "api.orders"\n'
+    )
     return synthesize(project, project / "cdktf.out")
 
 
@@ -189,6 +207,28 @@ def test_the_changed_service_admits_exactly_its_new_callers_on_its_new_port(api_
     assert callers == {"${local.name_prefix}-web-tasks", "${local.name_prefix}-worker-tasks"}
     ingress = [r for r in resources(api, "aws_vpc_security_group_ingress_rule").values() if "allow_from" in r["description"]]
     assert sorted((r["from_port"], r["to_port"]) for r in ingress) == [(9090, 9090), (9090, 9090)]
+
+
+# --- events: a new topic, a new subscriber ---------------------------------------------
+@pytest.mark.parametrize("stack", ["dev-platform", "dev-api"])
+def test_adding_a_topic_and_subscribers_changes_only_the_publishing_and_subscribing_stacks(
+    original: dict[str, str], with_events: dict[str, str], stack: str
+) -> None:
+    """api's stack stays byte-identical although a new service subscribes to its topic: a
+    subscriber finds the topic by name and owns its subscription and queue policy."""
+    assert set(with_events) == set(original) | {"dev-audit"}
+    assert with_events[stack] == original[stack]
+    assert with_events["dev-web"] != original["dev-web"]  # its new topic
+    assert with_events["dev-worker"] != original["dev-worker"]  # its new subscription
+
+
+def test_the_new_subscriber_owns_its_subscription_and_the_publisher_its_new_topic(with_events: dict[str, str]) -> None:
+    audit = json.loads(with_events["dev-audit"])
+    assert only(audit, "aws_sns_topic_subscription")["topic_arn"].endswith(":${local.name_prefix}-api-orders")
+    web = json.loads(with_events["dev-web"])
+    assert only(web, "aws_sns_topic")["name"] == "${local.name_prefix}-web-visits"
+    worker = json.loads(with_events["dev-worker"])
+    assert sorted(resources(worker, "aws_sns_topic_subscription")) == ["api_orders", "web_visits"]
 
 
 # --- removing a service ------------------------------------------------------------

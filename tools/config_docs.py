@@ -78,6 +78,8 @@ def _type(prop: dict[str, Any], defs: dict[str, Any]) -> str:
             return "array of tables"
         return f"array of {_type(items, defs)}"
     if kind == "object":
+        if prop.get("additionalProperties") is True:  # any values (an SNS filter policy): checked by code
+            return "table"
         inner = next(iter(prop.get("patternProperties", {}).values()), {})
         return "table of tables" if "$ref" in inner else "table of strings"
     return {"string": "string", "boolean": "boolean"}.get(kind, str(kind))

@@ -38,13 +38,16 @@ from infra.config.schema import (
     SECRET_LIKE,
     SECRETSMANAGER_ARN,
     SSM_ARN,
+    TOPIC_REFERENCE,
     EnvironmentFile,
     Model,
     RouteModel,
     ServiceFile,
     StrategyItemModel,
     show,
+    topic_variable,
 )
+from infra.config.sns_filter import SCOPES
 from infra.config.specs import (
     AccessSpec,
     AlarmSpec,
@@ -83,9 +86,14 @@ from infra.config.specs import (
     ServiceKind,
     ServiceSpec,
     StrategyItem,
+    SubscriptionSpec,
+    TopicSpec,
 )
 
-__all__ = ["ConfigError", "SECRET_LIKE", "default_priority", "load_app", "load_environment", "load_services"]
+__all__ = [
+    "ConfigError", "SECRET_LIKE", "default_priority", "load_app", "load_environment", "load_services",
+    "publisher_dependencies",
+]
 
 # Sections of an environment file that are tables with their own defaults.
 ENV_SECTIONS = ("backend", "cluster", "load_balancer", "database", "access", "observability", "registry", "pipeline")
@@ -710,6 +718,19 @@ def _service_spec(m: ServiceFile, directory: Path, rel: str) -> ServiceSpec:
             )
             for p in m.permissions
         ),
+        publish=tuple(TopicSpec(name=topic, variable=topic_variable(topic)) for topic in m.publish),
+        subscribe=tuple(_subscription(s) for s in m.subscribe),
+    )
+
+
+def _subscription(s: Any) -> SubscriptionSpec:
+    reference = TOPIC_REFERENCE.fullmatch(s.topic)
+    return SubscriptionSpec(
+        service=reference["service"],
+        topic=reference["topic"],
+        filter_policy=s.filter,
+        filter_scope=SCOPES[s.filter_scope],
+        raw_message_delivery=s.raw_message_delivery,
     )
 
 
@@ -826,6 +847,7 @@ def _check_services(env: EnvironmentSpec, specs: Sequence[ServiceSpec]) -> None:
         resource_name = f"{env.name}-{spec.name}"
         if not limits.LB_NAME.fullmatch(resource_name):
             raise ConfigError(spec.file, "name", f"{resource_name!r} (<env>-<name>) exceeds the 32-character target group name limit")
+    _check_subscriptions(env, by_name)
     routed = [(s, s.route) for s in specs if s.route is not None]
     for i, (a, route_a) in enumerate(routed):
         for b, route_b in routed[i + 1 :]:
@@ -835,6 +857,88 @@ def _check_services(env: EnvironmentSpec, specs: Sequence[ServiceSpec]) -> None:
                 raise ConfigError(
                     b.file, "routes.priority", f"{route_b.priority} is also the priority of {a.file}; set routes.priority explicitly"
                 )
+
+
+def _check_subscriptions(env: EnvironmentSpec, by_name: Mapping[str, ServiceSpec]) -> None:
+    """A worker subscribes only to a topic some service of the environment publishes: SNS would
+    refuse the subscription (NotFound) at apply, after the queue policy was written."""
+    published = sorted(f"{s.name}.{t.name}" for s in by_name.values() for t in s.publish)
+    for spec in by_name.values():
+        for i, subscription in enumerate(spec.subscribe):
+            reference = f"{subscription.service}.{subscription.topic}"
+            if reference in published:
+                continue
+            publisher = by_name.get(subscription.service)
+            if publisher is None:
+                why = f"there is no service {subscription.service!r} in {env.name} (known: {', '.join(sorted(by_name))})"
+            elif not publisher.publish:
+                why = f"{publisher.name} publishes no topic (publish = [...] in {publisher.file})"
+            else:
+                why = f"{publisher.name} publishes {', '.join(t.name for t in publisher.publish)}"
+            close = difflib.get_close_matches(reference, published, n=1)
+            hint = f'; did you mean "{close[0]}"?' if close else ""
+            raise ConfigError(spec.file, f"subscribe[{i}].topic", f'"{reference}" is not published: {why}{hint}')
+
+
+def _allow_from_needs(specs: Iterable[ServiceSpec]) -> dict[str, set[str]]:
+    """service -> the services whose stacks it is applied after for its allow_from (a backend
+    finds its callers' security groups by name, so they must exist: infra.app)."""
+    specs = list(specs)
+    names = {s.name for s in specs}
+    return {s.name: {c for c in s.allow_from if c in names} for s in specs}
+
+
+def publisher_dependencies(specs: Iterable[ServiceSpec]) -> dict[str, tuple[str, ...]]:
+    """subscriber -> the publishers its stack is applied after (its subscriptions need their
+    topics): every publisher of its `subscribe`, except one that is itself applied after the
+    subscriber through allow_from (directly or not), which would make a loop no order could
+    apply. `subscription_warnings` names those."""
+    specs = list(specs)
+    needs = _allow_from_needs(specs)
+    names = {s.name for s in specs}
+    found: dict[str, tuple[str, ...]] = {}
+    for spec in specs:
+        publishers = sorted({s.service for s in spec.subscribe} & names - {spec.name})
+        found[spec.name] = tuple(p for p in publishers if _path_between(needs, p, spec.name) is None)
+    return found
+
+
+def subscription_warnings(specs: Sequence[ServiceSpec]) -> list[ConfigWarning]:
+    """A subscription whose publisher is applied after the subscriber (allow_from): on a new
+    environment the subscriber's first apply stops at that subscription (SNS: NotFound)."""
+    needs = _allow_from_needs(specs)
+    found = []
+    for spec in specs:
+        for i, subscription in enumerate(spec.subscribe):
+            if subscription.service == spec.name:
+                continue
+            chain = _path_between(needs, subscription.service, spec.name)
+            if chain is None:
+                continue
+            found.append(
+                ConfigWarning(
+                    spec.file,
+                    f"subscribe[{i}].topic",
+                    f'"{subscription.service}.{subscription.topic}": {subscription.service} is applied after {spec.name}'
+                    f" (allow_from: {' -> '.join(chain)}), so on a new environment the first apply of {spec.name} stops at"
+                    f" this subscription (SNS: NotFound): apply {subscription.service}, then {spec.name} again",
+                )
+            )
+    return found
+
+
+def _path_between(needs: Mapping[str, set[str]], start: str, goal: str) -> list[str] | None:
+    """The services from `start` to `goal` following `needs` (depth first), or None."""
+    stack, seen = [[start]], {start}
+    while stack:
+        path = stack.pop()
+        if path[-1] == goal:
+            return path
+        for nxt in sorted(needs.get(path[-1], ())):
+            if nxt not in seen:
+                seen.add(nxt)
+                stack.append([*path, nxt])
+    return None
 
 
 # ---------------------------------------------------------------------------------
@@ -878,7 +982,9 @@ def load_app(root: Path, *, environments: Sequence[str] | None = None, local_end
         )
     services = {env.name: load_services(root, env, all_names) for env in envs}
     # Only once everything loaded (an error stops the load with one line, and no warnings).
-    warnings = tuple(str(w) for env in envs for w in environment_warnings(env))
+    warnings = tuple(str(w) for env in envs for w in environment_warnings(env)) + tuple(
+        dict.fromkeys(str(w) for env in envs for w in subscription_warnings(services[env.name]))
+    )
     for line in warnings:
         print(f"warning: {line}", file=sys.stderr)
     return AppSpec(environments=envs, services=services, local=local, warnings=warnings)

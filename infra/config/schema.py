@@ -35,7 +35,7 @@ from typing import Annotated, Any, ClassVar
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, model_validator
 from pydantic_core import PydanticCustomError
 
-from infra.config import aws_tables, iam_actions, limits
+from infra.config import aws_tables, iam_actions, limits, sns_filter
 from infra.config.specs import (
     OWN_RESOURCES,
     Architecture,
@@ -225,6 +225,14 @@ PATH_PATTERN = re.compile(r"^/[A-Za-z0-9_.$/~\"'@:+&*?-]{0,127}$")
 # (Host conditions): A-Z a-z 0-9 - . * ?, at least one ".", only letters after the last ".".
 HOST_PATTERN = re.compile(r"^[A-Za-z0-9*?-]+(\.[A-Za-z0-9*?-]+)*\.[A-Za-z*?]+$")
 SCHEDULE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+# A topic a service publishes (`publish`). AWS allows 1-256 letters, digits, hyphens and
+# underscores in a topic name (AWS docs, SNS API Reference, "CreateTopic": Name); ours are
+# lower case with single hyphens, at most 40 characters, because the AWS name is
+# <env>-<service>-<topic> and the container gets TOPIC_<TOPIC>_ARN ('-' written '_', which
+# stays unambiguous because '_' is not allowed here).
+TOPIC_NAME = re.compile(r"^[a-z][a-z0-9]*(-[a-z0-9]+)*$")
+# A topic a worker subscribes to (`subscribe[].topic`): "<service>.<topic>".
+TOPIC_REFERENCE = re.compile(r"^(?P<service>[a-z][a-z0-9-]{0,19}[a-z0-9])\.(?P<topic>[a-z][a-z0-9]*(-[a-z0-9]+)*)$")
 IAM_ACTION = re.compile(r"^[a-z0-9-]+:[A-Za-z0-9*?]+$|^\*$")
 CONDITION_KEY = re.compile(r"^[A-Za-z0-9-]+:[A-Za-z0-9/_.:${}-]+$")
 ARN = re.compile(r"^arn:aws[a-z-]*:[a-z0-9-]+:[a-z0-9-]*:([0-9]{12})?:[^\s]+$")
@@ -1080,6 +1088,45 @@ class QueueModel(Model):
     max_receive_count: Int(*limits.SQS_MAX_RECEIVE_RANGE) = Field(5, description="Receives before the DLQ.")
 
 
+def topic_variable(topic: str) -> str:
+    """The environment variable that holds the ARN of a published topic: TOPIC_<NAME>_ARN."""
+    return f"TOPIC_{topic.upper().replace('-', '_')}_ARN"
+
+
+# Our own bounds: a task role's inline policies share IAM's 10,240 characters ("IAM and AWS
+# STS quotas"), and a queue policy names each subscribed topic.
+MAX_PUBLISHED_TOPICS = 20
+MAX_SUBSCRIPTIONS = 20
+
+
+class SubscriptionModel(Model):
+    """`[[subscribe]]`: a topic another service publishes, delivered to this worker's queue."""
+
+    topic: Text(TOPIC_REFERENCE, "<service>.<topic>, e.g. api.orders", max_len=62) = Field(
+        description='The publishing service and one of its `publish` topics: `"<service>.<topic>"`, e.g. `"api.orders"`.'
+    )
+    filter: Annotated[dict[str, Any], Field(json_schema_extra={"maxProperties": sns_filter.MAX_KEYS})] = Field(
+        None,
+        description="SNS filter policy: each key an array of values (strings, numbers) or operators"
+        " (`prefix`, `suffix`, `equals-ignore-case`, `anything-but`, `numeric`, `exists`, `cidr`); default: every message.",
+    )
+    filter_scope: OneOf(sns_filter.SCOPES) = Field(
+        "attributes", description="What `filter` matches: the message `attributes`, or the message `body` (JSON; nested keys allowed)."
+    )
+    raw_message_delivery: bool = Field(
+        True, description="The published message is the SQS message body (no SNS envelope; at most 10 message attributes)."
+    )
+
+    @model_validator(mode="after")
+    def _rules(self) -> "SubscriptionModel":
+        if self.filter is not None:
+            try:
+                sns_filter.check_filter_policy(self.filter, scope=self.filter_scope)
+            except sns_filter.FilterProblem as problem:
+                raise invalid(problem.message, f"filter.{problem.where}" if problem.where else "filter") from None
+        return self
+
+
 class ImageModel(Model):
     """`[image]`: where the container image comes from."""
 
@@ -1251,6 +1298,14 @@ class ServiceFile(Model):
     max_percent: Int(100, 200) = Field(200, description="Deployment maximum percent.")
     image: ImageModel = Field(default_factory=ImageModel, description="Container image.")
     build: BuildModel = Field(default_factory=BuildModel, description="Pipeline build step.")
+    publish: Strings(Text(TOPIC_NAME, "a topic name (lower-case letters, digits, single hyphens)", max_len=40), max_items=MAX_PUBLISHED_TOPICS) = Field(
+        (),
+        description="SNS topics the service publishes to, each `<env>-<service>-<topic>` (encrypted with the platform key);"
+        " the container gets its ARN as TOPIC_<TOPIC>_ARN and the task role sns:Publish on exactly these.",
+    )
+    subscribe: Annotated[list[SubscriptionModel], Field(json_schema_extra={"maxItems": MAX_SUBSCRIPTIONS})] = Field(
+        (), description="worker only: other services' topics delivered to its queue (`{ topic = \"api.orders\", filter = {...} }`)."
+    )
     allow_from: Strings(Text(SERVICE_NAME, "a service name", max_len=21), max_items=100) = Field(
         (), description="backend only: services whose tasks may connect to its port."
     )
@@ -1311,6 +1366,19 @@ class ServiceFile(Model):
             reserved = sorted((set(self.environment) | set(self.secrets)) & DATABASE_VARS)
             if reserved:
                 raise invalid(f"{reserved[0]} is set by the platform for database = true", "environment")
+        published = {topic_variable(topic): topic for topic in self.publish}
+        for table, values in (("environment", self.environment), ("secrets", self.secrets)):
+            clash = sorted(set(values) & set(published))
+            if clash:
+                raise invalid(f"{clash[0]} is set by the platform for publish = [{published[clash[0]]!r}]", table)
+        if self.subscribe and kind != "worker":
+            raise invalid(f"only a worker has a queue for topics to deliver to (kind is {kind})", "subscribe")
+        if len(self.subscribe) > MAX_SUBSCRIPTIONS:
+            raise invalid(f"has {len(self.subscribe)} entries; at most {MAX_SUBSCRIPTIONS} allowed", "subscribe")
+        topics = [s.topic for s in self.subscribe]
+        for i, topic in enumerate(topics):
+            if topic in topics[:i]:
+                raise invalid(f"{topic!r} is already subscribed by subscribe[{topics.index(topic)}]", f"subscribe[{i}].topic")
         if self.scaling.requests_per_target is not None and kind != "web":
             raise invalid("only web services get ALB request-count scaling", "scaling.requests_per_target")
         if self.scaling.queue_backlog_per_task is not None and kind != "worker":

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from enum import Enum
 from pathlib import Path
+from typing import Any
 
 
 class NatMode(str, Enum):
@@ -315,6 +316,25 @@ OWN_RESOURCES = ("queue", "dlq")
 
 
 @dataclass(frozen=True, kw_only=True)
+class TopicSpec:
+    """`publish`: an SNS topic the service owns and publishes to (AWS name `<prefix>-<service>-<name>`)."""
+
+    name: str  # as written, e.g. "orders"
+    variable: str  # the container's environment variable holding its ARN, e.g. TOPIC_ORDERS_ARN
+
+
+@dataclass(frozen=True, kw_only=True)
+class SubscriptionSpec:
+    """`subscribe`: a topic another service publishes, delivered to this worker's queue."""
+
+    service: str  # the publishing service
+    topic: str  # one of its `publish` names
+    filter_policy: Mapping[str, Any] | None  # the SNS filter policy as written; None: every message
+    filter_scope: str  # SNS FilterPolicyScope: MessageAttributes or MessageBody
+    raw_message_delivery: bool
+
+
+@dataclass(frozen=True, kw_only=True)
 class BuildSpec:
     dockerfile: str  # relative to the service folder
     test_command: str  # run inside the build
@@ -352,6 +372,8 @@ class ServiceSpec:
     allow_from: tuple[str, ...] = ()  # backend: the services whose tasks may connect to its port
     permissions: tuple[PermissionSpec, ...] = ()  # the application's own IAM permissions
     imports: tuple[ImportSpec, ...] = ()  # into this environment's stack of the service
+    publish: tuple[TopicSpec, ...] = ()  # SNS topics it owns and publishes to
+    subscribe: tuple[SubscriptionSpec, ...] = ()  # worker: other services' topics into its queue
 
     @property
     def uses_fargate(self) -> bool:

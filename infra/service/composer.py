@@ -6,6 +6,8 @@
                     /ecs-platform/<env>/<service>/image-tag unless the stack's `image_tag`
                     variable pins one (infra.service.variables); external: the URI as given
     queues          worker: SQS queue + DLQ                             infra.service.queue
+    events          `publish`: its SNS topics (TOPIC_<NAME>_ARN);        infra.service.events
+                    `subscribe` (worker): its queue's subscriptions and its queue's policy
     security group  its own, and the rules admitting it elsewhere      infra.service.security_group
     roles           exec / task (under the boundary) / build / pipeline  infra.service.roles
     task definition family <env>-<service>, one container              infra.service.container_definition
@@ -63,6 +65,7 @@ from infra.expressions import jsonencode
 from infra.service import secrets
 from infra.service.alarms import ServiceAlarms
 from infra.service.container_definition import TMP_VOLUME, ContainerRefs, container_definition
+from infra.service.events import QueueSubscriptions, ServiceTopics
 from infra.service.pipeline import ServicePipeline
 from infra.service.platform_ref import PlatformRef
 from infra.service.queue import ServiceQueues
@@ -79,6 +82,7 @@ class Microservice(Construct):
 
     Typed outputs: `name` (`<env>-<service>`), `log_group`, `repository` (None for external
     images), `image`, `image_tag_parameter` (None for external images), `queues` (worker),
+    `topics` (None without `publish`), `subscriptions` (None without `subscribe`),
     `security_group`, `roles`, `container_definitions`, `task_definition`, `route` (web),
     `discovery`, `service`, `alarms`, `scaling`, `pipeline` (None for external images).
 
@@ -113,9 +117,35 @@ class Microservice(Construct):
         named(self.log_group, spec.name)
         self.repository = Repository(self, "registry", env=env, spec=spec, kms_key_arn=platform.kms_key_arn) if ecr else None
         self.image, self.image_tag_parameter = self._image(env, spec, platform)
+        self.subscriptions = (
+            QueueSubscriptions(self, "subscriptions", subscriptions=spec.subscribe, queue_name=name, arns=arns)
+            if spec.subscribe and spec.queue is not None
+            else None
+        )
         self.queues = (
-            ServiceQueues(self, "queues", name=name, spec=spec.queue, kms_key_arn=platform.kms_key_arn)
+            ServiceQueues(
+                self,
+                "queues",
+                name=name,
+                spec=spec.queue,
+                kms_key_arn=platform.kms_key_arn,
+                policy=self.subscriptions.queue_policy if self.subscriptions is not None else None,
+            )
             if spec.queue is not None
+            else None
+        )
+        if self.subscriptions is not None and self.queues is not None:
+            self.subscriptions.subscribe(self.queues.queue)
+        self.topics = (
+            ServiceTopics(
+                self,
+                "topics",
+                service=spec.name,
+                topics=spec.publish,
+                kms_key_arn=platform.kms_key_arn,
+                alarm_topic_arn=platform.alarm_topic_arn,
+            )
+            if spec.publish
             else None
         )
         self.security_group = ServiceSecurityGroup(
@@ -142,6 +172,8 @@ class Microservice(Construct):
         if self.queues is not None:
             environment["QUEUE_URL"] = self.queues.queue.url
             own_resources.update(queue=self.queues.queue.arn, dlq=self.queues.dead_letter_queue.arn)
+        if self.topics is not None:
+            environment.update({topic.variable: self.topics.arns[topic.name] for topic in spec.publish})
 
         self.roles = ServiceRoles(
             self,
@@ -154,6 +186,7 @@ class Microservice(Construct):
             log_group_name=self.log_group.name,
             secret_resources=secret_resources,
             own_resources=own_resources,
+            topic_arns=list(self.topics.arns.values()) if self.topics is not None else [],
             ecs_service_name=name,
             build_project_name=name,
         )

@@ -1,7 +1,8 @@
 """A worker's SQS queue `<env>-<service>` and its dead-letter queue `<env>-<service>-dlq`.
 
 Both are encrypted with the platform key. The DLQ keeps messages 14 days (the SQS maximum:
-time to inspect and redrive) and accepts messages only from its own queue.
+time to inspect and redrive) and accepts messages only from its own queue. `policy`: the
+queue's access policy, when other services' topics deliver to it (infra.service.events).
 """
 
 from __future__ import annotations
@@ -23,7 +24,9 @@ DATA_KEY_REUSE_SECONDS = 300
 class ServiceQueues(Construct):
     """Typed outputs: `queue` and `dead_letter_queue` (SqsQueue)."""
 
-    def __init__(self, scope: Construct, id_: str, *, name: str, spec: QueueSpec, kms_key_arn: str) -> None:
+    def __init__(
+        self, scope: Construct, id_: str, *, name: str, spec: QueueSpec, kms_key_arn: str, policy: str | None = None
+    ) -> None:
         super().__init__(scope, id_)
         names = Names.of(self)
         self.dead_letter_queue = SqsQueue(
@@ -45,6 +48,7 @@ class ServiceQueues(Construct):
             redrive_policy=jsonencode(
                 {"deadLetterTargetArn": self.dead_letter_queue.arn, "maxReceiveCount": spec.max_receive_count}
             ),
+            policy=policy,
         )
         # Separate resource: inline on the DLQ it would reference the queue, which
         # references the DLQ (a cycle).

@@ -4,8 +4,8 @@
             with the platform key, read exactly its own secrets (and the database secret
             with `database = true`).
   task      the application's role, under the platform's permissions boundary
-            (`task_role_boundary_arn`): its queue (worker), ECS Exec's channels
-            (`enable_exec`), and the manifest's `[[permissions]]`.
+            (`task_role_boundary_arn`): its queue (worker), publishing to its own topics
+            (`publish`), ECS Exec's channels (`enable_exec`), and the manifest's `[[permissions]]`.
   build     CodeBuild: its own log group, push/pull on its own repository, the pipeline
             artifacts. Not the image-tag parameter: the build runs the repository's code.
   record    the pipeline's last step, after a successful deployment: write the deployed tag
@@ -81,6 +81,7 @@ class ServiceRoles(Construct):
         own_resources: dict[str, str],
         ecs_service_name: str,
         build_project_name: str,
+        topic_arns: Sequence[str] = (),
     ) -> None:
         super().__init__(scope, id_)
         names = Names.of(self)
@@ -114,7 +115,7 @@ class ServiceRoles(Construct):
             source_account=arns.account_id,
             permissions_boundary=platform.task_role_boundary_arn,
         )
-        task_statements = self._task_statements(spec, platform, arns, own_resources)
+        task_statements = self._task_statements(spec, platform, arns, own_resources, topic_arns)
         if task_statements:
             self.task_policies.append(
                 inline_policy(self, "task-policy", role=task, name="application", statements=task_statements)
@@ -132,10 +133,18 @@ class ServiceRoles(Construct):
 
     @staticmethod
     def _task_statements(
-        spec: ServiceSpec, platform: PlatformRef, arns: Arns, own: dict[str, str]
+        spec: ServiceSpec, platform: PlatformRef, arns: Arns, own: dict[str, str], topic_arns: Sequence[str] = ()
     ) -> list[DataAwsIamPolicyDocumentStatement]:
         key = platform.kms_key_arn
         statements = []
+        if topic_arns:
+            statements += [
+                statement("PublishOwnTopics", ["sns:Publish"], list(topic_arns)),
+                # AWS docs, "Key management" (Amazon SNS Developer Guide): a publisher to a topic
+                # encrypted with a customer managed key needs kms:GenerateDataKey* and kms:Decrypt
+                # on it (https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html).
+                statement("TopicKey", ["kms:Decrypt", "kms:GenerateDataKey"], [key]),
+            ]
         if "queue" in own:
             statements += [
                 statement("ConsumeOwnQueue", QUEUE_CONSUMER_ACTIONS, [own["queue"]]),

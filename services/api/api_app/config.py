@@ -6,6 +6,9 @@ re-reads it (Secrets Manager, through boto3) once the database refuses that valu
 rotates the password under running tasks. Either is enough. DB_SECRET_ARN is an ARN, not a
 secret: the task role needs secretsmanager:GetSecretValue on it and kms:Decrypt on its key.
 Without it, a rotated password makes the database calls fail (503) until the task is replaced.
+
+TOPIC_ORDERS_ARN: the SNS topic the api publishes order events to (``publish = ["orders"]``);
+without it events are dropped (local runs).
 """
 
 from __future__ import annotations
@@ -37,6 +40,8 @@ class Config:
     # DB_SECRET_ARN: where to re-read the secret when the database refuses the password
     # (RDS rotates its managed master secret, every 7 days by default).
     db_secret_arn: str | None = None
+    # TOPIC_ORDERS_ARN: where order events go (api_app.events); None: nowhere.
+    orders_topic_arn: str | None = None
 
 
 def _required(env: Mapping[str, str], name: str, example: str) -> str:
@@ -95,6 +100,21 @@ def _secret_arn(env: Mapping[str, str]) -> str | None:
     return value
 
 
+_TOPIC_ARN = re.compile(r"^arn:aws[a-z-]*:sns:[a-z0-9-]+:[0-9]{12}:[A-Za-z0-9_-]{1,256}$")
+
+
+def _topic_arn(env: Mapping[str, str]) -> str | None:
+    value = env.get("TOPIC_ORDERS_ARN", "").strip()
+    if not value:
+        return None
+    if not _TOPIC_ARN.fullmatch(value):
+        raise ConfigError(
+            "environment variable TOPIC_ORDERS_ARN must be an SNS topic ARN "
+            f"(arn:aws:sns:<region>:<account>:<name>), got {value!r}"
+        )
+    return value
+
+
 def load_config(env: Mapping[str, str] | None = None) -> Config:
     env = os.environ if env is None else env
     db_host = _required(env, "DB_HOST", "mydb.abc123.eu-west-1.rds.amazonaws.com")
@@ -120,4 +140,5 @@ def load_config(env: Mapping[str, str] | None = None) -> Config:
         db_connect_timeout_seconds=timeout,
         log_level=log_level,
         db_secret_arn=secret_arn,
+        orders_topic_arn=_topic_arn(env),
     )

@@ -9,6 +9,7 @@ from flask import Flask, Response, g, jsonify, request
 
 from .config import Config, load_config
 from .credentials import credentials_from_config
+from .events import ORDER_CREATED, EventPublisher, NullEventPublisher, SnsEventPublisher
 from .logging_setup import configure_logging
 from .repository import ItemRepository, MySQLItemRepository, RepositoryError
 
@@ -23,14 +24,17 @@ def _bad_request(message: str):
 
 
 def create_app(
-    config: Config | None = None, repository: ItemRepository | None = None
+    config: Config | None = None,
+    repository: ItemRepository | None = None,
+    events: EventPublisher | None = None,
 ) -> Flask:
     """Application factory; gunicorn runs ``api_app:create_app()``.
 
     With no arguments the configuration is read and validated from the
     environment and items are stored in MySQL, with the credentials of the
     RDS-managed secret (re-read when the password rotates, see
-    api_app.credentials). Tests pass a fake repository.
+    api_app.credentials). A new item is an order: an ``order.created`` event goes to the
+    TOPIC_ORDERS_ARN topic (api_app.events). Tests pass a fake repository and publisher.
     """
     if repository is None:
         config = config or load_config()
@@ -42,8 +46,12 @@ def create_app(
             # DB_SECRET, re-read from DB_SECRET_ARN when RDS has rotated the password.
             credentials=credentials_from_config(config),
         )
+    if events is None:
+        topic = config.orders_topic_arn if config else None
+        events = SnsEventPublisher(topic) if topic else NullEventPublisher()
     configure_logging(SERVICE, config.log_level if config else "INFO")
     repo = repository
+    publisher = events
 
     app = Flask(__name__)
     app.json.sort_keys = False
@@ -139,6 +147,10 @@ def create_app(
                 f"field 'name' must be at most {MAX_NAME_LENGTH} characters, got {len(name)}"
             )
         item = repo.add_item(name)
+        try:
+            publisher.publish(ORDER_CREATED, item.to_dict())
+        except Exception as exc:  # noqa: BLE001 - the item is stored; the event is best effort
+            log.error("order event not published", extra={"item_id": item.id, "error": f"{type(exc).__name__}: {exc}"})
         return jsonify(item.to_dict()), 201, {"Location": f"/items/{item.id}"}
 
     log.info("api service configured", extra={"db_host": config.db_host if config else None})

@@ -15,6 +15,12 @@ def test_resize_message():
     }
 
 
+def test_order_created_event_from_the_api_topic():
+    # As the api publishes it (api_app.events) and SNS delivers it raw.
+    body = json.dumps({"type": "order.created", "id": 12, "name": "widget", "created_at": "2026-01-01T00:00:00Z"})
+    assert process_message(body) == {"id": "12", "status": "accepted"}
+
+
 @pytest.mark.parametrize(
     "body, fragment",
     [
@@ -25,6 +31,7 @@ def test_resize_message():
         ('{"type": "resize"}', "'id'"),
         ('{"type": "resize", "id": true}', "'id'"),
         ('{"type": "resize", "id": 1, "width": 0}', "'width'"),
+        ('{"type": "order.created"}', "'id'"),
     ],
 )
 def test_invalid_messages(body, fragment):

@@ -37,9 +37,18 @@ def handle_ping(msg: dict[str, Any]) -> dict[str, Any]:
     return {"pong": True}
 
 
+def handle_order_created(msg: dict[str, Any]) -> dict[str, Any]:
+    """The api's order event (its topic "orders", subscribed in service.toml with raw message
+    delivery, so the body is the event as published: {"type": "order.created", "id": ...})."""
+    item_id = _require_id(msg)
+    # A real worker would fulfil the order here (reserve stock, send the confirmation).
+    return {"id": item_id, "status": "accepted"}
+
+
 HANDLERS: dict[str, Callable[[dict[str, Any]], dict[str, Any]]] = {
     "resize": handle_resize,
     "ping": handle_ping,
+    "order.created": handle_order_created,
 }
 
 
