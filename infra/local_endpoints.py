@@ -26,6 +26,7 @@ ENDPOINT_SERVICES: tuple[str, ...] = (
     "rds",
     "route53",
     "s3",
+    "scheduler",
     "secretsmanager",
     "servicediscovery",
     "sns",

@@ -96,6 +96,8 @@ SCALING_POLICY = Limit(256, "scaling policy / scheduled action name", 'AWS docs,
 CODEBUILD_PROJECT = Limit(150, "CodeBuild project name", 'AWS docs, CodeBuild API, "CreateProject": name (2-150)')
 CODEPIPELINE = Limit(100, "pipeline name", 'AWS docs, CodePipeline, "Quotas in AWS CodePipeline": pipeline name')
 WAF_NAME = Limit(128, "web ACL / metric name", 'AWS docs, WAFV2 API, "CreateWebACL": Name, VisibilityConfig.MetricName')
+SCHEDULE = Limit(64, "schedule / schedule group name", 'AWS docs, EventBridge Scheduler API, "CreateSchedule": Name, "CreateScheduleGroup": Name')
+EVENT_RULE = Limit(64, "EventBridge rule name", 'AWS docs, EventBridge API, "PutRule": Name')
 
 
 @dataclass(frozen=True)

@@ -4,6 +4,7 @@
     project.env(network={"az_count": 3})             # deep-merged into environments/dev.toml
     project.service("web", cpu=512, memory=1024)     # deep-merged into services/web/service.toml
     project.service("jobs", WORKER)             # another service
+    project.service("cleanup", JOB)             # a scheduled job
     project.manifest("api", 'kind = "backend"\n...')  # a service manifest as TOML text, verbatim
     project.file("services/README.md", "stray")      # any raw file
     app = project.load()                             # infra.config.load_app on it
@@ -32,6 +33,7 @@ ENV: dict[str, Any] = {
 WEB: dict[str, Any] = {"kind": "web", "port": 8080, "cpu": 256, "memory": 512, "routes": {"paths": ["/*"]}}
 BACKEND: dict[str, Any] = {"kind": "backend", "port": 8081, "cpu": 256, "memory": 512}
 WORKER: dict[str, Any] = {"kind": "worker", "port": 8082, "cpu": 256, "memory": 512}
+JOB: dict[str, Any] = {"kind": "job", "cpu": 256, "memory": 512, "schedule": "cron(0 3 * * ? *)"}
 
 
 def merge(base: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:

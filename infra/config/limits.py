@@ -87,3 +87,10 @@ SQS_MAX_RECEIVE_RANGE = (1, 1000)
 # balancer): each subnet of a load balancer needs a CIDR block of at least /27 and at least
 # 8 free IP addresses (the load balancer adds nodes, and addresses, as it scales).
 ALB_SUBNET_MAX_PREFIX = 27
+
+# Jobs (infra/service/job.py). AWS docs, EventBridge Scheduler API Reference, "RetryPolicy"
+# (https://docs.aws.amazon.com/scheduler/latest/APIReference/API_RetryPolicy.html):
+# MaximumRetryAttempts 0-185, MaximumEventAgeInSeconds 60-86400. A job's `timeout` is also the
+# event age of its runs (a start is not retried later than a run may last), hence its range.
+JOB_TIMEOUT_RANGE = (60, 86400)
+JOB_RETRIES_RANGE = (0, 185)

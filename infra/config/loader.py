@@ -67,6 +67,7 @@ from infra.config.specs import (
     HealthCheckSpec,
     ImportSpec,
     ImageSource,
+    JobSpec,
     ImageSpec,
     LoadBalancerSpec,
     LocalEndpoint,
@@ -512,6 +513,8 @@ def _service_defaults(data: Mapping[str, Any], folder: str, env: EnvironmentSpec
     fill(data, "name", Path(folder).name, "name", f"the folder name, {folder}")
     strategy = [{"provider": i.provider.value, "weight": i.weight, "base": i.base} for i in env.cluster.default_strategy]
     fill(data, "capacity", strategy, "capacity", f"cluster.default_strategy of {env.file}")
+    if data.get("kind") == ServiceKind.JOB.value:
+        return data, derived  # a job keeps no task count: nothing below applies
     desired = data.get("desired_count", _default(ServiceFile, "desired_count"))
     fill(data, "min_count", desired, "min_count", "desired_count")
     low = data["min_count"]
@@ -642,6 +645,7 @@ def _secret(value: str) -> SecretRef:
 
 def _service_spec(m: ServiceFile, directory: Path, rel: str) -> ServiceSpec:
     kind = ServiceKind(m.kind)
+    counted = kind is not ServiceKind.JOB  # a job keeps no task count
     route = None
     if m.routes is not None:
         r = m.routes
@@ -662,9 +666,9 @@ def _service_spec(m: ServiceFile, directory: Path, rel: str) -> ServiceSpec:
         architecture=Architecture(m.architecture),
         port=m.port,
         capacity=_strategy(m.capacity),
-        desired_count=m.desired_count,
-        min_count=m.min_count,
-        max_count=m.max_count,
+        desired_count=m.desired_count if counted else 0,
+        min_count=m.min_count if counted else 0,
+        max_count=m.max_count if counted else 0,
         health_check=HealthCheckSpec(
             path=hc.path,
             interval=hc.interval,
@@ -720,6 +724,7 @@ def _service_spec(m: ServiceFile, directory: Path, rel: str) -> ServiceSpec:
         ),
         publish=tuple(TopicSpec(name=topic, variable=topic_variable(topic)) for topic in m.publish),
         subscribe=tuple(_subscription(s) for s in m.subscribe),
+        job=None if counted else JobSpec(schedule=m.schedule, timezone=m.timezone, timeout=m.timeout, retries=m.retries),
     )
 
 

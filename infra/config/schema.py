@@ -428,6 +428,17 @@ def schedule_problem(expression: str) -> str | None:
     return f"{show(expression)} is not cron(...), rate(...) or at(...)"
 
 
+def job_schedule_problem(expression: str) -> str | None:
+    """A job's `schedule`, as EventBridge Scheduler takes it (AWS docs, "Schedule types in
+    EventBridge Scheduler", https://docs.aws.amazon.com/scheduler/latest/UserGuide/schedule-types.html):
+    a recurring schedule, `rate(value unit)` or `cron(minutes hours day-of-month month day-of-week
+    year)`; `at(...)` would run the job once and never again."""
+    if not re.fullmatch(r"(cron|rate)\(.*\)", expression):
+        once = " (at() runs once; a job recurs)" if expression.startswith("at(") else ""
+        return f"{show(expression)} is not cron(...) or rate(...){once}"
+    return schedule_problem(expression)
+
+
 # What an import `id` is for the resource types whose ID is knowable from the file: each
 # resource's "Import" section in the Terraform AWS provider documentation names it, and the
 # AWS API reference gives its rules. Other types take any non-blank ID; Terraform checks them.
@@ -1244,6 +1255,10 @@ class OverrideModel(Model):
     scaling: ScalingModel = Field(
         None, description="Merged key by key over the manifest's [scaling]; its `schedules` replace the manifest's."
     )
+    schedule: Text(max_len=256, check=job_schedule_problem) = Field(None, description="job: when it runs.")
+    timezone: Text(max_len=50, check=_timezone) = Field(None, description="job: the time zone of `schedule`.")
+    timeout: Int(*limits.JOB_TIMEOUT_RANGE) = Field(None, description="job: seconds a run may take.")
+    retries: Int(*limits.JOB_RETRIES_RANGE) = Field(None, description="job: retries of a failed RunTask call.")
 
 
 OVERRIDABLE = tuple(OverrideModel.model_fields)
@@ -1253,6 +1268,8 @@ class ServiceFile(Model):
     """`services/<name>/service.toml`: one microservice."""
 
     COMPUTED: ClassVar[dict[str, str]] = {
+        "port": "required; a job has none",
+        "schedule": "required for a job",
         "name": "the folder name",
         "capacity": "the cluster's `default_strategy`",
         "min_count": "`desired_count`",
@@ -1262,8 +1279,10 @@ class ServiceFile(Model):
     name: Text(SERVICE_NAME, "a service name", max_len=21) = Field(
         None, description="Lower-case letters, digits and '-', 2-21 characters (ECR, target group and role names)."
     )
-    kind: Choice(ServiceKind) = Field(description="`web` (behind the ALB), `backend` (Cloud Map only) or `worker` (SQS consumer).")
-    port: Int(*limits.PORT_RANGE) = Field(description="Container port (a worker's health endpoint).")
+    kind: Choice(ServiceKind) = Field(
+        description="`web` (behind the ALB), `backend` (Cloud Map only), `worker` (SQS consumer) or `job` (a task on a schedule)."
+    )
+    port: Int(*limits.PORT_RANGE) = Field(None, description="Container port (a worker's health endpoint).")
     host_port: Int(*limits.PORT_RANGE) = Field(None, description="With awsvpc networking, absent or equal to `port`.")
     # AWS docs, "Amazon ECS task definition parameters for Fargate" (Task size): cpu units and
     # the memory allowed with each; on EC2 any value up to the instance's size.
@@ -1296,6 +1315,24 @@ class ServiceFile(Model):
     enable_exec: bool = Field(False, description="ECS Exec (SSM) into the tasks.")
     min_healthy_percent: Int(0, 100) = Field(100, description="Deployment minimum healthy percent.")
     max_percent: Int(100, 200) = Field(200, description="Deployment maximum percent.")
+    # kind = "job" (infra/service/job.py): an EventBridge Scheduler schedule runs the task. What
+    # `timeout` and `retries` do, precisely: see infra/service/job.py ("What a run's limits mean").
+    schedule: Text(max_len=256, check=job_schedule_problem) = Field(
+        None, description="job: when it runs, an EventBridge Scheduler `cron(...)` or `rate(...)` expression."
+    )
+    timezone: Text(max_len=50, check=_timezone) = Field(
+        "UTC", description="job: the IANA time zone `schedule` is read in (cron follows its daylight saving time)."
+    )
+    timeout: Int(*limits.JOB_TIMEOUT_RANGE) = Field(
+        3600,
+        description="job: seconds a run may take: its task is stopped then (a deadline container in the task), and "
+        "Scheduler no longer retries a start that late. The app gets it as JOB_TIMEOUT_SECONDS.",
+    )
+    retries: Int(*limits.JOB_RETRIES_RANGE) = Field(
+        3,
+        description="job: times Scheduler retries a run whose RunTask call failed; a task that ran and exited "
+        "non-zero is not re-run (it raises the run-failed alarm).",
+    )
     image: ImageModel = Field(default_factory=ImageModel, description="Container image.")
     build: BuildModel = Field(default_factory=BuildModel, description="Pipeline build step.")
     publish: Strings(Text(TOPIC_NAME, "a topic name (lower-case letters, digits, single hyphens)", max_len=40), max_items=MAX_PUBLISHED_TOPICS) = Field(
@@ -1319,6 +1356,14 @@ class ServiceFile(Model):
 
     @model_validator(mode="after")
     def _rules(self) -> "ServiceFile":
+        if self.kind == ServiceKind.JOB.value:
+            self._job_rules()
+        else:
+            for key in JOB_KEYS:
+                if key in self.model_fields_set:
+                    raise invalid(f"only a job runs on a schedule (kind is {self.kind})", key)
+            if self.port is None:
+                raise invalid("is required", "port")
         if self.name in RESERVED_SERVICE_NAMES:
             raise invalid(f"{self.name!r} is reserved (the <env>-platform stack has that name)", "name")
         if self.port in limits.RESERVED_CONTAINER_PORTS:
@@ -1327,9 +1372,10 @@ class ServiceFile(Model):
         # hostPort is left out or equals the containerPort.
         if self.host_port is not None and self.host_port != self.port:
             raise invalid(f"{self.host_port} must equal port {self.port} with awsvpc networking (or be left out)", "host_port")
-        if self.min_count > self.max_count:
+        counted = self.min_count is not None  # a job keeps no task count (the loader fills none)
+        if counted and self.min_count > self.max_count:
             raise invalid(f"{self.min_count} is greater than max_count {self.max_count}", "min_count")
-        if not self.min_count <= self.desired_count <= self.max_count:
+        if counted and not self.min_count <= self.desired_count <= self.max_count:
             raise invalid(f"{self.desired_count} is outside min_count..max_count ({self.min_count}..{self.max_count})", "desired_count")
         # A scheduled action sets the scalable target's minimum ("Scheduled scaling for
         # Application Auto Scaling"): below the environment's min_count it would undercut the
@@ -1386,7 +1432,7 @@ class ServiceFile(Model):
         if self.scaling.queue_delay is not None and kind != "worker":
             raise invalid("only worker services scale on a queue", "scaling.queue_delay")
         if self.allow_from and kind != "backend":
-            reach = "only the load balancer reaches a web service" if kind == "web" else "a worker accepts no connections"
+            reach = "only the load balancer reaches a web service" if kind == "web" else f"a {kind} accepts no connections"
             raise invalid(f"is only for backend services ({reach})", "allow_from")
         if self.name in self.allow_from:
             raise invalid(f"names the service itself ({self.name!r})", "allow_from")
@@ -1396,9 +1442,39 @@ class ServiceFile(Model):
                     raise invalid(f"{resource!r}: only a worker has a queue and a dead-letter queue", f"permissions[{p}].resources[{i}]")
         return self
 
+    def _job_rules(self) -> None:
+        """`kind = "job"`: a scheduled task, without what only an ECS service has."""
+        for key, why in NOT_FOR_A_JOB.items():
+            if key in self.model_fields_set:
+                raise invalid(f"is not for a job: {why}", key)
+        if self.schedule is None:
+            raise invalid("is required for a job: cron(...) or rate(...)", "schedule")
+        if JOB_TIMEOUT_VAR in self.environment or JOB_TIMEOUT_VAR in self.secrets:
+            where = "environment" if JOB_TIMEOUT_VAR in self.environment else "secrets"
+            raise invalid(f"{JOB_TIMEOUT_VAR} is set by the platform for a job (its timeout)", where)
+
 
 # Variables the platform sets itself for a database link.
 DATABASE_VARS = frozenset({"DB_HOST", "DB_PORT", "DB_NAME", "DB_SECRET"})
+
+# The keys of a job, refused on the other kinds.
+JOB_KEYS = ("schedule", "timezone", "timeout", "retries")
+# Keys of an ECS service that a job has no use for, and why (a job: infra/service/job.py).
+NOT_FOR_A_JOB = {
+    "port": "a job accepts no connections",
+    "host_port": "a job accepts no connections",
+    "routes": "a job is not behind the load balancer",
+    "health_check": "a job has no load balancer or ECS service health check",
+    "desired_count": "a job runs one task per scheduled run; no ECS service keeps a count",
+    "min_count": "a job runs one task per scheduled run; no ECS service keeps a count",
+    "max_count": "a job runs one task per scheduled run; no ECS service keeps a count",
+    "scaling": "a job is not auto scaled",
+    "min_healthy_percent": "a job has no ECS service to deploy",
+    "max_percent": "a job has no ECS service to deploy",
+    "alarms": "a job's alarms are its own (not-started, run-failed); these thresholds watch an ECS service",
+}
+# Set by the platform in a job's container: its `timeout`, so the app can finish in time.
+JOB_TIMEOUT_VAR = "JOB_TIMEOUT_SECONDS"
 
 
 # ---------------------------------------------------------------------------------

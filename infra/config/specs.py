@@ -36,6 +36,7 @@ class ServiceKind(str, Enum):
     WEB = "web"  # public, behind the ALB
     BACKEND = "backend"  # internal, reached through Cloud Map
     WORKER = "worker"  # no inbound traffic, consumes an SQS queue
+    JOB = "job"  # no ECS service: one task per scheduled run (EventBridge Scheduler)
 
 
 class Architecture(str, Enum):
@@ -335,6 +336,16 @@ class SubscriptionSpec:
 
 
 @dataclass(frozen=True, kw_only=True)
+class JobSpec:
+    """`kind = "job"`: when the task runs and how a run is bounded (infra/service/job.py)."""
+
+    schedule: str  # an EventBridge Scheduler cron(...) or rate(...) expression
+    timezone: str  # IANA name the expression is read in
+    timeout: int  # seconds: the run is stopped then, and a start is not retried later than that
+    retries: int  # Scheduler's retries of a failed RunTask call (0..185)
+
+
+@dataclass(frozen=True, kw_only=True)
 class BuildSpec:
     dockerfile: str  # relative to the service folder
     test_command: str  # run inside the build
@@ -350,9 +361,9 @@ class ServiceSpec:
     cpu: int
     memory: int
     architecture: Architecture
-    port: int  # container port (also for the worker's health endpoint)
+    port: int | None  # container port (also for the worker's health endpoint); None for a job
     capacity: tuple[StrategyItem, ...]
-    desired_count: int
+    desired_count: int  # 0 for a job (and min/max_count): no ECS service keeps a task count
     min_count: int
     max_count: int
     health_check: HealthCheckSpec
@@ -374,6 +385,7 @@ class ServiceSpec:
     imports: tuple[ImportSpec, ...] = ()  # into this environment's stack of the service
     publish: tuple[TopicSpec, ...] = ()  # SNS topics it owns and publishes to
     subscribe: tuple[SubscriptionSpec, ...] = ()  # worker: other services' topics into its queue
+    job: JobSpec | None = None  # kind = "job" only
 
     @property
     def uses_fargate(self) -> bool:

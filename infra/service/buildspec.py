@@ -144,3 +144,59 @@ def record_buildspec_document(spec: ServiceSpec, env: EnvironmentSpec) -> dict[s
 
 def render_record_buildspec(spec: ServiceSpec, env: EnvironmentSpec, *, scope: Construct) -> str:
     return jsonencode(record_buildspec_document(spec, env), scope=scope)
+
+
+# What RegisterTaskDefinition accepts of what DescribeTaskDefinition returns (AWS docs, Amazon
+# ECS API Reference, "RegisterTaskDefinition" request parameters); the rest (ARN, revision,
+# status, compatibilities, registeredAt...) describes the registered revision and is refused.
+REGISTER_KEYS = (
+    "family", "taskRoleArn", "executionRoleArn", "networkMode", "containerDefinitions", "volumes",
+    "placementConstraints", "requiresCompatibilities", "cpu", "memory", "pidMode", "ipcMode",
+    "proxyConfiguration", "inferenceAccelerators", "ephemeralStorage", "runtimePlatform", "enableFaultInjection",
+)
+REVISION_IN = "current-revision.json"
+REVISION_OUT = "next-revision.json"
+
+
+def job_deploy_buildspec_document(spec: ServiceSpec, env: EnvironmentSpec) -> dict[str, object]:
+    """A job's deploy step, in place of the ECS deploy action (which deploys a service; a job has
+    none, infra.service.job): a new revision of the family, a copy of its latest ACTIVE one
+    with every container that ran the job's image now running the image just built. The
+    schedule runs the family's latest ACTIVE revision, so the next run takes it. Values only
+    known at deploy time come as project variables: FAMILY (the workspace's family name) and
+    REPOSITORY_URI."""
+    if spec.job is None:
+        raise ValueError(f"{spec.file}: only a job has a deploy step of its own")
+    swap = (
+        "import json,sys; current=json.load(open(sys.argv[1])); image, repository=sys.argv[2], sys.argv[3]; "
+        "revision=current['taskDefinition']; "
+        f"keep={list(REGISTER_KEYS)!r}; "
+        "new={k: revision[k] for k in keep if k in revision}; "
+        "[c.update(image=image) for c in new['containerDefinitions'] if c['image'].rsplit(':', 1)[0] == repository]; "
+        "new.update(tags=current['tags']) if current.get('tags') else None; "
+        "json.dump(new, open(sys.argv[4], 'w'))"
+    )
+    read_image = "python3 -c \"import json; print(json.load(open('" + IMAGE_DEFINITIONS + "'))[0]['imageUri'])\""
+    return {
+        "version": 0.2,
+        "phases": {
+            "build": {
+                "on-failure": "ABORT",
+                "commands": [
+                    'test -n "$FAMILY" && test -n "$REPOSITORY_URI"',
+                    'cd "$CODEBUILD_SRC_DIR"',
+                    f'export IMAGE_URI="$({read_image})"',
+                    'test -n "$IMAGE_URI"',
+                    f'aws ecs describe-task-definition --task-definition "$FAMILY" --include TAGS --output json > {REVISION_IN}',
+                    f'python3 -c "{swap}" {REVISION_IN} "$IMAGE_URI" "$REPOSITORY_URI" {REVISION_OUT}',
+                    f"aws ecs register-task-definition --cli-input-json file://{REVISION_OUT}"
+                    " --query taskDefinition.taskDefinitionArn --output text",
+                    'echo "Registered $IMAGE_URI as the latest revision of $FAMILY: the next scheduled run takes it"',
+                ],
+            },
+        },
+    }
+
+
+def render_job_deploy_buildspec(spec: ServiceSpec, env: EnvironmentSpec, *, scope: Construct) -> str:
+    return jsonencode(job_deploy_buildspec_document(spec, env), scope=scope)

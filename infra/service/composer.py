@@ -15,6 +15,9 @@
     service         ECS service <env>-<service>: circuit breaker with rollback, private
                     subnets, its own security group, capacity-provider strategy
     alarms, scaling, pipeline                                           infra.service.alarms / scaling / pipeline
+    job             kind = "job", in place of service, route, Cloud Map, alarms and scaling:
+                    a schedule that runs the task definition, its role, DLQ and alarms;
+                    a deadline container in the task                    infra.service.job
 
 The image tag: Terraform and the pipeline split the work
 ------------------------------------------------------
@@ -64,8 +67,9 @@ from infra.config.specs import CapacityProvider, EnvironmentSpec, ImageSource, S
 from infra.expressions import jsonencode
 from infra.service import secrets
 from infra.service.alarms import ServiceAlarms
-from infra.service.container_definition import TMP_VOLUME, ContainerRefs, container_definition
+from infra.service.container_definition import TMP_VOLUME, ContainerRefs, container_definition, deadline_container
 from infra.service.events import QueueSubscriptions, ServiceTopics
+from infra.service.job import ScheduledJob
 from infra.service.pipeline import ServicePipeline
 from infra.service.platform_ref import PlatformRef
 from infra.service.queue import ServiceQueues
@@ -84,7 +88,8 @@ class Microservice(Construct):
     images), `image`, `image_tag_parameter` (None for external images), `queues` (worker),
     `topics` (None without `publish`), `subscriptions` (None without `subscribe`),
     `security_group`, `roles`, `container_definitions`, `task_definition`, `route` (web),
-    `discovery`, `service`, `alarms`, `scaling`, `pipeline` (None for external images).
+    `discovery`, `service`, `alarms`, `scaling`, `pipeline` (None for external images), `job`
+    (kind = "job" only; a job has no route, discovery, service, alarms or scaling: None).
 
     `knobs`: the values operators may set at apply time (the stack's variables); without them,
     the spec's values.
@@ -103,6 +108,7 @@ class Microservice(Construct):
     ) -> None:
         super().__init__(scope, id_)
         self.knobs = knobs = knobs or ServiceKnobs.of(spec)
+        self.job: ScheduledJob | None = None
         names = Names.of(self)
         # The ECS service, its task family, CodeBuild project, queue, scaling and alarm names.
         self.name = name = names.name(f"{{prefix}}-{spec.name}", naming.ECS_NAME)
@@ -202,6 +208,8 @@ class Microservice(Construct):
                 ),
             )
         ]
+        if spec.job is not None:
+            self.container_definitions.append(deadline_container(spec, self.container_definitions[0]))
         self.task_definition = EcsTaskDefinition(
             self,
             "task",
@@ -220,6 +228,9 @@ class Microservice(Construct):
             volume=[EcsTaskDefinitionVolume(name=TMP_VOLUME)],
         )
         named(self.task_definition, spec.name)
+        if spec.job is not None:
+            self._job(env, spec, platform, arns)
+            return
         self.route = (
             LoadBalancerRoute(self, "route", name=name, spec=spec, route=spec.route, platform=platform)
             if spec.kind is ServiceKind.WEB and spec.route is not None
@@ -269,6 +280,40 @@ class Microservice(Construct):
                 build_role_arn=self.roles.build_role_arn,
                 record_role_arn=self.roles.record_role_arn,
                 pipeline_role_arn=self.roles.pipeline_role_arn,
+            )
+
+    def _job(self, env: EnvironmentSpec, spec: ServiceSpec, platform: PlatformRef, arns: Arns) -> None:
+        """kind = "job": a schedule runs the task definition (infra.service.job); there is no ECS
+        service, route, Cloud Map entry, scaling or service alarm. Its pipeline registers a
+        revision instead of deploying a service."""
+        self.route = self.discovery = self.service = self.alarms = self.scaling = None
+        self.job = ScheduledJob(
+            self,
+            "job",
+            spec=spec,
+            platform=platform,
+            arns=arns,
+            name=self.name,
+            task_definition=self.task_definition,
+            execution_role_arn=self.roles.execution_role_arn,
+            task_role_arn=self.roles.task_role_arn,
+            security_group_id=self.security_group.id,
+        )
+        self.pipeline = None
+        roles = self.roles
+        if self.repository is not None and roles.build_role_arn and roles.record_role_arn and roles.pipeline_role_arn:
+            self.pipeline = ServicePipeline(
+                self,
+                "pipeline",
+                env=env,
+                spec=spec,
+                platform=platform,
+                service_name=None,
+                repository_url=self.repository.url,
+                build_role_arn=roles.build_role_arn,
+                record_role_arn=roles.record_role_arn,
+                pipeline_role_arn=roles.pipeline_role_arn,
+                deploy_role_arn=roles.deploy_role_arn,
             )
 
     def _image(self, env: EnvironmentSpec, spec: ServiceSpec, platform: PlatformRef) -> tuple[str, SsmParameter | None]:

@@ -11,6 +11,9 @@
     Approval manual, when `pipeline.manual_approval` (production by default)
     Deploy   the ECS deploy action: a new task definition revision with the new image,
              rolled out by the service (circuit breaker with rollback)
+             a job (no service): a CodeBuild step of its own registers a revision of the
+             family with the new image (infra.service.buildspec), which the schedule's next
+             run takes (it runs the latest ACTIVE revision, infra.service.job)
     Record   only after a successful deployment: a second CodeBuild project with its own
              role writes the deployed tag to the parameter Terraform reads (infra.service.buildspec)
 
@@ -50,7 +53,13 @@ from cdktf_cdktf_provider_aws.codepipeline import (
 from infra.addresses import named
 from infra import naming
 from infra.naming import Names
-from infra.service.buildspec import IMAGE_DEFINITIONS, render_buildspec, render_record_buildspec, service_dir
+from infra.service.buildspec import (
+    IMAGE_DEFINITIONS,
+    render_buildspec,
+    render_job_deploy_buildspec,
+    render_record_buildspec,
+    service_dir,
+)
 from infra.config.specs import Architecture, EnvironmentSpec, PipelineSource, ServiceSpec
 from infra.service.platform_ref import PlatformRef
 
@@ -87,11 +96,12 @@ class ServicePipeline(Construct):
         env: EnvironmentSpec,
         spec: ServiceSpec,
         platform: PlatformRef,
-        service_name: str,
+        service_name: str | None,
         repository_url: str,
         build_role_arn: str,
         record_role_arn: str,
         pipeline_role_arn: str,
+        deploy_role_arn: str | None = None,
     ) -> None:
         super().__init__(scope, id_)
         self._env = env
@@ -117,7 +127,14 @@ class ServicePipeline(Construct):
         stages = {"Source": self._source_stage(), "Build": self._codebuild_stage("Build", "TestBuildPush", project.name, [SOURCE_ARTIFACT], [BUILD_ARTIFACT])}
         if env.pipeline.manual_approval:
             stages["Approval"] = self._approval_stage()
-        stages["Deploy"] = self._deploy_stage(service_name)
+        if spec.job is not None:
+            if deploy_role_arn is None:
+                raise ValueError(f"{spec.file}: a job's pipeline needs its deploy role (infra.service.roles)")
+            stages["Deploy"] = self._job_deploy_stage(log_group.name, deploy_role_arn)
+        elif service_name is None:
+            raise ValueError(f"{spec.file}: a service's pipeline deploys its ECS service: service_name is required")
+        else:
+            stages["Deploy"] = self._deploy_stage(service_name)
         stages["Record"] = self._codebuild_stage("Record", "RecordDeployedTag", record.name, [BUILD_ARTIFACT])
         self.stage_names = tuple(stages)
         pipeline = Codepipeline(
@@ -280,6 +297,37 @@ class ServicePipeline(Construct):
                 )
             ],
         )
+
+    def _job_deploy_stage(self, log_group_name: str, role_arn: str) -> CodepipelineStage:
+        """A job's deploy: its own CodeBuild project registers the revision (no ECS service to
+        hand the image to; infra.service.buildspec.job_deploy_buildspec_document)."""
+        compute, image = BUILD_IMAGES[self._spec.architecture]
+        project = CodebuildProject(
+            self,
+            "deploy",
+            name=self._names.name(f"{self._name}-deploy", naming.CODEBUILD_PROJECT),
+            description=f"{self._env.name}: register the new revision of the job {self._spec.name}",
+            service_role=role_arn,
+            encryption_key=self._platform.kms_key_arn,
+            build_timeout=RECORD_TIMEOUT_MINUTES,
+            source=CodebuildProjectSource(
+                type="CODEPIPELINE", buildspec=render_job_deploy_buildspec(self._spec, self._env, scope=self)
+            ),
+            artifacts=CodebuildProjectArtifacts(type="CODEPIPELINE"),
+            environment=CodebuildProjectEnvironment(
+                type=compute,
+                image=image,
+                compute_type="BUILD_GENERAL1_SMALL",
+                image_pull_credentials_type="CODEBUILD",
+                environment_variable=[
+                    CodebuildProjectEnvironmentEnvironmentVariable(name="FAMILY", value=self._name),
+                    CodebuildProjectEnvironmentEnvironmentVariable(name="REPOSITORY_URI", value=self._repository_url),
+                ],
+            ),
+            logs_config=_logs(log_group_name, "deploy"),
+        )
+        self.deploy_project_name = project.name
+        return self._codebuild_stage("Deploy", "RegisterRevision", project.name, [BUILD_ARTIFACT])
 
     def _deploy_stage(self, service_name: str) -> CodepipelineStage:
         return CodepipelineStage(

@@ -12,6 +12,8 @@
             to the image-tag parameter, read the build's artifact.
   pipeline  CodePipeline: artifacts, start its own build, deploy its own ECS service, pass
             only its own exec/task roles to ECS.
+  deploy    a job's (no ECS service to deploy): register a revision of its own task
+            definition family with the new image, pass only its own exec/task roles to ECS.
 
 Each role has one inline policy per purpose (named after it), so a role's permissions live
 in one state: this stack's.
@@ -53,6 +55,10 @@ QUEUE_CONSUMER_ACTIONS = [
 
 # The platform's cluster is named by the prefix alone (infra.platform.cluster).
 CLUSTER = naming.PREFIX
+# The pipeline role's statements for the ECS deploy action, which a job (no service) has no use for.
+ECS_DEPLOY_ACTION_SIDS = frozenset(
+    {"DeployOwnService", "TagRegisteredRevisions", "WatchOwnTasks", "ListClusterTasks", "TaskDefinitions", "PassOwnTaskRoles"}
+)
 
 
 def image_tag_parameter_name(service: str) -> str:
@@ -127,6 +133,7 @@ class ServiceRoles(Construct):
         self.build_role_arn: str | None = None
         self.record_role_arn: str | None = None
         self.pipeline_role_arn: str | None = None
+        self.deploy_role_arn: str | None = None  # jobs only
         if repository_arn is not None:
             self._ci_roles(env, spec, platform, arns, prefix, repository_arn, execution.arn, task.arn,
                            ecs_service_name, build_project_name)
@@ -282,9 +289,56 @@ class ServiceRoles(Construct):
             # The connection's ARN names its service: codestar-connections or codeconnections.
             service_prefix = connection.split(":")[2]
             pipeline_statements.append(statement("UseSourceConnection", [f"{service_prefix}:UseConnection"], [connection]))
+        if spec.job is not None:
+            # A job has no ECS service: the pipeline runs the job's deploy project
+            # (infra.service.pipeline) instead of the ECS deploy action and its permissions.
+            pipeline_statements = [s for s in pipeline_statements if s.sid not in ECS_DEPLOY_ACTION_SIDS]
+            pipeline_statements.append(
+                statement("RunOwnDeployBuild", ["codebuild:BatchGetBuilds", "codebuild:StartBuild"], [arns.build_project(f"{build_project_name}-deploy")])
+            )
+            self.deploy_role_arn = self._job_deploy_role(platform, arns, prefix, execution_role_arn, task_role_arn, ecs_service_name)
         pipeline = service_role(self, "pipeline", name=names.name(f"{prefix}-pipeline", naming.IAM_ROLE), principal="codepipeline.amazonaws.com")
         inline_policy(self, "pipeline-policy", role=pipeline, name="pipeline", statements=pipeline_statements)
         self.build_role_arn = build.arn
         self.record_role_arn = record.arn
         self.pipeline_role_arn = pipeline.arn
+
+    def _job_deploy_role(
+        self, platform: PlatformRef, arns: Arns, prefix: str, execution_role_arn: str, task_role_arn: str, family: str
+    ) -> str:
+        """A job's deploy step: a revision of its own family with the image just built
+        (infra.service.buildspec.job_deploy_buildspec_document), copying the latest one."""
+        names = Names.of(self)
+        deploy = service_role(self, "deploy", name=names.name(f"{prefix}-deploy", naming.IAM_ROLE), principal="codebuild.amazonaws.com")
+        artifacts = platform.artifacts_bucket_arn
+        inline_policy(
+            self,
+            "deploy-policy",
+            role=deploy,
+            name="deploy",
+            statements=[
+                statement("WriteDeployLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [arns.log_group(f"/codebuild/{prefix.format(prefix=naming.PREFIX)}")]),
+                statement("ReadBuildArtifact", ["s3:GetObject", "s3:GetObjectVersion"], [f"{artifacts}/*"]),
+                statement("ArtifactsBucket", ["s3:GetBucketAcl", "s3:GetBucketLocation"], [artifacts]),
+                statement("PlatformKey", ["kms:Decrypt"], [platform.kms_key_arn]),
+                # Task definition registration and lookup support no resource-level
+                # permissions: AWS requires "*" (as for the ECS deploy action above).
+                statement("TaskDefinitions", ["ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition"], ["*"]),
+                # The revision carries the family's tags: tagging on creation needs
+                # ecs:TagResource ("Grant permission to tag resources on creation").
+                statement(
+                    "TagRegisteredRevisions",
+                    ["ecs:TagResource"],
+                    [arns.task_definitions(family)],
+                    [condition("StringEquals", "ecs:CreateAction", ["RegisterTaskDefinition"])],
+                ),
+                statement(
+                    "PassOwnTaskRoles",
+                    ["iam:PassRole"],
+                    [execution_role_arn, task_role_arn],
+                    [condition("StringEquals", "iam:PassedToService", [ECS_TASKS])],
+                ),
+            ],
+        )
+        return deploy.arn
 

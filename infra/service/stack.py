@@ -33,7 +33,10 @@ class ServiceStack(EnvironmentStack):
         self.service = Microservice(
             self, "service", env=env, spec=service, platform=self.platform, arns=arns, knobs=self.knobs
         )
-        TerraformOutput(self, "url", value=_service_url(env, service, self.platform, self.service))
+        if self.service.job is not None:  # a job has no URL: where it is scheduled
+            TerraformOutput(self, "schedule", value=self.service.job.schedule.arn)
+        else:
+            TerraformOutput(self, "url", value=_service_url(env, service, self.platform, self.service))
         # Last: it checks `[[imports]]` against the stack's final resource addresses.
         apply_imports(self, service.imports, stack_name=id_)
 

@@ -2,7 +2,8 @@
 
     image_tag      ECR images: pin the image the task definition runs (default null: the tag
                    the pipeline recorded in /ecs-platform/<env>/<service>/image-tag)
-    desired_count  tasks when the ECS service is created
+    desired_count  tasks when the ECS service is created (these three: not for a job, which
+                   has no ECS service; its image tag is its only variable)
     min_count      Application Auto Scaling minimum (the running count never goes below it)
     max_count      Application Auto Scaling maximum (the running count never goes above it)
 
@@ -42,6 +43,8 @@ from infra.config.schema import IMAGE_TAG, ServiceFile
 from infra.config.specs import ImageSource, ServiceSpec
 from infra.variables import Knob, Validation, declare, not_greater, schema_range, whole_number
 
+# A job (kind = "job") keeps no task count: no ECS service, one task per scheduled run.
+SERVICES_ONLY = 'services, not jobs (`kind = "job"`)'
 # The loader's rules for the same keys, read from the one schema.
 DESIRED = schema_range(ServiceFile, "desired_count")
 MINIMUM = schema_range(ServiceFile, "min_count")
@@ -63,6 +66,7 @@ DESIRED_COUNT = Knob(
     "(change min_count/max_count to move it).",
     default_from="`desired_count`",
     rules="whole number {}..{}, within min_count..max_count".format(*DESIRED),
+    present=SERVICES_ONLY,
 )
 MIN_COUNT = Knob(
     "min_count",
@@ -70,6 +74,7 @@ MIN_COUNT = Knob(
     "Application Auto Scaling minimum: the running count is raised to it at once.",
     default_from="`min_count`",
     rules="whole number {}..{}, at most max_count and at most every schedule's min_count".format(*MINIMUM),
+    present=SERVICES_ONLY,
 )
 MAX_COUNT = Knob(
     "max_count",
@@ -77,6 +82,7 @@ MAX_COUNT = Knob(
     "Application Auto Scaling maximum: the running count is lowered to it at once.",
     default_from="`max_count`",
     rules="whole number {}..{}".format(*MAXIMUM),
+    present=SERVICES_ONLY,
 )
 KNOBS: tuple[Knob, ...] = (IMAGE_TAG_KNOB, DESIRED_COUNT, MIN_COUNT, MAX_COUNT)
 
@@ -114,6 +120,8 @@ class ServiceKnobs:
                 ],
             )
             image_tag = tag.string_value
+        if spec.job is not None:  # a job keeps no task count: the image tag is its only knob
+            return cls(desired_count=0, min_count=0, max_count=0, image_tag=image_tag)
         desired = declare(
             stack,
             DESIRED_COUNT,
