@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 import pytest
 
 from infra.config import ConfigError
-from tests.config_builder import BACKEND, DELETE, WEB, WORKER, Project
+from tests.config_builder import BACKEND, DELETE, JOB, WEB, WORKER, Project
 
 ROOT = Path(__file__).resolve().parent.parent
 DEV = "environments/dev.toml"
@@ -41,6 +41,14 @@ def env(case: str, category: str, field: str, words: str, **changes: Any) -> Bad
 
 def web(case: str, category: str, field: str, words: str, **changes: Any) -> Bad:
     return Bad(case, category, lambda p: p.service("web", **changes), WEB_TOML, field, words)
+
+
+JOB_TOML = "services/cleanup/service.toml"
+
+
+def job(case: str, category: str, field: str, words: str, **changes: Any) -> Bad:
+    """A scheduled job `cleanup` (kind = "job") next to the minimal web service."""
+    return Bad(case, category, lambda p: p.service("cleanup", JOB, **changes), JOB_TOML, field, words)
 
 
 def net(**changes: Any) -> dict[str, Any]:
@@ -399,6 +407,35 @@ SERVICE_ROWS = [
     subscriber("an_attribute_filter_matches_a_boolean", "aws rule", "subscribe[0].filter.paid[0]", 'write "true"', orders(filter={"paid": [True]})),
     subscriber("a_filter_uses_or", "aws rule", 'subscribe[0].filter."$or"', "($or) are not supported", orders(filter={"$or": [{"a": ["b"]}]})),
     web("a_permission_condition_operator_is_unknown", "aws rule", "permissions[0].conditions[0].test", "not an IAM condition operator", **permission(conditions=[{"test": "Equals", "variable": "aws:SourceVpce", "values": ["vpce-1"]}])),
+    # -- scheduled jobs (kind = "job") ---------------------------------------------------------------
+    job("a_job_has_no_schedule", "required", "schedule", "is required for a job", schedule=DELETE),
+    job("a_job_schedule_runs_once", "aws rule", "schedule", "at() runs once; a job recurs", schedule="at(2026-12-24T18:00:00)"),
+    job("a_job_schedule_is_not_an_expression", "aws rule", "schedule", "is not cron(...) or rate(...)", schedule="nightly"),
+    job("a_job_cron_has_five_fields", "aws rule", "schedule", "six fields", schedule="cron(30 3 * * *)"),
+    job("a_job_cron_sets_both_days", "aws rule", "schedule", "exactly one of day-of-month and day-of-week", schedule="cron(30 3 1 * MON *)"),
+    job("a_job_rate_is_in_seconds", "aws rule", "schedule", "minute(s), hour(s) or day(s)", schedule="rate(30 seconds)"),
+    job("a_job_time_zone_does_not_exist", "aws rule", "timezone", "IANA time zone", timezone="Europe/Atlantis"),
+    job("a_job_timeout_is_below_a_minute", "aws rule", "timeout", "out of range (60..86400)", timeout=30),
+    job("a_job_timeout_is_above_a_day", "aws rule", "timeout", "out of range (60..86400)", timeout=90000),
+    job("a_job_retries_more_than_scheduler_allows", "aws rule", "retries", "out of range (0..185)", retries=186),
+    job("a_job_has_a_port", "cross-field", "port", "a job accepts no connections", port=8080),
+    job("a_job_has_routes", "cross-field", "routes", "not behind the load balancer", routes={"paths": ["/cleanup/*"]}),
+    job("a_job_has_a_health_check", "cross-field", "health_check", "no load balancer or ECS service health check", health_check={"path": "/health"}),
+    job("a_job_has_a_desired_count", "cross-field", "desired_count", "no ECS service keeps a count", desired_count=2),
+    job("a_job_has_a_max_count", "cross-field", "max_count", "no ECS service keeps a count", max_count=2),
+    job("a_job_is_scaled", "cross-field", "scaling", "a job is not auto scaled", scaling={"cpu_target": 50}),
+    job("a_job_has_deployment_percents", "cross-field", "min_healthy_percent", "no ECS service to deploy", min_healthy_percent=50),
+    job("a_job_has_service_alarms", "cross-field", "alarms", "watch an ECS service", alarms={"cpu_high": 90}),
+    job("a_job_has_a_queue", "cross-field", "queue", "only worker services have a queue", queue={"visibility_timeout": 30}),
+    job("a_job_admits_callers", "cross-field", "allow_from", "a job accepts no connections", allow_from=["web"]),
+    job("a_job_sets_the_timeout_variable", "cross-field", "environment", "JOB_TIMEOUT_SECONDS is set by the platform", environment={"JOB_TIMEOUT_SECONDS": "60"}),
+    job("a_job_override_sets_a_count", "cross-field", "overrides.dev.desired_count", "no ECS service keeps a count", overrides={"dev": {"desired_count": 1}}),
+    job("a_job_override_breaks_the_schedule", "aws rule", "overrides.dev.schedule", "is not cron(...) or rate(...)", overrides={"dev": {"schedule": "daily"}}),
+    job("a_job_on_fargate_has_a_bad_size", "aws rule", "memory", "is not valid with cpu=256 on Fargate", memory=4096),
+    web("a_service_has_a_schedule", "cross-field", "schedule", "only a job runs on a schedule (kind is web)", schedule="cron(0 3 * * ? *)"),
+    web("a_service_has_a_job_timeout", "cross-field", "timeout", "only a job runs on a schedule", timeout=600),
+    web("a_service_has_no_port", "required", "port", "is required", port=DELETE),
+    Bad("a_service_calls_a_job", "cross-file", lambda p: p.service("cleanup", JOB).service(environment={"CLEANUP_URL": "${service.cleanup.url}"}), WEB_TOML, "environment.CLEANUP_URL", "a job service, which accepts no connections"),
 ]
 
 FILE_ROWS = [

@@ -1,6 +1,6 @@
 """End to end on the emulator: each service is its own unit of change.
 
-Apply the platform and three services; rewrite one stack's state to the hashed addresses of
+Apply the platform, three services and a job; rewrite one stack's state to the hashed addresses of
 earlier versions and check the readable ones only move it; add a fourth; change one's port and `allow_from`;
 remove one. After each step `terraform plan -detailed-exitcode` exits 0 on the platform and
 on every service stack that was not touched (nothing to do, not even an output), the
@@ -101,7 +101,8 @@ def _upgrade_from_hashed_addresses_replaces_nothing(stack_dir: Path) -> float:
 
 def _clients(endpoint: str) -> dict[str, object]:
     kwargs = dict(endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test")
-    return {name: boto3.client(name, **kwargs) for name in ("ec2", "ecs", "elbv2", "rds", "s3", "iam", "sqs", "ecr")}
+    names = ("ec2", "ecs", "elbv2", "rds", "s3", "iam", "sqs", "ecr", "scheduler", "events")
+    return {name: boto3.client(name, **kwargs) for name in names}
 
 
 def _leftovers(endpoint: str) -> dict[str, list[str]]:
@@ -128,6 +129,9 @@ def _leftovers(endpoint: str) -> dict[str, list[str]]:
         "roles": [r["RoleName"] for r in c["iam"].list_roles()["Roles"] if not r["Path"].startswith("/aws-service-role/")],
         "queues": c["sqs"].list_queues().get("QueueUrls", []),
         "repositories": [r["repositoryName"] for r in c["ecr"].describe_repositories()["repositories"]],
+        "schedules": [s["Name"] for s in c["scheduler"].list_schedules()["Schedules"]],
+        "schedule_groups": [g["Name"] for g in c["scheduler"].list_schedule_groups()["ScheduleGroups"] if g["Name"] != "default"],
+        "event_rules": [r["Name"] for r in c["events"].list_rules()["Rules"]],
         "instances": [
             i["InstanceId"]
             for r in c["ec2"].describe_instances()["Reservations"]
@@ -135,6 +139,19 @@ def _leftovers(endpoint: str) -> dict[str, list[str]]:
             if i["State"]["Name"] != "terminated"
         ],
     }
+
+
+def _assert_the_job_is_scheduled(endpoint: str) -> None:
+    """The cleanup job's schedule, as EventBridge Scheduler (moto) holds it: RunTask of its family
+    (no revision: the latest one runs) on the cluster, with its retry policy and DLQ."""
+    schedule = _clients(endpoint)["scheduler"].get_schedule(Name="dev-cleanup", GroupName="dev-cleanup")
+    assert (schedule["ScheduleExpression"], schedule["ScheduleExpressionTimezone"]) == ("cron(30 3 * * ? *)", "Europe/Berlin")
+    target = schedule["Target"]
+    assert target["Arn"].endswith(":cluster/dev")
+    assert target["EcsParameters"]["TaskDefinitionArn"].endswith(":task-definition/dev-cleanup")
+    assert target["RetryPolicy"] == {"MaximumRetryAttempts": 3, "MaximumEventAgeInSeconds": 1800}
+    assert target["DeadLetterConfig"]["Arn"].endswith(":dev-cleanup-dlq")
+    assert target["RoleArn"].endswith(":role/dev-cleanup-scheduler")
 
 
 def _ingress_ports(endpoint: str, group_name: str) -> set[tuple[int, str]]:
@@ -165,6 +182,13 @@ VARIABLE_PLANS = (
             "aws_ecs_service": ["update"],
             "aws_appautoscaling_target": ["update"],
         },
+    ),
+    (
+        "dev-cleanup",
+        {"image_tag": "pinned-1"},
+        # A job's new image is a new revision of its family, and nothing else: the schedule names
+        # the family, not a revision.
+        {"aws_ecs_task_definition": ["delete", "create"]},
     ),
     (
         "dev-platform",
@@ -212,10 +236,10 @@ def test_each_service_is_its_own_unit_of_change_and_the_platform_plan_stays_empt
 
     with running() as endpoint:
         stacks = deploy.synthesize(root, outdir, endpoint=endpoint, env_name="dev")
-        assert stacks == ["dev-platform", "dev-api", "dev-web", "dev-worker"]
+        assert stacks == ["dev-platform", "dev-api", "dev-cleanup", "dev-web", "dev-worker"]
         applied: list[str] = []
         try:
-            # 1. The platform and three services.
+            # 1. The platform, three services and a job (cleanup, kind = "job").
             start = time.monotonic()
             deploy.deploy_all(stacks_dir, stacks)
             applied = list(stacks)
@@ -223,7 +247,8 @@ def test_each_service_is_its_own_unit_of_change_and_the_platform_plan_stays_empt
             _assert_converged(stacks_dir, stacks)
             assert str(deploy.outputs(stacks_dir / "dev-platform")["alb_dns_name"]).endswith(".elb.amazonaws.com")
             assert _ingress_ports(endpoint, "dev-api-tasks") == {(8081, "dev-web-tasks")}
-            assert _ingress_ports(endpoint, "dev-database") == {(3306, "dev-api-tasks")}
+            assert _ingress_ports(endpoint, "dev-database") == {(3306, "dev-api-tasks"), (3306, "dev-cleanup-tasks")}
+            _assert_the_job_is_scheduled(endpoint)
             timings["upgrade"] = _upgrade_from_hashed_addresses_replaces_nothing(stacks_dir / "dev-web")
             timings["variables"] = _variables_change_their_resources_in_place(stacks_dir)
 
@@ -234,7 +259,7 @@ def test_each_service_is_its_own_unit_of_change_and_the_platform_plan_stays_empt
             (root / "services" / "shop" / "service.toml").write_text(SHOP)
             shutil.copy2(root / "services" / "web" / "Dockerfile", root / "services" / "shop" / "Dockerfile")
             stacks = deploy.synthesize(root, outdir, endpoint=endpoint, env_name="dev")
-            assert stacks == ["dev-platform", "dev-api", "dev-shop", "dev-web", "dev-worker"]
+            assert stacks == ["dev-platform", "dev-api", "dev-cleanup", "dev-shop", "dev-web", "dev-worker"]
             _assert_only_changes(stacks_dir, stacks, "dev-shop")
             deploy.apply(stacks_dir / "dev-shop")
             applied.append("dev-shop")
@@ -260,7 +285,7 @@ def test_each_service_is_its_own_unit_of_change_and_the_platform_plan_stays_empt
             applied.remove("dev-worker")
             shutil.rmtree(root / "services" / "worker")
             stacks = deploy.synthesize(root, outdir, endpoint=endpoint, env_name="dev")
-            assert stacks == ["dev-platform", "dev-api", "dev-shop", "dev-web"]
+            assert stacks == ["dev-platform", "dev-api", "dev-cleanup", "dev-shop", "dev-web"]
             assert set(_exit_codes(stacks_dir, stacks).values()) == {0}
             timings["remove"] = time.monotonic() - start
         finally:

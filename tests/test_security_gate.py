@@ -175,7 +175,7 @@ def test_stateful_resources_are_protected(synth: Synth, env: str) -> None:
         if name.startswith(f"{env}-") and name != f"{env}-platform"
         for logical_id, repository in resources(synth.stack(name), "aws_ecr_repository").items()
     }
-    assert len(repositories) == 3, sorted(repositories)
+    assert len(repositories) == 4, sorted(repositories)  # web, api, worker and the cleanup job
     for name, repository in repositories.items():
         assert repository["force_delete"] is False, name
         assert repository["lifecycle"]["prevent_destroy"] is True, name

@@ -15,7 +15,7 @@ from syrupy.extensions.json import JSONSnapshotExtension
 
 from tests.conftest import Synth
 
-STACKS = [f"{env}-{part}" for env in ("dev", "prod") for part in ("platform", "api", "web", "worker")]
+STACKS = [f"{env}-{part}" for env in ("dev", "prod") for part in ("platform", "api", "cleanup", "web", "worker")]
 
 
 def _without_metadata(value: Any) -> Any:

@@ -8,7 +8,7 @@ from infra.stacks import PROVIDER_VERSION
 from tests.conftest import Synth, resources
 
 ENVS = ("dev", "prod")
-SERVICES = ("web", "api", "worker")
+SERVICES = ("web", "api", "worker", "cleanup")  # cleanup: a job (kind = "job"), a stack like any other
 
 
 def test_one_platform_stack_and_one_stack_per_service_per_environment(synth: Synth) -> None:

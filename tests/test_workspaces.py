@@ -63,6 +63,9 @@ LIMITS: dict[tuple[str, str], naming.Limit] = {
     ("aws_appautoscaling_scheduled_action", "name"): naming.SCALING_POLICY,
     ("aws_codebuild_project", "name"): naming.CODEBUILD_PROJECT,
     ("aws_codepipeline", "name"): naming.CODEPIPELINE,
+    ("aws_scheduler_schedule", "name"): naming.SCHEDULE,
+    ("aws_scheduler_schedule_group", "name"): naming.SCHEDULE,
+    ("aws_cloudwatch_event_rule", "name"): naming.EVENT_RULE,
     ("aws_wafv2_web_acl", "name"): naming.WAF_NAME,
 }
 MOST = re.compile(r"length\(terraform\.workspace\) <= (\d+)")

@@ -43,7 +43,7 @@ gives the same hard stop with nothing but ECS.
 
 How a new image reaches the next run
 ------------------------------------
-The schedule names the family without a revision (`arn_without_revision`): RunTask then runs
+The schedule names the family without a revision (`task-definition/<family>`): RunTask then runs
 the family's latest ACTIVE revision (AWS docs, Amazon ECS API Reference, "RunTask",
 taskDefinition: "If a revision isn't specified, the latest ACTIVE revision is used",
 https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RunTask.html). The job's
@@ -151,7 +151,10 @@ class ScheduledJob(Construct):
             self, "scheduler", name=names.name(f"{name}-scheduler", naming.IAM_ROLE), principal=SCHEDULER, source_account=arns.account_id
         )
         self.role_arn = role.arn
-        family = task_definition.family
+        # The family by name, not by the task definition's attributes: a new revision (a new
+        # image) replaces that resource, and a reference would re-plan the schedule and the
+        # rule with "known after apply" each time, for the same value.
+        family = name
         policy = inline_policy(
             self,
             "scheduler-policy",
@@ -210,7 +213,7 @@ class ScheduledJob(Construct):
                 arn=platform.cluster_arn,
                 role_arn=role.arn,
                 ecs_parameters=SchedulerScheduleTargetEcsParameters(
-                    task_definition_arn=task_definition.arn_without_revision,
+                    task_definition_arn=arns.arn("ecs", f"task-definition/{family}"),
                     task_count=1,
                     capacity_provider_strategy=[
                         SchedulerScheduleTargetEcsParametersCapacityProviderStrategy(
@@ -236,8 +239,9 @@ class ScheduledJob(Construct):
                 ),
                 dead_letter_config=SchedulerScheduleTargetDeadLetterConfig(arn=self.dead_letter_queue.arn),
             ),
-            # The role must be able to run the task from the first invocation on.
-            depends_on=[policy],
+            # The role must be able to run the task, and the family must exist, from the first
+            # invocation on.
+            depends_on=[policy, task_definition],
         )
         self.schedule = named(schedule, spec.name)
         self.failed_runs_queue = self._failed_runs(name, family, platform, key)
