@@ -364,11 +364,26 @@ def test_a_configuration_error_stops_make_plan_with_its_one_line(project_copy: P
     assert not (project_copy / "cdktf.out").exists()
 
 
-def test_local_deploy_is_the_environments_deploy_on_the_emulator() -> None:
-    """`make local-deploy` stays a thin use of tools.environment, and the end-to-end test's
-    functions are the same objects."""
+def test_local_deploy_and_destroy_are_the_environments_commands_on_the_emulator(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`make local-deploy` / `local-destroy` stay thin uses of tools.environment (local mode;
+    destroy without asking, then the emulator stops), and the end-to-end test's functions are
+    the module's own."""
+    import localaws
     from tools import local_deploy
 
+    calls: list[tuple[str, dict[str, Any]]] = []
+    stopped: list[Path] = []
+    monkeypatch.setattr(environment, "run", lambda action, **kwargs: calls.append((action, kwargs)) or 0)
+    monkeypatch.setattr(localaws, "status", lambda state_dir: "http://127.0.0.1:4566")
+    monkeypatch.setattr(localaws, "stop_detached", lambda state_dir: stopped.append(Path(state_dir)))
+    assert local_deploy.main(["deploy"]) == 0
+    assert local_deploy.main(["destroy", "--env", "dev"]) == 0
+    assert calls == [
+        ("deploy", {"root": ROOT, "env": "dev", "local": True}),
+        ("destroy", {"root": ROOT, "env": "dev", "local": True, "auto_approve": True}),
+    ]
+    assert stopped == [ROOT / ".local"]
+    assert capsys.readouterr().out.splitlines() == ["Take it down with: make local-destroy", "==> stopped moto"]
     assert local_deploy.synthesize is environment.synthesize and local_deploy.deploy_all is environment.deploy_all
-    text = (ROOT / "tools" / "local_deploy.py").read_text()
-    assert 'environment.run("deploy", root=ROOT, env=args.env, local=True)' in text

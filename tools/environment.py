@@ -467,6 +467,10 @@ def has_resources(state: str) -> bool:
     return any(r.get("mode") == "managed" for r in (json.loads(state).get("resources", []) if state.strip() else []))
 
 
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
 def duration(seconds: float) -> str:
     seconds = round(seconds)
     return f"{seconds} s" if seconds < 60 else f"{seconds // 60} min {seconds % 60} s"
@@ -519,7 +523,7 @@ class Environment:
             self.out(f"       not {'destroyed' if action == 'destroy' else 'applied'}: {', '.join(left)}")
 
     def plan(self) -> int:
-        self.out(f"==> planning {len(self.stacks)} stacks of {self.target.where}")
+        self.out(f"==> planning {_count(len(self.stacks), 'stack')} of {self.target.where}")
         runs: dict[str, StackRun] = {}
         blocked: dict[str, set[str]] = {}  # the undeployed stacks that keep a stack from planning
         for wave in self.order:
@@ -551,7 +555,7 @@ class Environment:
         order = self.order if action == "deploy" else list(reversed(self.order))
         verb = "applied" if action == "deploy" else "destroyed"
         flat = ", then ".join(", ".join(wave) for wave in order)
-        self.out(f"==> {'deploying' if action == 'deploy' else 'destroying'} {len(self.stacks)} stacks of {self.target.where}: {flat}")
+        self.out(f"==> {'deploying' if action == 'deploy' else 'destroying'} {_count(len(self.stacks), 'stack')} of {self.target.where}: {flat}")
         start = time.monotonic()
         for i, wave in enumerate(order):
             runs = self._run_wave(wave, action, verb)
@@ -561,7 +565,7 @@ class Environment:
                 for n, run in enumerate(failed):
                     self._failure(run, action, left if n == len(failed) - 1 else [])
                 return EXIT_FAILED
-        self.out(f"==> {verb} {len(self.stacks)} stacks of {self.target.where} in {duration(time.monotonic() - start)}")
+        self.out(f"==> {verb} {_count(len(self.stacks), 'stack')} of {self.target.where} in {duration(time.monotonic() - start)}")
         return EXIT_OK
 
 
