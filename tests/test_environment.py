@@ -387,3 +387,26 @@ def test_local_deploy_and_destroy_are_the_environments_commands_on_the_emulator(
     assert stopped == [ROOT / ".local"]
     assert capsys.readouterr().out.splitlines() == ["Take it down with: make local-destroy", "==> stopped moto"]
     assert local_deploy.synthesize is environment.synthesize and local_deploy.deploy_all is environment.deploy_all
+
+
+@pytest.mark.parametrize(
+    ("variables", "expected"),
+    [
+        (["ENV=dev"], ["plan", "--env", "dev", "--workspace", "", "--services", ""]),
+        (
+            ["ENV=dev", "WORKSPACE=pr-1", "SERVICES=web,api", "LOCAL=1", "AUTO_APPROVE=1"],
+            ["plan", "--env", "dev", "--workspace", "pr-1", "--services", "web,api", "--local", "--auto-approve"],
+        ),
+        (["ENV=prod", "LOCAL=0", "AUTO_APPROVE=no"], ["plan", "--env", "prod", "--workspace", "", "--services", ""]),
+    ],
+    ids=["env", "every-option", "off-values"],
+)
+def test_make_passes_its_variables_to_the_module(variables: list[str], expected: list[str]) -> None:
+    """`make plan ENV=... WORKSPACE=... SERVICES=... LOCAL=1 AUTO_APPROVE=1` (dry run: printed, not run)."""
+    import shlex
+
+    env = {k: v for k, v in os.environ.items() if k not in ("MAKEFLAGS", "MAKELEVEL", "SERVICES", "ENV", "WORKSPACE", "LOCAL", "AUTO_APPROVE")}
+    shown = subprocess.run(["make", "-n", "-o", "install", "plan", *variables], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert shown.returncode == 0, shown.stderr
+    words = shlex.split(shown.stdout.replace("\\\n", " "))
+    assert words[words.index("tools.environment") + 1 :] == expected

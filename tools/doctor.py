@@ -34,7 +34,9 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-TERRAFORM_MIN = (1, 10)  # S3-native state locking (`use_lockfile`, on in our s3 backends) came in 1.10
+# S3-native state locking (`use_lockfile`, on in our s3 backends) came in 1.10 (experimental;
+# generally available in 1.11): https://developer.hashicorp.com/terraform/language/v1.10.x/upgrade-guides
+TERRAFORM_MIN = (1, 10)
 NODE_MIN = (20, 9)  # cdktf-cli 0.21's own requirement (its `cdktf debug` check)
 TIMEOUT = 5.0  # seconds for each network check
 REGISTRY = "https://registry.terraform.io/v1/providers/hashicorp/aws/versions"
