@@ -4,7 +4,12 @@
 #                             (every terraform run of the project then uses it)
 #   ENVS=dev                  synthesize only these environments (comma-separated)
 #   SERVICES=web              synthesize only these services' stacks, without the platform's
-#                             (comma-separated; the other stacks in cdktf.out/ stay as they are)
+#                             (comma-separated; the other stacks in cdktf.out/ stay as they are);
+#                             with plan/deploy/destroy: only these services' stacks
+#   ENV=dev                   plan/deploy/destroy: the environment (tools/environment.py)
+#   WORKSPACE=pr-42           plan/deploy/destroy: the Terraform workspace (default: default)
+#   LOCAL=1                   plan/deploy/destroy: against the emulator of make local-deploy
+#   AUTO_APPROVE=1            destroy without asking for the environment's name
 
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
@@ -15,7 +20,6 @@ PIPENV_VERSION := 2026.10.3
 BUILD := .build
 VENV := .venv
 PY := $(VENV)/bin/python
-CDKTF := node_modules/.bin/cdktf
 HCL_OUT := cdktf.out.hcl
 TFRC := $(BUILD)/terraformrc
 
@@ -23,7 +27,11 @@ export PIPENV_VENV_IN_PROJECT := 1
 export PIPENV_VERBOSITY := -1
 export PIPENV_IGNORE_VIRTUALENVS := 1
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
+# The cdktf CLI as the tests run it (and by hand, through `make -s tf-env`): no telemetry call
+# (offline it logs `getaddrinfo ENOTFOUND checkpoint-api.hashicorp.com`), no library version
+# check. https://developer.hashicorp.com/terraform/cdktf/create-and-deploy/environment-variables
 export CHECKPOINT_DISABLE := 1
+export DISABLE_VERSION_CHECK := 1
 export CDKTF_DISABLE_PLUGIN_CACHE_ENV := 1
 export TF_IN_AUTOMATION := 1
 
@@ -39,7 +47,7 @@ ifneq ($(strip $(SERVICES)),)
 export PLATFORM_SERVICES := $(SERVICES)
 endif
 
-.PHONY: help install synth hcl test unit validate scan fuzz e2e bench local-deploy local-destroy cost diagram service tf-env clean FORCE
+.PHONY: help install synth hcl test unit validate scan fuzz e2e bench plan deploy destroy doctor local-deploy local-destroy cost diagram service tf-env clean FORCE
 
 help:
 	@echo "make synth          install (first run only) and synthesize every environment into cdktf.out/"
@@ -54,8 +62,14 @@ help:
 	@echo "make cost ENV=dev   synthesize ENV and print its monthly estimate (ENV=dev,prod: side by side; README: What it costs)"
 	@echo "make service NAME=billing KIND=web   a new services/billing/ (web, backend or worker) that synthesizes and tests as is"
 	@echo "make diagram ENV=dev  docs/architecture-<env>.md (Mermaid) and .svg from the configuration (no ENV: all)"
+	@echo "make plan ENV=dev   terraform plan on every stack of dev in dependency order, then one table"
+	@echo "                    WORKSPACE=pr-42, SERVICES=web, LOCAL=1 (the emulator) as for deploy/destroy"
+	@echo "make deploy ENV=dev apply every stack, platform first; stops at the first failure"
+	@echo "make destroy ENV=dev destroy every stack in reverse order (asks; AUTO_APPROVE=1 does not)"
+	@echo "make doctor         check Python, Node, Terraform, the provider source, AWS credentials, the"
+	@echo "                    state backend (ENV=prod: that environment's; default: every environment)"
 	@echo "make local-deploy   start moto on loopback and apply dev to it; make local-destroy undoes it"
-	@echo "eval \$$(make -s tf-env)  export the Terraform CLI config for cdktf/terraform used by hand"
+	@echo "eval \$$(make -s tf-env)  export the Terraform CLI config and quiet cdktf for cdktf/terraform by hand"
 
 # --- installation (stamps make the second run skip it) ------------------------------
 $(BUILD)/pipenv/bin/pipenv:
@@ -81,20 +95,33 @@ $(TFRC): FORCE
 install: $(VENV)/.synced node_modules/.synced $(TFRC)
 
 # --- everyday targets -----------------------------------------------------------------
-# Into a fresh folder first: a failed synthesis leaves cdktf.out/ as it was; then each stack's
-# generated files are replaced in place (its .terraform/, lock file and workspace stay).
+# The app itself, as `cdktf synth` runs it (cdktf.json's "app", with CDKTF_OUTDIR): the same
+# files, without the CLI's second copy of every error line and its spinner (README: Errors).
+# A configuration error is one line and exit code 2. Into a fresh folder first: a failed
+# synthesis leaves cdktf.out/ as it was; then each stack's generated files are replaced in
+# place (its .terraform/, lock file and workspace stay).
 synth: install
 	@rm -rf $(BUILD)/synth
-	@$(CDKTF) synth --output $(BUILD)/synth > $(BUILD)/synth.log 2>&1 || { cat $(BUILD)/synth.log; exit 1; }
+	@CDKTF_OUTDIR=$(BUILD)/synth $(PY) -O main.py
 	@$(PY) -m tools.stacks install $(BUILD)/synth cdktf.out $(if $(strip $(SERVICES)),,--prune)
 	@$(if $(strip $(SERVICES)),true,$(PY) -m tools.diagram $(ENVS))
 
-# The exit ramp from CDKTF: HashiCorp's `cdktf synth --hcl`, the gaps of its HCL writer repaired
-# (tools/hcl.py, which reads the provider's schema: the mirror or the registry), `terraform fmt`.
+# The exit ramp from CDKTF: what `cdktf synth --hcl` writes (the app with SYNTH_HCL_OUTPUT=true),
+# the gaps of CDKTF's HCL writer repaired (tools/hcl.py, which reads the provider's schema: the
+# mirror or the registry), then `terraform fmt`.
 hcl: install
 	@rm -rf $(BUILD)/hcl-synth
-	@$(CDKTF) synth --hcl --output $(BUILD)/hcl-synth > $(BUILD)/hcl.log 2>&1 || { cat $(BUILD)/hcl.log; exit 1; }
+	@CDKTF_OUTDIR=$(BUILD)/hcl-synth SYNTH_HCL_OUTPUT=true $(PY) -O main.py
 	@$(PY) -m tools.hcl $(BUILD)/hcl-synth $(HCL_OUT) $(if $(strip $(SERVICES)),,--prune)
+
+# One environment's stacks with Terraform, in dependency order (tools/environment.py).
+plan deploy destroy: install
+	@$(PY) -m tools.environment $@ --env "$(ENV)" --workspace "$(WORKSPACE)" --services "$(SERVICES)" \
+		$(if $(filter 1 true yes,$(LOCAL)),--local) $(if $(filter 1 true yes,$(AUTO_APPROVE)),--auto-approve)
+
+# No install first: it diagnoses the installation too (with the system Python when .venv/ is missing).
+doctor: $(TFRC)
+	@$(if $(wildcard $(PY)),$(PY),$(PYTHON)) -m tools.doctor $(if $(strip $(ENV)),--env "$(ENV)")
 
 test: install
 	@$(PY) -m pytest
@@ -136,12 +163,16 @@ local-deploy: install
 local-destroy: install
 	@$(PY) -m tools.local_deploy destroy
 
+# For cdktf and terraform run by hand from the project: the mirror's CLI configuration, and the
+# cdktf CLI quiet (no telemetry or version check over the network, its log into .build/).
 tf-env: $(TFRC)
 ifneq ($(strip $(TF_PROVIDER_MIRROR)),)
 	@echo "export TF_CLI_CONFIG_FILE=$(abspath $(TFRC))"
 endif
+	@mkdir -p $(BUILD)
+	@echo "export CHECKPOINT_DISABLE=1 DISABLE_VERSION_CHECK=1 CDKTF_LOG_FILE_DIRECTORY=$(abspath $(BUILD))"
 
 clean:
-	rm -rf cdktf.out $(HCL_OUT) $(BUILD)/synth.log $(BUILD)/hcl.log .pytest_cache
+	rm -rf cdktf.out $(HCL_OUT) $(BUILD)/synth $(BUILD)/hcl-synth $(BUILD)/logs .pytest_cache
 
 FORCE:

@@ -3,8 +3,8 @@
 data sources and outputs of the JSON that `cdktf deploy` applies, so a team that leaves CDKTF
 keeps its state.
 
-One `cdktf synth --hcl` of the tests' configuration for the module, repaired by tools.hcl as
-`make hcl` does; the stacks are initialized with one shared plugin cache (from the mirror), two
+One synthesis as HCL of the tests' configuration for the module, as `make hcl` runs it (the app
+with SYNTH_HCL_OUTPUT=true, what `cdktf synth --hcl` runs), repaired by tools.hcl; the stacks are initialized with one shared plugin cache (from the mirror), two
 at a time. The repairs themselves are tested on small texts below, without Terraform.
 """
 
@@ -112,8 +112,8 @@ def hcl(tmp_path_factory: pytest.TempPathFactory, terraform_env: dict[str, str])
         PYTHONPATH=str(project),
     )
     synth = subprocess.run(
-        [str(ROOT / "node_modules" / ".bin" / "cdktf"), "synth", "--hcl", "--output", "hcl-synth"],
-        cwd=project, env=env, capture_output=True, text=True, timeout=600,
+        [str(ROOT / ".venv" / "bin" / "python"), "-O", "main.py"],
+        cwd=project, env=dict(env, CDKTF_OUTDIR="hcl-synth", SYNTH_HCL_OUTPUT="true"), capture_output=True, text=True, timeout=600,
     )
     assert synth.returncode == 0, synth.stdout + synth.stderr
     built = subprocess.run(
