@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from infra.config.specs import ImageSource, ServiceKind, ServiceSpec
+from infra.service import connect
 
 TMP_VOLUME = "tmp"
 WORKER_STOP_TIMEOUT = 60  # seconds between SIGTERM and SIGKILL: a worker finishes its batch
@@ -50,7 +51,8 @@ def container_definition(spec: ServiceSpec, refs: ContainerRefs) -> dict[str, An
         "name": spec.name,
         "image": refs.image,
         "essential": True,
-        "portMappings": [{"containerPort": spec.port, "protocol": "tcp"}],
+        # Named, with its protocol, when Service Connect publishes it (infra.service.connect).
+        "portMappings": [connect.port_mapping(spec)],
         "logConfiguration": {
             "logDriver": "awslogs",
             "options": {
