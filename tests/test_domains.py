@@ -6,6 +6,8 @@ tests/test_domains_moto.py and Service Connect in tests/test_e2e.py (the samples
 from __future__ import annotations
 
 import dataclasses
+import json
+import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -37,6 +39,7 @@ def test_the_certificate_covers_the_hosts_and_is_validated_by_dns(synth: Synth) 
     # A change of hosts replaces it: the new one is in the listener before the old one goes.
     assert certificate["lifecycle"] == {"create_before_destroy": True}
     assert certificate["options"] == {"certificate_transparency_logging_preference": "ENABLED"}
+    assert certificate["tags"] == {"Name": "prod-web"}
 
 
 def test_a_validation_record_per_host_in_the_zone_with_acms_name_and_value(synth: Synth) -> None:
@@ -48,7 +51,7 @@ def test_a_validation_record_per_host_in_the_zone_with_acms_name_and_value(synth
     for attribute, value in (("name", record["name"]), ("type", record["type"]), ("records", record["records"][0])):
         assert value == (
             "${{ for o in aws_acm_certificate.web.domain_validation_options : o.domain_name => o.resource_record_"
-            f"{'value' if attribute == 'records' else attribute} }}[each.key]}}"
+            f"{'value' if attribute == 'records' else attribute} }}[\"${{each.key}}\"]}}"
         )
     assert record["ttl"] == 60 and record["allow_overwrite"] is True
 
@@ -201,3 +204,50 @@ def test_connect_urls_per_caller(tmp_path: Path) -> None:
     services = {s.name: s for s in load_app(project.root).services["dev"]}
     assert services["jobs"].environment == {"API": "http://api:8081", "PROXY": "http://db-proxy.dev.internal:8090"}
     assert env.hosted_zone_id is None
+
+
+# --- workspaces: a copy answers <workspace>.<host> ----------------------------------------------
+def test_in_another_workspace_every_dns_name_carries_the_workspace_as_its_first_label(synth: Synth) -> None:
+    raw = synth.raw("prod-web")
+    assert raw["locals"]["host_prefix"] == '${terraform.workspace == "default" ? "" : "${local.workspace}."}'
+    certificate = only(raw, "aws_acm_certificate")
+    assert certificate["domain_name"] == "${local.host_prefix}shop.example.com"
+    records = resources(raw, "aws_route53_record")
+    assert records["web"]["name"] == "${local.host_prefix}${each.value}"
+    assert '["${local.host_prefix}${each.key}"]' in records["web_validation"]["name"]
+    rule = only(raw, "aws_lb_listener_rule")
+    assert {"host_header": {"values": ["${local.host_prefix}shop.example.com"]}} in rule["condition"]
+    assert raw["output"]["url"]["value"] == "https://${local.host_prefix}shop.example.com/"
+    # A stack without a domain declares no such local.
+    assert "host_prefix" not in synth.raw("prod-api")["locals"]
+
+
+def test_the_certificate_name_counts_towards_the_longest_workspace(tmp_path: Path) -> None:
+    """A 60-character first host leaves room for a 3-character workspace (64 in all)."""
+    from infra.app import build_app
+
+    host = f"{'a' * 48}.example.com"
+    project = Project(tmp_path).env(hosted_zone_id="Z0123456789ABCDEFGHIJ", load_balancer={"certificate_arn": env_of("dev").load_balancer.certificate_arn})
+    project.service("web", routes={"paths": ["/*"], "hosts": [host]})
+    build_app(project.load(), outdir=str(tmp_path / "out"), services=["web"], platform=False).synth()
+    workspace = json.loads((tmp_path / "out" / "stacks" / "dev-web" / "cdk.tf.json").read_text())["locals"]["workspace"]
+    assert "length(terraform.workspace) <= 3 " in workspace
+    assert f"(its certificate domain name <workspace>.{host} may have at most 64 characters)" in workspace
+
+
+@pytest.mark.terraform
+def test_terraform_names_the_hosts_of_each_workspace(synth: Synth, terraform_env: dict[str, str], tmp_path: Path) -> None:
+    """The locals alone, as Terraform evaluates them (no provider)."""
+    work = tmp_path / "locals"
+    work.mkdir()
+    (work / "main.tf.json").write_text(json.dumps({
+        "locals": synth.raw("prod-web")["locals"], "output": {"host": {"value": "${local.host_prefix}shop.example.com"}},
+    }))
+    run = lambda args, workspace: subprocess.run(  # noqa: E731
+        ["terraform", *args, "-no-color"], cwd=work, env=dict(terraform_env, TF_WORKSPACE=workspace), capture_output=True, text=True, timeout=300
+    )
+    assert run(["init", "-input=false"], "default").returncode == 0
+    for workspace, host in (("default", "shop.example.com"), ("pr-42", "pr-42.shop.example.com")):
+        applied = run(["apply", "-auto-approve", "-input=false"], workspace)
+        assert applied.returncode == 0, applied.stderr
+        assert run(["output", "-raw", "host"], workspace).stdout == host

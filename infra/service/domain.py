@@ -53,7 +53,9 @@ from cdktf_cdktf_provider_aws.data_aws_route53_zone import DataAwsRoute53Zone
 from cdktf_cdktf_provider_aws.lb_listener_certificate import LbListenerCertificate
 from cdktf_cdktf_provider_aws.route53_record import Route53Record, Route53RecordAlias
 
+from infra import naming
 from infra.addresses import address_name, named
+from infra.naming import Names
 
 # Seconds resolvers keep the validation CNAME: short, so a re-created certificate's record is
 # seen soon (ACM checks the record until the certificate is issued).
@@ -82,6 +84,11 @@ class ServiceDomain(Construct):
         if not hosts:
             raise ValueError(f"{file}: routes.hosts: a custom domain needs at least one host")
         address = address_name(service)
+        names = Names.of(self)
+        # The DNS names of this copy: the hosts in `default`, `<workspace>.<host>` elsewhere
+        # (infra.naming); the first one is the certificate's name (at most 64 characters, also
+        # in a workspace: the stack's workspace check counts it).
+        self.names = [names.host(host, naming.CERTIFICATE_NAME if i == 0 else None) for i, host in enumerate(hosts)]
         self.zone = named(
             DataAwsRoute53Zone(
                 self,
@@ -95,15 +102,15 @@ class ServiceDomain(Construct):
             AcmCertificate(
                 self,
                 "certificate",
-                domain_name=hosts[0],
-                subject_alternative_names=list(hosts[1:]) or None,
+                domain_name=self.names[0],
+                subject_alternative_names=self.names[1:] or None,
                 validation_method="DNS",
                 options=AcmCertificateOptions(certificate_transparency_logging_preference="ENABLED"),
                 # A change of hosts replaces the certificate: the new one is issued and swapped
                 # into the listener before the old one is deleted (ACM refuses to delete a
                 # certificate in use).
                 lifecycle=TerraformResourceLifecycle(create_before_destroy=True),
-                tags={"Name": hosts[0]},
+                tags={"Name": names.tag(f"{{prefix}}-{service}")},
             ),
             address,
         )
@@ -147,10 +154,11 @@ class ServiceDomain(Construct):
         )
 
     def _validation(self, attribute: str) -> str:
-        """One attribute of ACM's validation record for this record's host (`each.key`), from the
-        certificate's set of domain validation options."""
+        """One attribute of ACM's validation record for this record's host (`each.key`, as this
+        copy names it), from the certificate's set of domain validation options."""
+        key = Names.of(self).host("${each.key}")
         return (
-            f"${{{{ for o in {self.certificate.fqn}.domain_validation_options : o.domain_name => o.{attribute} }}[each.key]}}"
+            f'${{{{ for o in {self.certificate.fqn}.domain_validation_options : o.domain_name => o.{attribute} }}["{key}"]}}'
         )
 
     def _aliases(self, id_: str, type_: str, hosts: Sequence[str], alb_dns_name: str, alb_zone_id: str) -> Route53Record:
@@ -160,7 +168,7 @@ class ServiceDomain(Construct):
             id_,
             for_each=each,
             zone_id=self.zone.zone_id,
-            name=Token.as_string(each.value),
+            name=Names.of(self).host(Token.as_string(each.value)),
             type=type_,
             # Route 53 answers an alias to a load balancer with its current addresses, and with
             # evaluate_target_health it answers only while the load balancer has healthy
