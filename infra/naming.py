@@ -37,6 +37,13 @@ Guide, "Considerations when working with a private hosted zone": split-view DNS 
 hosted zones that have overlapping namespaces), so `${service.api.url}` is the same URL in
 every copy and resolves inside that copy.
 
+DNS names a copy creates (a web service's `[routes] hosts`: its certificate's names, its alias
+and validation records, its listener rule's host condition) carry the workspace as their first
+label instead (`Names.host`, the `host_prefix` local): `shop.example.com` in `default`,
+`pr-42.shop.example.com` in `pr-42`, in the same zone, with the copy's own certificate. Two
+copies never write the same record, and the certificate's name (at most 64 characters) counts
+towards the longest workspace the stack accepts.
+
 With `backend.cloud` a stack is one named HCP Terraform workspace: there are no CLI
 workspaces (`terraform workspace new` is refused for a `cloud` block with `workspaces.name`,
 Terraform docs, "cloud block"), and what `terraform.workspace` reports in a remote run is
@@ -54,6 +61,9 @@ from constructs import Construct
 
 PREFIX = "${local.name_prefix}"
 WORKSPACE = "${local.workspace}"
+# DNS names of this copy (a service's custom domains): nothing in `default`, `<workspace>.`
+# elsewhere, so a copy answers pr-42.shop.example.com beside the default's shop.example.com.
+HOST_PREFIX = "${local.host_prefix}"
 # A copy's workspace label: what every name it goes into accepts.
 LABEL = "^[a-z0-9]+(-[a-z0-9]+)*$"
 # Account ids are 12 digits (AWS docs, "View AWS account identifiers").
@@ -98,6 +108,9 @@ CODEPIPELINE = Limit(100, "pipeline name", 'AWS docs, CodePipeline, "Quotas in A
 WAF_NAME = Limit(128, "web ACL / metric name", 'AWS docs, WAFV2 API, "CreateWebACL": Name, VisibilityConfig.MetricName')
 SCHEDULE = Limit(64, "schedule / schedule group name", 'AWS docs, EventBridge Scheduler API, "CreateSchedule": Name, "CreateScheduleGroup": Name')
 EVENT_RULE = Limit(64, "EventBridge rule name", 'AWS docs, EventBridge API, "PutRule": Name')
+CERTIFICATE_NAME = Limit(
+    64, "certificate domain name", 'AWS docs, ACM API, "RequestCertificate": DomainName (the Common Name, RFC 5280)'
+)
 
 
 @dataclass(frozen=True)
@@ -106,6 +119,8 @@ class Tightest:
 
     default_name: str
     limit: Limit
+    # How the name reads in a workspace, for the refusal message (default: the prefix widened).
+    example: str | None = None
 
     @property
     def room(self) -> int:
@@ -123,11 +138,14 @@ class Names:
         self.workspaces = workspaces
         self.tightest: Tightest | None = None
         self.prefix_ref: str | None = None
+        self._stack: TerraformStack | None = None
+        self._host_local: TerraformLocal | None = None
 
     def bind(self, stack: TerraformStack) -> None:
         """Declare the `name_prefix` local in `stack`, and keep a reference to it for the names
         that go inside Terraform expressions (infra.expressions.jsonencode): there CDKTF escapes
         a literal `${local.name_prefix}`, but writes a reference as an interpolation."""
+        self._stack = stack
         local = TerraformLocal(stack, "name_prefix", prefix_expression(self.env_name) if self.workspaces else self.env_name)
         self.prefix_ref = local.as_string
         # Its check depends on the stack's tightest name, known once every resource is built:
@@ -158,6 +176,25 @@ class Names:
             self.tightest = candidate
         return text.replace("{account}", account) if account is not None else text
 
+    def host(self, host: str, limit: Limit | None = None) -> str:
+        """A DNS name of this copy: `host` in `default`, `<workspace>.<host>` elsewhere (the
+        `host_prefix` local, declared with the first host; none with the cloud backend, whose
+        stacks have no CLI workspaces). A `limit` counts the whole name: the workspace check
+        then leaves room for `<workspace>.`."""
+        if limit is not None:
+            if len(host) > limit.max_len:
+                raise ValueError(f"{host!r} is longer than {limit.max_len} characters, the limit of a {limit.kind} ({limit.source})")
+            candidate = Tightest(host, limit, example=f"<workspace>.{host}")
+            if self.tightest is None or candidate.room < self.tightest.room:
+                self.tightest = candidate
+        if not self.workspaces:
+            return host
+        if self._host_local is None:
+            if self._stack is None:
+                raise RuntimeError(f"{self.stack}: Names.bind must run before a host name is built")
+            self._host_local = TerraformLocal(self._stack, "host_prefix", host_prefix_expression())
+        return f"{HOST_PREFIX}{host}"
+
     def tag(self, template: str) -> str:
         """A `Name` tag: not unique in AWS, but how operators and scripts tell copies apart."""
         return self.name(template, TAG_VALUE)
@@ -186,7 +223,7 @@ class Names:
         if tight is None:
             return f"Workspace ${{terraform.workspace}}: {self.stack} has no named resources."
         most = tight.room
-        example = tight.default_name.replace(self.env_name, f"{self.env_name}-<workspace>", 1)
+        example = tight.example or tight.default_name.replace(self.env_name, f"{self.env_name}-<workspace>", 1)
         if most < 1:
             return (
                 f"Workspace ${{terraform.workspace}}: {self.stack} cannot be copied into another workspace: its {tight.limit.kind} "
@@ -213,9 +250,14 @@ def prefix_expression(env_name: str) -> str:
     return f'${{terraform.workspace == "default" ? "{env_name}" : "{env_name}-${{local.workspace}}"}}'
 
 
+def host_prefix_expression() -> str:
+    """The prefix of every DNS name of a copy: nothing in `default`, `<workspace>.` elsewhere."""
+    return '${terraform.workspace == "default" ? "" : "${local.workspace}."}'
+
+
 def in_default(value: str, env_name: str) -> str:
     """What a name of this scheme is in the `default` workspace (for tests and tools)."""
-    return value.replace(PREFIX, env_name)
+    return value.replace(PREFIX, env_name).replace(HOST_PREFIX, "")
 
 
 def base64_script(script: str) -> str:

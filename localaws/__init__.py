@@ -4,6 +4,7 @@ See FINDINGS.md in this directory for what works against moto and what does not.
 """
 
 from .endpoints import ENDPOINT_SERVICES, provider_config, provider_endpoints
+from .shims import seed_hosted_zone
 from .server import (
     LocalAWS,
     build_app,
@@ -22,6 +23,7 @@ __all__ = [
     "provider_config",
     "provider_endpoints",
     "running",
+    "seed_hosted_zone",
     "serve_forever",
     "start_detached",
     "status",

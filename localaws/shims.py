@@ -765,6 +765,73 @@ def _patch_logs_kms_association() -> None:
     LogsResponse.disassociate_kms_key = lambda self: _set_key(self, None)
 
 
+def _patch_acm_dns_validation() -> None:
+    """SHIM (ACM ``DescribeCertificate`` of a DNS-validated certificate).
+
+    Why: moto issues an ``AMAZON_ISSUED`` certificate on a timer (``MOTO_ACM_VALIDATION_WAIT``,
+    60 s after the request), whether or not its validation records exist. AWS issues it once
+    the CNAME record ACM names for each of its domains is found in DNS ("AWS Certificate
+    Manager DNS validation", https://docs.aws.amazon.com/acm/latest/userguide/dns-validation.html),
+    and never without. Fix: a pending certificate becomes ISSUED when every domain's CNAME
+    (name and value as ``DomainValidationOptions`` report them) is a record of a public
+    Route 53 zone of the emulator's account, and stays pending otherwise. So an apply of
+    ``aws_acm_certificate_validation`` proves that the records are right, and waits no timer.
+    Stand-in for the DNS lookup moto does not make.
+    """
+    from moto.acm import models as acm_models
+    from moto.route53.models import route53_backends
+
+    def _dns(name: str) -> str:
+        return name.lower().rstrip(".")
+
+    def _published(cert: Any) -> set[tuple[str, str]]:
+        _, partition, _, _, account, _ = cert.arn.split(":", 5)
+        found = set()
+        for zone in route53_backends[account][partition].zones.values():
+            if zone.private_zone:
+                continue
+            for record in zone.rrsets:
+                if record.type == "CNAME":
+                    found.update((_dns(record.name), _dns(value)) for value in record.records)
+        return found
+
+    def check(self: Any) -> None:
+        if self._not_valid_after(self._cert) <= acm_models.utcnow():
+            self.status = "EXPIRED"
+            return
+        if self.type != "AMAZON_ISSUED" or self.status != "PENDING_VALIDATION":
+            return
+        options = self.describe()["Certificate"].get("DomainValidationOptions", [])
+        wanted = {(_dns(o["ResourceRecord"]["Name"]), _dns(o["ResourceRecord"]["Value"])) for o in options}
+        if wanted and wanted <= _published(self):
+            self.status = "ISSUED"
+
+    acm_models.CertBundle.check = check
+
+
+def seed_hosted_zone(zone_id: str, name: str, account_id: str = "123456789012") -> None:
+    """Create a public hosted zone with a given id, as it exists in the real account.
+
+    Not a shim: a fixture. An environment names its public zone by id (`hosted_zone_id`,
+    created by whoever owns the domain, long before any apply); the emulator's account starts
+    empty, and Route 53 chooses zone ids itself. moto's documented custom-id hook (the id
+    manager every ``@moto_id`` generator consults) lets the zone be created with the id the
+    environment names. For an in-process server (``localaws.running``, tests); idempotent.
+    """
+    from moto.route53.models import HostedZoneIdentifier, route53_backends
+    from moto.utilities.id_generator import moto_id_manager
+
+    backend = route53_backends[account_id]["aws"]
+    if zone_id in backend.zones:
+        return
+    identifier = HostedZoneIdentifier(account_id, name, None)
+    moto_id_manager.set_custom_id(identifier, zone_id)
+    try:
+        backend.create_hosted_zone(name, private_zone=False, caller_reference=f"localaws-seed-{zone_id}")
+    finally:
+        moto_id_manager.unset_custom_id(identifier)
+
+
 def apply_moto_patches() -> None:
     """Apply all monkeypatches once per process (idempotent)."""
     global _PATCHED
@@ -787,4 +854,5 @@ def apply_moto_patches() -> None:
         _patch_elbv2_external_certificates()
         _patch_codebuild_encryption_key()
         _patch_logs_kms_association()
+        _patch_acm_dns_validation()
         _PATCHED = True

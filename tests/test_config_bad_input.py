@@ -65,6 +65,20 @@ def schedule(**changes: Any) -> dict[str, Any]:
     return {"scaling": {"schedules": [item]}}
 
 
+CERT = "arn:aws:acm:us-east-1:123456789012:certificate/3c1f2a9e-0d4b-4f6e-8a7c-5b9d1e2f3a40"
+ZONE = "Z0123456789ABCDEFGHIJ"
+
+
+def domains(hosts: list[str]) -> Callable[[Project], Project]:
+    """The web service with `hosts`, in an environment with a zone and HTTPS."""
+
+    def build(p: Project) -> Project:
+        p.env(hosted_zone_id=ZONE, load_balancer={"certificate_arn": CERT})
+        return p.service("web", routes={"paths": ["/*"], "hosts": hosts}) if hosts else p
+
+    return build
+
+
 def permission(**changes: Any) -> dict[str, Any]:
     item = {"actions": ["s3:GetObject"], "resources": ["arn:aws:s3:::bucket/*"]}
     item.update(changes)
@@ -191,6 +205,9 @@ ENVIRONMENT_ROWS = [
     env("db_name_is_a_mysql_reserved_word", "aws rule", "database.db_name", "MySQL reserved word", database={"db_name": "order"}),
     env("db_name_has_a_hyphen", "aws rule", "database.db_name", "MySQL database name", database={"db_name": "my-app"}),
     env("performance_insights_on_a_micro_instance", "aws rule", "database.performance_insights", "not available", database={"instance_class": "db.t4g.micro", "performance_insights": True}),
+    env("hosted_zone_id_is_a_zone_name", "aws rule", "hosted_zone_id", "Route 53 hosted zone id", hosted_zone_id="example.com"),
+    env("hosted_zone_id_has_the_api_prefix", "aws rule", "hosted_zone_id", "Route 53 hosted zone id", hosted_zone_id="/hostedzone/Z0123456789ABC"),
+    env("hosted_zone_id_is_lower_case", "aws rule", "hosted_zone_id", "Route 53 hosted zone id", hosted_zone_id="z0123456789abcdefghij"),
     env("tls_policy_is_weak", "security", "load_balancer.ssl_policy", "TLS 1.2+", load_balancer={"ssl_policy": "ELBSecurityPolicy-2016-08"}),
     env("certificate_and_domain_are_both_set", "cross-field", "load_balancer.domain", "not both", load_balancer={"certificate_arn": CERT_EU.replace("eu-west-1", "us-east-1"), "domain": "x.example.com"}),
     env("certificate_is_in_another_region", "aws rule", "load_balancer.certificate_arn", "is in eu-west-1; the load balancer is in us-east-1", load_balancer={"certificate_arn": CERT_EU}),
@@ -284,7 +301,7 @@ SERVICE_ROWS = [
     web("a_rule_has_six_values", "aws rule", "routes.paths", "a rule allows 5", **routes(paths=["/a", "/b", "/c"], hosts=["a.example.com", "b.example.com", "c.example.com"])),
     web("a_rule_has_six_wildcards", "aws rule", "routes.paths", "6 wildcards", **routes(paths=["/a*/b*/c*", "/d*/e?/f*"])),
     web("a_path_does_not_start_with_a_slash", "aws rule", "routes.paths[0]", "path pattern", **routes(paths=["no-slash"])),
-    web("a_host_has_no_dot", "aws rule", "routes.hosts[0]", "host pattern", **routes(paths=DELETE, hosts=["localhost"])),
+    web("a_host_has_no_dot", "aws rule", "routes.hosts[0]", "is not a host name", **routes(paths=DELETE, hosts=["localhost"])),
     web("priority_is_above_50000", "range", "routes.priority", "out of range (1..50000)", **routes(priority=50001)),
     web("health_path_is_relative", "aws rule", "health_check.path", "HTTP path", health_check={"path": "health"}),
     web("health_timeout_is_not_below_interval", "aws rule", "health_check.timeout", "shorter than interval", health_check={"interval": 10, "timeout": 10}),
@@ -292,6 +309,43 @@ SERVICE_ROWS = [
     web("matcher_accepts_informational_codes", "aws rule", "health_check.matcher", "200 to 499", health_check={"matcher": "100"}),
     web("matcher_range_runs_backwards", "aws rule", "health_check.matcher", "runs backwards", health_check={"matcher": "300-200"}),
     web("matcher_is_not_a_code_list", "aws rule", "health_check.matcher", "HTTP code list", health_check={"matcher": "ok"}),
+    Bad("hosts_without_a_hosted_zone", "cross-file", lambda p: p.env(load_balancer={"certificate_arn": CERT}).service(routes={"hosts": ["shop.example.com"]}), WEB_TOML, "routes.hosts", "needs hosted_zone_id in environments/dev.toml"),
+    Bad("hosts_without_https_on_the_load_balancer", "cross-file", lambda p: p.env(hosted_zone_id=ZONE).service(routes={"hosts": ["shop.example.com"]}), WEB_TOML, "routes.hosts", "needs HTTPS on the load balancer"),
+    Bad("a_host_is_a_wildcard", "aws rule", domains(["*.example.com"]), WEB_TOML, "routes.hosts[0]", "wildcards are not supported"),
+    Bad("a_host_has_upper_case", "aws rule", domains(["Shop.Example.com"]), WEB_TOML, "routes.hosts[0]", "must be lower case"),
+    Bad("a_host_label_starts_with_a_hyphen", "aws rule", domains(["-shop.example.com"]), WEB_TOML, "routes.hosts[0]", "is not a host name"),
+    Bad("a_host_has_a_numeric_top_level_domain", "aws rule", domains(["shop.example.123"]), WEB_TOML, "routes.hosts[0]", "is not a host name"),
+    Bad("the_first_host_is_too_long_for_a_certificate_name", "aws rule", domains([f"{'a' * 60}.example.com"]), WEB_TOML, "routes.hosts[0]", "at most 64"),
+    Bad("a_host_is_listed_twice", "aws rule", domains(["shop.example.com", "shop.example.com"]), WEB_TOML, "routes.hosts", "more than once"),
+    Bad("a_condition_has_four_hosts", "aws rule", domains(["a.example.com", "b.example.com", "c.example.com", "d.example.com"]), WEB_TOML, "routes.hosts", "at most 3"),
+    Bad(
+        "two_services_share_a_host",
+        "cross-file",
+        lambda p: domains(["shop.example.com"])(p).service("shop", WEB, routes={"paths": ["/shop/*"], "hosts": ["shop.example.com"]}),
+        WEB_TOML,
+        "routes.hosts[0]",
+        "'shop.example.com' is also a host of services/shop/service.toml",
+    ),
+    Bad(
+        "a_load_balancer_would_need_26_certificates",
+        "aws rule",
+        lambda p: [
+            domains([])(p).service(f"w{i:02d}", WEB, routes={"paths": ["/*"], "hosts": [f"w{i:02d}.example.com"], "priority": i + 1})
+            for i in range(26)
+        ],
+        "services/w25/service.toml",
+        "routes.hosts",
+        "holds 25 certificates",
+    ),
+    Bad("hosts_on_a_backend", "cross-field", lambda p: p.service("api", BACKEND, routes={"hosts": ["api.example.com"]}), "services/api/service.toml", "routes", "only web services"),
+    Bad(
+        "a_client_without_connect_names_a_connect_backend",
+        "cross-file",
+        lambda p: p.service("api", BACKEND, connect=True, allow_from=["web"]).service(environment={"API_URL": "${service.api.url}"}),
+        WEB_TOML,
+        "environment.API_URL",
+        "set connect = true here too",
+    ),
     Bad("routes_are_on_a_worker", "cross-field", lambda p: p.service("jobs", WORKER, routes={"paths": ["/x"]}), "services/jobs/service.toml", "routes", "only web services"),
     Bad("two_services_route_the_same_paths", "cross-file", lambda p: p.service("shop", WEB), WEB_TOML, "routes", "same paths and hosts"),
     Bad(
@@ -419,6 +473,7 @@ SERVICE_ROWS = [
     job("a_job_timeout_is_above_a_day", "aws rule", "timeout", "out of range (60..86400)", timeout=90000),
     job("a_job_retries_more_than_scheduler_allows", "aws rule", "retries", "out of range (0..185)", retries=186),
     job("a_job_has_a_port", "cross-field", "port", "a job accepts no connections", port=8080),
+    job("a_job_uses_service_connect", "cross-field", "connect", "Service Connect configures an ECS service", connect=True),
     job("a_job_has_routes", "cross-field", "routes", "not behind the load balancer", routes={"paths": ["/cleanup/*"]}),
     job("a_job_has_a_health_check", "cross-field", "health_check", "no load balancer or ECS service health check", health_check={"path": "/health"}),
     job("a_job_has_a_desired_count", "cross-field", "desired_count", "no ECS service keeps a count", desired_count=2),

@@ -46,8 +46,9 @@ def test_each_service_stack_registers_itself_in_the_published_namespace(synth: S
 
 @pytest.mark.parametrize("env", ["dev", "prod"])
 def test_backend_address_is_known_at_synth_time(synth: Synth, env: str) -> None:
-    # The namespace's name is configuration, not a reference: a backend's address is plain text.
-    assert synth.stack(f"{env}-api")["output"]["url"]["value"] == f"http://api.{env}.internal:8081"
+    # The namespace's name is configuration, not a reference: a backend's address is plain text;
+    # api serves Service Connect, so its address is the client alias (tests/test_domains.py).
+    assert synth.stack(f"{env}-api")["output"]["url"]["value"] == "http://api:8081"
 
 
 def test_namespace_name_is_a_plain_string_for_service_stacks() -> None:

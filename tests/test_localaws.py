@@ -485,3 +485,41 @@ def test_logs_kms_key_can_be_associated_with_an_existing_group(endpoint):
     assert "kmsKeyId" not in group
     with pytest.raises(logs.exceptions.ResourceNotFoundException):
         logs.associate_kms_key(logGroupName="/missing", kmsKeyId=key)
+
+
+def test_a_dns_validated_certificate_is_issued_once_its_records_are_in_a_public_zone(endpoint):
+    from localaws import seed_hosted_zone
+
+    acm, route53 = client("acm", endpoint), client("route53", endpoint)
+    arn = acm.request_certificate(DomainName="shim.example.com", SubjectAlternativeNames=["www.shim.example.com"], ValidationMethod="DNS")[
+        "CertificateArn"
+    ]
+    options = acm.describe_certificate(CertificateArn=arn)["Certificate"]["DomainValidationOptions"]
+    assert {o["DomainName"] for o in options} == {"shim.example.com", "www.shim.example.com"}
+
+    def publish(zone_id: str, option: dict) -> None:
+        record = option["ResourceRecord"]
+        route53.change_resource_record_sets(
+            HostedZoneId=zone_id,
+            ChangeBatch={"Changes": [{"Action": "UPSERT", "ResourceRecordSet": {
+                "Name": record["Name"], "Type": "CNAME", "TTL": 60, "ResourceRecords": [{"Value": record["Value"]}]}}]},
+        )
+
+    # No timer: without records it stays pending (moto alone would issue it after 60 s).
+    assert acm.describe_certificate(CertificateArn=arn)["Certificate"]["Status"] == "PENDING_VALIDATION"
+    # A private zone is not what ACM looks in.
+    private = route53.create_hosted_zone(
+        Name="shim.example.com", CallerReference="shim-private",
+        VPC={"VPCRegion": "us-east-1", "VPCId": client("ec2", endpoint).create_vpc(CidrBlock="10.78.0.0/16")["Vpc"]["VpcId"]},
+        HostedZoneConfig={"PrivateZone": True},
+    )["HostedZone"]["Id"].split("/")[-1]
+    for option in options:
+        publish(private, option)
+    assert acm.describe_certificate(CertificateArn=arn)["Certificate"]["Status"] == "PENDING_VALIDATION"
+    # The environment's public zone, with the id it names: one record is not enough, both are.
+    seed_hosted_zone("Z0123456789SHIMTEST", "example.com")
+    assert route53.get_hosted_zone(Id="Z0123456789SHIMTEST")["HostedZone"]["Config"]["PrivateZone"] is False
+    publish("Z0123456789SHIMTEST", options[0])
+    assert acm.describe_certificate(CertificateArn=arn)["Certificate"]["Status"] == "PENDING_VALIDATION"
+    publish("Z0123456789SHIMTEST", options[1])
+    assert acm.describe_certificate(CertificateArn=arn)["Certificate"]["Status"] == "ISSUED"

@@ -146,7 +146,9 @@ def test_container_definition(synth: Synth, service: str, port: int, stop_timeou
     definition = container(stack)
     assert definition["name"] == service
     assert definition["essential"] is True
-    assert definition["portMappings"] == [{"containerPort": port, "protocol": "tcp"}]
+    # api serves Service Connect: its port mapping is named (tests/test_domains.py).
+    served = {"name": "api", "appProtocol": "http"} if service == "api" else {}
+    assert definition["portMappings"] == [{"containerPort": port, "protocol": "tcp", **served}]
     assert definition["readonlyRootFilesystem"] is True
     assert definition["mountPoints"] == [{"containerPath": "/tmp", "readOnly": False, "sourceVolume": "tmp"}]
     assert definition["user"] == "10001"
@@ -346,7 +348,9 @@ def test_web_gets_a_target_group_and_a_listener_rule(synth: Synth, env: str) -> 
     rule = only(stack, "aws_lb_listener_rule")
     assert spec.route is not None
     assert rule["priority"] == spec.route.priority
-    assert rule["condition"] == [{"path_pattern": {"values": ["/*"]}}]
+    # prod's web answers its custom domain too (tests/test_domains.py).
+    hosts = [{"host_header": {"values": ["shop.example.com"]}}] if env == "prod" else []
+    assert rule["condition"] == [{"path_pattern": {"values": ["/*"]}}, *hosts]
     assert rule["action"] == [
         {"type": "forward", "target_group_arn": ref(stack, "aws_lb_target_group", "service/route/target-group", "arn")}
     ]

@@ -51,6 +51,17 @@ RULE_MAX_WILDCARDS = 5
 # Rules per load balancer, not counting the default rules (same page, "Quotas").
 RULES_PER_LOAD_BALANCER = 100
 
+# Custom domains ([routes] hosts): each web service with hosts adds its own certificate to the
+# HTTPS listener's certificate list. AWS docs, "Quotas for your Application Load Balancers"
+# (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/load-balancer-limits.html):
+# certificates per load balancer, not counting default certificates, 25.
+CERTIFICATES_PER_LOAD_BALANCER = 25
+# AWS docs, ACM API "RequestCertificate" (DomainName,
+# https://docs.aws.amazon.com/acm/latest/APIReference/API_RequestCertificate.html): the
+# certificate's domain name (its Common Name, RFC 5280) is at most 64 characters; the subject
+# alternative names up to 253.
+CERTIFICATE_COMMON_NAME_MAX = 64
+
 # Private address ranges (RFC 1918; AWS docs, "VPC CIDR blocks").
 RFC1918 = (
     ipaddress.IPv4Network("10.0.0.0/8"),

@@ -417,6 +417,7 @@ def _environment_spec(m: EnvironmentFile, name: str, rel: str) -> EnvironmentSpe
             idle_timeout=lb.idle_timeout,
             waf=lb.waf,
             access_log_retention_days=lb.access_log_retention_days,
+            ip_address_type=LOAD_BALANCER_IP_ADDRESS_TYPE,
         ),
         database=DatabaseSpec(
             enabled=db.enabled,
@@ -447,10 +448,16 @@ def _environment_spec(m: EnvironmentFile, name: str, rel: str) -> EnvironmentSpe
             manual_approval=p.manual_approval,
         ),
         namespace=m.namespace,
+        hosted_zone_id=m.hosted_zone_id,
         imports=tuple(
             ImportSpec(to=i.to, id=i.id, file=rel, field=f"imports[{index}]") for index, i in enumerate(m.imports)
         ),
     )
+
+
+# The platform's load balancer is IPv4 only (an IPv6 one needs IPv6 ranges in the VPC and its
+# subnets, which the platform does not assign): services' custom domains get A aliases, no AAAA.
+LOAD_BALANCER_IP_ADDRESS_TYPE = "ipv4"
 
 
 def _network_spec(n: NetworkModel) -> NetworkSpec:
@@ -553,7 +560,7 @@ def load_service(root: Path, path: Path, env: EnvironmentSpec, known_envs: Itera
     own = overrides.get(env.name, {})
     merged = dict(data)
     for key, value in own.items():
-        if key in ("environment", "scaling") and isinstance(value, Mapping) and isinstance(data.get(key, {}), Mapping):
+        if key in ("environment", "scaling", "routes") and isinstance(value, Mapping) and isinstance(data.get(key, {}), Mapping):
             merged[key] = {**data.get(key, {}), **value}
         else:
             merged[key] = value
@@ -589,6 +596,8 @@ def _check_against_environment(m: ServiceFile, env: EnvironmentSpec, rel: str) -
         raise ConfigError(rel, "capacity", f"uses EC2 but cluster.ec2.enabled is false in {env.file}")
     if m.database and not env.database.enabled:
         raise ConfigError(rel, "database", f"is true but the database is disabled in {env.file}")
+    if m.routes is not None and m.routes.hosts:
+        _check_hosts(m, env, rel)
     if not env.cluster.container_insights:
         # The backlog per task divides by Container Insights' RunningTaskCount ("Create a
         # target tracking scaling policy for Application Auto Scaling using metric math").
@@ -631,6 +640,28 @@ def _check_against_environment(m: ServiceFile, env: EnvironmentSpec, rel: str) -
                 raise ConfigError(
                     rel, "memory", f"{m.memory} MiB does not fit {instance_type} ({mib} MiB, part of it kept by ECS and the OS), the EC2 instance type in {env.file}"
                 )
+
+
+def _check_hosts(m: ServiceFile, env: EnvironmentSpec, rel: str) -> None:
+    """Custom domains need the environment's zone (the certificate is validated and the alias
+    records are created in it) and an HTTPS listener (the certificate goes into its list)."""
+    if env.hosted_zone_id is None:
+        raise ConfigError(
+            rel,
+            "routes.hosts",
+            f"needs hosted_zone_id in {env.file}: the public Route 53 zone the hosts' certificate is validated in"
+            " and their alias records are created in",
+        )
+    if not env.load_balancer.https:
+        # AWS docs, "SSL certificates for your Application Load Balancer"
+        # (https://docs.aws.amazon.com/elasticloadbalancing/latest/application/https-listener-certificates.html):
+        # a listener's certificate list belongs to an HTTPS listener, which has a default certificate.
+        raise ConfigError(
+            rel,
+            "routes.hosts",
+            f"needs HTTPS on the load balancer: set [load_balancer] certificate_arn or domain in {env.file}"
+            " (the hosts' certificate is added to the HTTPS listener)",
+        )
 
 
 def _secret(value: str) -> SecretRef:
@@ -714,6 +745,7 @@ def _service_spec(m: ServiceFile, directory: Path, rel: str) -> ServiceSpec:
         max_percent=m.max_percent,
         build=BuildSpec(dockerfile=m.build.dockerfile, test_command=m.build.test_command),
         allow_from=tuple(m.allow_from),
+        connect=m.connect,
         permissions=tuple(
             PermissionSpec(
                 actions=tuple(p.actions),
@@ -783,7 +815,12 @@ SERVICE_REFERENCE = re.compile(r"\$\{service\.([^.}]*)\.([^}]*)\}")
 
 
 def service_url(env: EnvironmentSpec, spec: ServiceSpec) -> str:
-    """A service's address inside the VPC: its Cloud Map name in the environment's namespace."""
+    """A service's address inside the VPC: its Cloud Map name in the environment's namespace,
+    or, with `connect = true`, its Service Connect endpoint (infra.service.connect: the
+    client alias `<name>` on its port, answered by the Service Connect proxy of the caller's
+    task)."""
+    if spec.connect:
+        return f"http://{spec.name}:{spec.port}"
     return f"http://{spec.name}.{env.namespace}:{spec.port}"
 
 
@@ -809,6 +846,17 @@ def _resolve_references(env: EnvironmentSpec, specs: Sequence[ServiceSpec]) -> t
                 if spec.name not in target.allow_from:
                     raise ConfigError(
                         spec.file, field, f"refers to {name!r}, whose allow_from does not list {spec.name!r}: its tasks could not connect"
+                    )
+                if target.connect and not spec.connect:
+                    # The name <target> resolves only inside tasks that run the Service Connect
+                    # proxy (AWS docs, "Amazon ECS Service Connect",
+                    # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-connect.html).
+                    raise ConfigError(
+                        spec.file,
+                        field,
+                        f"refers to {name!r}, which is reached through Service Connect (connect = true in {target.file}):"
+                        " set connect = true here too, so this service's tasks run the proxy that answers"
+                        f" http://{name}:{target.port}",
                     )
                 return service_url(env, target)
 
@@ -853,6 +901,7 @@ def _check_services(env: EnvironmentSpec, specs: Sequence[ServiceSpec]) -> None:
         if not limits.LB_NAME.fullmatch(resource_name):
             raise ConfigError(spec.file, "name", f"{resource_name!r} (<env>-<name>) exceeds the 32-character target group name limit")
     _check_subscriptions(env, by_name)
+    _check_domains(specs)
     routed = [(s, s.route) for s in specs if s.route is not None]
     for i, (a, route_a) in enumerate(routed):
         for b, route_b in routed[i + 1 :]:
@@ -944,6 +993,28 @@ def _path_between(needs: Mapping[str, set[str]], start: str, goal: str) -> list[
                 seen.add(nxt)
                 stack.append([*path, nxt])
     return None
+def _check_domains(specs: Sequence[ServiceSpec]) -> None:
+    """A host belongs to one service (its certificate and its alias record live in that
+    service's stack), and the HTTPS listener holds a limited number of certificates."""
+    owner: dict[str, ServiceSpec] = {}
+    with_hosts = [s for s in specs if s.route is not None and s.route.hosts]
+    for spec in with_hosts:
+        for i, host in enumerate(spec.route.hosts):  # type: ignore[union-attr]
+            if host in owner:
+                raise ConfigError(
+                    spec.file,
+                    f"routes.hosts[{i}]",
+                    f"{host!r} is also a host of {owner[host].file}: a host's certificate and alias record belong to"
+                    " one service (route by path within that service, or use another host)",
+                )
+            owner[host] = spec
+    if len(with_hosts) > limits.CERTIFICATES_PER_LOAD_BALANCER:
+        raise ConfigError(
+            with_hosts[limits.CERTIFICATES_PER_LOAD_BALANCER].file,
+            "routes.hosts",
+            f"is web service number {limits.CERTIFICATES_PER_LOAD_BALANCER + 1} with hosts; the HTTPS listener holds"
+            f" {limits.CERTIFICATES_PER_LOAD_BALANCER} certificates besides its default one",
+        )
 
 
 # ---------------------------------------------------------------------------------

@@ -224,6 +224,9 @@ MATCHER = re.compile(r"^[0-9]{3}(-[0-9]{3})?(,[0-9]{3}(-[0-9]{3})?)*$")
 PATH_PATTERN = re.compile(r"^/[A-Za-z0-9_.$/~\"'@:+&*?-]{0,127}$")
 # (Host conditions): A-Z a-z 0-9 - . * ?, at least one ".", only letters after the last ".".
 HOST_PATTERN = re.compile(r"^[A-Za-z0-9*?-]+(\.[A-Za-z0-9*?-]+)*\.[A-Za-z*?]+$")
+# AWS docs, Route 53 API "HostedZone" (Id) and "GetHostedZone": a hosted zone id, up to 32
+# characters, without the /hostedzone/ prefix the API adds in some answers.
+HOSTED_ZONE_ID = re.compile(r"^Z[A-Z0-9]+$")
 SCHEDULE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
 # A topic a service publishes (`publish`). AWS allows 1-256 letters, digits, hyphens and
 # underscores in a topic name (AWS docs, SNS API Reference, "CreateTopic": Name); ours are
@@ -337,6 +340,22 @@ def _user(value: str) -> str | None:
     uid = value.split(":")[0]
     if uid == "root" or (uid.isdigit() and int(uid) == 0):
         return "containers must not run as root"
+    return None
+
+
+def _host_name(value: str) -> str | None:
+    """A custom domain of a web service (`[routes] hosts`): one exact DNS name. Each gets a
+    certificate name, an alias record and a listener-rule host value, so a wildcard (which ACM
+    validates once for the parent, and Route 53 answers for every name) is not offered."""
+    if "*" in value or "?" in value:
+        return f"{show(value)}: wildcards are not supported; list each host name (each gets a certificate name and an alias record)"
+    if value != value.lower():
+        return f"{show(value)} must be lower case (DNS names are case-insensitive): {value.lower()!r}"
+    if not HOSTNAME.fullmatch(value):
+        return (
+            f"{show(value)} is not a host name (labels of letters, digits and inner hyphens, at most 63 characters"
+            " each, separated by dots, ending in a top-level domain of letters, e.g. shop.example.com)"
+        )
     return None
 
 
@@ -912,6 +931,11 @@ class EnvironmentFile(Model):
     )
     allow_destroy: bool = Field(False, description="Needed, in production, to turn deletion_protection off.")
     namespace: Text(HOSTNAME, "a DNS name") = Field(None, description="Cloud Map private DNS namespace.")
+    hosted_zone_id: Text(HOSTED_ZONE_ID, "a Route 53 hosted zone id (Z...)", max_len=32) = Field(
+        None,
+        description="Public Route 53 hosted zone of the services' `[routes] hosts`: their certificates are validated "
+        "and their alias records created in it.",
+    )
     tags: Annotated[
         dict[Text(TAG_KEY, "a tag key", max_len=128), Text(max_len=256, check=_tag_value, empty_ok=True)],
         AfterValidator(_tags),
@@ -995,8 +1019,15 @@ class RouteModel(Model):
     paths: Strings(Text(PATH_PATTERN, "an ALB path pattern", max_len=128), max_items=limits.RULE_MAX_VALUES_PER_CONDITION) = Field(
         (), description="Path patterns (`*` and `?` wildcards)."
     )
-    hosts: Strings(Text(HOST_PATTERN, "an ALB host pattern", max_len=128), max_items=limits.RULE_MAX_VALUES_PER_CONDITION) = Field(
-        (), description="Host header patterns."
+    # AWS docs, "Listener rules for your Application Load Balancer" (Host conditions): a value is
+    # up to 128 characters. Exact names only (see _host_name); the loader requires the
+    # environment's hosted_zone_id and HTTPS.
+    hosts: Strings(
+        Text(max_len=128, check=_host_name, schema={"pattern": HOSTNAME.pattern}), max_items=limits.RULE_MAX_VALUES_PER_CONDITION
+    ) = Field(
+        (),
+        description="Custom domains (needs `hosted_zone_id` in the environment): a DNS-validated certificate on the "
+        "HTTPS listener, the rule's host condition and an alias record per host.",
     )
     priority: Int(*limits.RULE_PRIORITY_RANGE) = Field(None, description="Listener rule priority.")
 
@@ -1007,6 +1038,13 @@ class RouteModel(Model):
         values = len(self.paths) + len(self.hosts)
         if values > limits.RULE_MAX_CONDITION_VALUES:
             raise invalid(f"paths and hosts give {values} values; a rule allows {limits.RULE_MAX_CONDITION_VALUES}", "paths")
+        # The first host is the certificate's domain name (its Common Name): at most 64 characters.
+        if self.hosts and len(self.hosts[0]) > limits.CERTIFICATE_COMMON_NAME_MAX:
+            raise invalid(
+                f"{self.hosts[0]!r} is {len(self.hosts[0])} characters long: the first host is the certificate's"
+                f" name, which has at most {limits.CERTIFICATE_COMMON_NAME_MAX} (put a shorter host first)",
+                "hosts[0]",
+            )
         # AWS docs, "Quotas for your Application Load Balancers": wildcards per rule, 5.
         wildcards = sum(v.count("*") + v.count("?") for v in (*self.paths, *self.hosts))
         if wildcards > limits.RULE_MAX_WILDCARDS:
@@ -1259,6 +1297,9 @@ class OverrideModel(Model):
     timezone: Text(max_len=50, check=_timezone) = Field(None, description="job: the time zone of `schedule`.")
     timeout: Int(*limits.JOB_TIMEOUT_RANGE) = Field(None, description="job: seconds a run may take.")
     retries: Int(*limits.JOB_RETRIES_RANGE) = Field(None, description="job: retries of a failed RunTask call.")
+    routes: RouteModel = Field(
+        None, description="Merged key by key over the manifest's [routes] (e.g. the environment's own `hosts`)."
+    )
 
 
 OVERRIDABLE = tuple(OverrideModel.model_fields)
@@ -1301,12 +1342,18 @@ class ServiceFile(Model):
         {},
         description="Plain environment variables; credential-like names and values are refused. "
         "`${service.<name>.url}` is the URL of another service of the same environment (a backend "
-        "whose allow_from names this one), e.g. http://api.dev.internal:8081.",
+        "whose allow_from names this one), e.g. http://api.dev.internal:8081, or http://api:8081 when that service "
+        "sets connect = true (then this one must too).",
     )
     secrets: dict[EnvVarName, Text(max_len=2048, check=_secret_reference)] = Field(
         {}, description="Secrets Manager / SSM references (ARN, `secretsmanager:<name>`, `ssm:/<path>`), never values."
     )
     database: bool = Field(False, description="DB_HOST/DB_PORT/DB_NAME and DB_SECRET, and access to the database.")
+    connect: bool = Field(
+        False,
+        description="ECS Service Connect beside Cloud Map DNS: a backend is also reached at http://<name>:<port> "
+        "by services with connect = true (its `${service.<name>.url}`); web and worker services join as clients.",
+    )
     queue: QueueModel = Field(None, description="worker only: the SQS queue.")
     scaling: ScalingModel = Field(default_factory=ScalingModel, description="Auto scaling.")
     alarms: AlarmModel = Field(default_factory=AlarmModel, description="Alarm thresholds.")
@@ -1472,6 +1519,7 @@ NOT_FOR_A_JOB = {
     "min_healthy_percent": "a job has no ECS service to deploy",
     "max_percent": "a job has no ECS service to deploy",
     "alarms": "a job's alarms are its own (not-started, run-failed); these thresholds watch an ECS service",
+    "connect": "Service Connect configures an ECS service; a job's tasks are started by its schedule",
 }
 # Set by the platform in a job's container: its `timeout`, so the app can finish in time.
 JOB_TIMEOUT_VAR = "JOB_TIMEOUT_SECONDS"

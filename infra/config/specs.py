@@ -141,6 +141,15 @@ class LoadBalancerSpec:
     idle_timeout: int  # seconds
     waf: bool
     access_log_retention_days: int
+    # "ipv4" or "dualstack" (ELB API "CreateLoadBalancer": IpAddressType). Not a manifest key:
+    # the platform builds an IPv4 load balancer (an IPv6 one needs IPv6 in the VPC); the
+    # platform's load balancer and the services' alias records (AAAA only for dualstack)
+    # both read it from here.
+    ip_address_type: str
+
+    @property
+    def dualstack(self) -> bool:
+        return self.ip_address_type != "ipv4"
 
     @property
     def https(self) -> bool:
@@ -220,6 +229,8 @@ class EnvironmentSpec:
     pipeline: PipelineSpec
     namespace: str  # Cloud Map private DNS namespace
     imports: tuple[ImportSpec, ...]  # into the platform stack
+    # Public Route 53 zone of the services' custom domains ([routes] hosts); None: no hosts allowed.
+    hosted_zone_id: str | None = None
 
 
 # ---------------------------------------------------------------------------------
@@ -386,6 +397,9 @@ class ServiceSpec:
     publish: tuple[TopicSpec, ...] = ()  # SNS topics it owns and publishes to
     subscribe: tuple[SubscriptionSpec, ...] = ()  # worker: other services' topics into its queue
     job: JobSpec | None = None  # kind = "job" only
+    # ECS Service Connect in the environment's Cloud Map namespace: a backend as client and server
+    # (reached at http://<name>:<port>), web and worker services as clients.
+    connect: bool = False
 
     @property
     def uses_fargate(self) -> bool:

@@ -115,6 +115,8 @@ class LoadBalancer(Construct):
             name=name,
             internal=False,
             load_balancer_type="application",
+            # IPv4 (the spec says why); services add AAAA aliases only for a dualstack one.
+            ip_address_type=spec.ip_address_type,
             subnets=network.public_subnet_ids,
             security_groups=[security.alb_sg_id],
             idle_timeout=knobs.alb_idle_timeout,

@@ -12,6 +12,9 @@
     roles           exec / task (under the boundary) / build / pipeline  infra.service.roles
     task definition family <env>-<service>, one container              infra.service.container_definition
     route           web: target group + listener rule; all: Cloud Map  infra.service.route
+    domain          web with [routes] hosts: certificate, listener       infra.service.domain
+                    certificate, alias records in the environment's zone
+    connect         connect = true: Service Connect in the namespace     infra.service.connect
     service         ECS service <env>-<service>: circuit breaker with rollback, private
                     subnets, its own security group, capacity-provider strategy
     alarms, scaling, pipeline                                           infra.service.alarms / scaling / pipeline
@@ -67,7 +70,9 @@ from infra.config.specs import CapacityProvider, EnvironmentSpec, ImageSource, S
 from infra.expressions import jsonencode
 from infra.service import secrets
 from infra.service.alarms import ServiceAlarms
+from infra.service import connect
 from infra.service.container_definition import TMP_VOLUME, ContainerRefs, container_definition, deadline_container
+from infra.service.domain import ServiceDomain
 from infra.service.events import QueueSubscriptions, ServiceTopics
 from infra.service.job import ScheduledJob
 from infra.service.pipeline import ServicePipeline
@@ -88,8 +93,9 @@ class Microservice(Construct):
     images), `image`, `image_tag_parameter` (None for external images), `queues` (worker),
     `topics` (None without `publish`), `subscriptions` (None without `subscribe`),
     `security_group`, `roles`, `container_definitions`, `task_definition`, `route` (web),
-    `discovery`, `service`, `alarms`, `scaling`, `pipeline` (None for external images), `job`
-    (kind = "job" only; a job has no route, discovery, service, alarms or scaling: None).
+    `domain` (web with hosts), `discovery`, `service`, `alarms`, `scaling`, `pipeline` (None
+    for external images), `job` (kind = "job" only; a job has no route, domain, discovery,
+    service, alarms or scaling: None).
 
     `knobs`: the values operators may set at apply time (the stack's variables); without them,
     the spec's values.
@@ -236,10 +242,11 @@ class Microservice(Construct):
             if spec.kind is ServiceKind.WEB and spec.route is not None
             else None
         )
+        self.domain = self._domain(env, spec, platform)
         self.discovery = named(
             discovery_service(self, "discovery", name=name, spec=spec, namespace=env.namespace, platform=platform), spec.name
         )
-        self.service = named(self._service(spec, platform, knobs), spec.name)
+        self.service = named(self._service(env, spec, platform, knobs), spec.name)
         target_group = self.route.target_group if self.route else None
         self.alarms = ServiceAlarms(
             self,
@@ -286,7 +293,7 @@ class Microservice(Construct):
         """kind = "job": a schedule runs the task definition (infra.service.job); there is no ECS
         service, route, Cloud Map entry, scaling or service alarm. Its pipeline registers a
         revision instead of deploying a service."""
-        self.route = self.discovery = self.service = self.alarms = self.scaling = None
+        self.route = self.domain = self.discovery = self.service = self.alarms = self.scaling = None
         self.job = ScheduledJob(
             self,
             "job",
@@ -336,13 +343,31 @@ class Microservice(Construct):
         )
         return self.knobs.image(self.repository.url, parameter.insecure_value), parameter
 
+    def _domain(self, env: EnvironmentSpec, spec: ServiceSpec, platform: PlatformRef) -> ServiceDomain | None:
+        if self.route is None or spec.route is None or not spec.route.hosts:
+            return None
+        if env.hosted_zone_id is None:  # the loader refuses hosts without a zone
+            raise ValueError(f"{spec.file}: routes.hosts: needs hosted_zone_id in {env.file}")
+        return ServiceDomain(
+            self,
+            "domain",
+            service=spec.name,
+            file=spec.file,
+            hosts=spec.route.hosts,
+            hosted_zone_id=env.hosted_zone_id,
+            listener_arn=platform.listener_arn,
+            alb_dns_name=platform.alb_dns_name,
+            alb_zone_id=platform.alb_zone_id,
+            dualstack=env.load_balancer.dualstack,
+        )
+
     @staticmethod
     def _capacity_provider(provider: CapacityProvider, platform: PlatformRef) -> str:
         if provider is CapacityProvider.EC2:
             return platform.ec2_capacity_provider_name
         return provider.value
 
-    def _service(self, spec: ServiceSpec, platform: PlatformRef, knobs: ServiceKnobs) -> EcsService:
+    def _service(self, env: EnvironmentSpec, spec: ServiceSpec, platform: PlatformRef, knobs: ServiceKnobs) -> EcsService:
         route = self.route
         on_ec2 = any(item.provider is CapacityProvider.EC2 for item in spec.capacity)
         return EcsService(
@@ -363,6 +388,9 @@ class Microservice(Construct):
                 assign_public_ip=False,
             ),
             service_registries=EcsServiceServiceRegistries(registry_arn=self.discovery.arn),
+            service_connect_configuration=connect.configuration(
+                spec, namespace_arn=platform.namespace_arn, log_group=self.log_group.name, region=env.region
+            ),
             capacity_provider_strategy=[
                 EcsServiceCapacityProviderStrategy(
                     capacity_provider=self._capacity_provider(item.provider, platform),

@@ -14,6 +14,7 @@ from typing import Any
 
 from infra.config.schema import JOB_TIMEOUT_VAR
 from infra.config.specs import ImageSource, ServiceKind, ServiceSpec
+from infra.service import connect
 
 TMP_VOLUME = "tmp"
 # A job's second container (`deadline_container`). Service names have no "_", so no job's own
@@ -55,7 +56,8 @@ def container_definition(spec: ServiceSpec, refs: ContainerRefs) -> dict[str, An
         "name": spec.name,
         "image": refs.image,
         "essential": True,
-        "portMappings": [{"containerPort": spec.port, "protocol": "tcp"}],
+        # Named, with its protocol, when Service Connect publishes it (infra.service.connect).
+        "portMappings": [connect.port_mapping(spec)],
         "logConfiguration": {
             "logDriver": "awslogs",
             "options": {

@@ -65,9 +65,9 @@ class LoadBalancerRoute(Construct):
                 LbListenerRuleCondition(path_pattern=LbListenerRuleConditionPathPattern(values=list(route.paths)))
             )
         if route.hosts:
-            conditions.append(
-                LbListenerRuleCondition(host_header=LbListenerRuleConditionHostHeader(values=list(route.hosts)))
-            )
+            # As this copy names them: `<workspace>.<host>` outside `default` (infra.naming).
+            hosts = [Names.of(self).host(host) for host in route.hosts]
+            conditions.append(LbListenerRuleCondition(host_header=LbListenerRuleConditionHostHeader(values=hosts)))
         self.listener_rule = LbListenerRule(
             self,
             "listener-rule",

@@ -15,6 +15,7 @@ from infra.arns import Arns
 from infra.config import service_url
 from infra.config.specs import EnvironmentSpec, LocalEndpoint, ServiceKind, ServiceSpec
 from infra.imports import apply_imports
+from infra.naming import Names
 from infra.service.composer import Microservice
 from infra.service.platform_ref import PlatformRef
 from infra.service.variables import ServiceKnobs
@@ -45,7 +46,7 @@ def _service_url(env: EnvironmentSpec, spec: ServiceSpec, platform: PlatformRef,
     """Where the service is reached: through the ALB, by Cloud Map name, or its queue."""
     if spec.kind is ServiceKind.WEB and spec.route is not None:
         scheme = "https" if env.load_balancer.https else "http"
-        host = spec.route.hosts[0] if spec.route.hosts else platform.alb_dns_name
+        host = Names.of(service).host(spec.route.hosts[0]) if spec.route.hosts else platform.alb_dns_name
         path = spec.route.paths[0].rstrip("*") if spec.route.paths else "/"
         return f"{scheme}://{host}{path}"
     if spec.kind is ServiceKind.WORKER and service.queues is not None:
