@@ -80,7 +80,6 @@ class CostError(Exception):
 
 @dataclass
 class Line:
-    kind: str
     monthly: float = 0.0
     basis: list[str] = field(default_factory=list)
 
@@ -98,7 +97,7 @@ class Estimate:
     unpriced: list[str] = field(default_factory=list)
 
     def add(self, kind: str, monthly: float, basis: str) -> None:
-        self.lines.setdefault(kind, Line(kind)).add(monthly, basis)
+        self.lines.setdefault(kind, Line()).add(monthly, basis)
 
     @property
     def total(self) -> float:
@@ -484,7 +483,7 @@ def readme_table(out: Path) -> str:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tools.cost", description=__doc__.splitlines()[0])
     parser.add_argument("envs", nargs="*", help="environments, side by side, or comma-separated (default: dev)")
-    parser.add_argument("--out", type=Path, default=ROOT / "cdktf.out", help="synthesized output (default: cdktf.out)")
+    parser.add_argument("--out", type=Path, help="synthesized output (default: cdktf.out; --readme: the example synthesized)")
     parser.add_argument("--markdown", action="store_true", help="a Markdown table")
     parser.add_argument("--readme", action="store_true", help="rewrite the README's dev/prod table")
     parser.add_argument("--check", action="store_true", help="exit 1 when the README's table is not current")
@@ -493,7 +492,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.readme or args.check:
             from tools import readme_block
 
-            table = readme_table(args.out if args.out != ROOT / "cdktf.out" else synthesize_example())
+            table = readme_table(args.out or synthesize_example())
             return readme_block.main(
                 ["--check"] if args.check else [],
                 lambda readme: readme_block.render(readme, BEGIN, END, table),
@@ -501,7 +500,7 @@ def main(argv: list[str] | None = None) -> int:
                 tool="tools.cost --readme",
             )
         envs = [env for arg in args.envs for env in arg.split(",") if env] or ["dev"]
-        estimates = [estimate(args.out, env) for env in envs]
+        estimates = [estimate(args.out or ROOT / "cdktf.out", env) for env in envs]
     except CostError as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
