@@ -178,7 +178,7 @@ def report(stacks_dir: Path, stacks: Sequence[str]) -> list[str]:
     lines.append(f"ALB DNS name: {platform.get('alb_dns_name')}")
     for stack in stacks[1:]:
         out = outputs(stacks_dir / stack)
-        lines.append(f"{stack}: {out.get('url', '(no URL)')}")
+        lines.append(f"{stack}: {out.get('url') or out.get('schedule') or '(no URL)'}")  # a job: its schedule
     return lines
 
 
