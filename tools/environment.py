@@ -731,6 +731,7 @@ KEY_RESOURCES = {
     "aws_ecr_repository": ("ECR repository", "name"),
     "aws_sqs_queue": ("queue", "name"),
     "aws_codepipeline": ("pipeline", "name"),
+    "aws_scheduler_schedule": ("schedule", "schedule_expression"),  # a job has no URL: its schedule
 }
 
 

@@ -166,6 +166,9 @@ class ScheduledJob(Construct):
                 # tasks, TagResource on creation (the schedule propagates the family's tags).
                 # https://docs.aws.amazon.com/scheduler/latest/UserGuide/setting-up.html
                 # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/CWE_IAM_role.html
+                # RunTask takes the condition key ecs:cluster (Service Authorization Reference,
+                # "Actions, resources, and condition keys for Amazon Elastic Container Service",
+                # https://docs.aws.amazon.com/service-authorization/latest/reference/list_amazonelasticcontainerservice.html).
                 statement(
                     "RunOwnFamily",
                     ["ecs:RunTask"],
