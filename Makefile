@@ -60,7 +60,7 @@ help:
 	@echo "make e2e            apply/re-plan/destroy every stack of dev against moto"
 	@echo "make bench          synthesis time and memory: the app, what each speed-up saves, the targets"
 	@echo "make cost ENV=dev   synthesize ENV and print its monthly estimate (ENV=dev,prod: side by side; README: What it costs)"
-	@echo "make service NAME=billing KIND=web   a new services/billing/ (web, backend or worker) that synthesizes and tests as is"
+	@echo "make service NAME=billing KIND=web   a new services/billing/ (web, backend, worker or job) that synthesizes and tests as is"
 	@echo "make diagram ENV=dev  docs/architecture-<env>.md (Mermaid) and .svg from the configuration (no ENV: all)"
 	@echo "make plan ENV=dev   terraform plan on every stack of dev in dependency order, then one table"
 	@echo "                    WORKSPACE=pr-42, SERVICES=web, LOCAL=1 (the emulator) as for deploy/destroy"

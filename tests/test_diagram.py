@@ -89,7 +89,7 @@ def test_every_service_appears_in_both_drawings(app: Any, env: str) -> None:
         node = diagram.service_node_id(service.name)
         assert f"node-{node}" in ids
         assert re.search(rf"^    {node}\[\"<b>{service.name} \({service.kind.value}\)</b>", mermaid, re.M)
-        assert f"{service.desired_count} task" in diagram.markdown(g)
+        assert (service.job.schedule if service.job else f"{service.desired_count} task") in diagram.markdown(g)
 
 
 def test_the_committed_pictures_of_the_samples_are_current() -> None:
@@ -97,3 +97,21 @@ def test_the_committed_pictures_of_the_samples_are_current() -> None:
     assert {p.name for p in (ROOT / "docs").glob("architecture-*")} == {
         f"architecture-{env}.{ext}" for env in (e.name for e in load_app(ROOT).environments) for ext in ("md", "svg")
     }
+
+
+@pytest.mark.parametrize("env", ENVS)
+def test_topics_subscriptions_and_jobs_are_drawn(app: Any, env: str) -> None:
+    g = graph(app, env)
+    ids = {n.id for n in g.nodes}
+    flows = {(e.source, e.target) for e in g.edges if e.kind == "flow"}
+    services = app.services[env]
+    assert any(s.publish for s in services) and any(s.subscribe for s in services) and any(s.job for s in services)
+    for spec in services:
+        for topic in spec.publish:
+            assert (diagram.service_node_id(spec.name), diagram.topic_node_id(spec.name, topic.name)) in flows
+        for sub in spec.subscribe:
+            assert (diagram.topic_node_id(sub.service, sub.topic), diagram.queue_node_id(spec.name)) in flows
+        if spec.job is not None:
+            (node,) = [n for n in g.nodes if n.id == diagram.service_node_id(spec.name)]
+            assert any(spec.job.schedule in line for line in node.lines)
+    assert all(e.source in ids and e.target in ids for e in g.edges)

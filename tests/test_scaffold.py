@@ -33,14 +33,18 @@ def test_a_new_service_loads_synthesizes_and_passes_its_own_tests(project_copy: 
 
     # The manifest as the loader reads it: the kind asked for, every default documented.
     (spec,) = [s for s in load_app(project_copy, environments=["dev"]).services["dev"] if s.name == name]
-    assert spec.kind.value == kind and spec.health_check.path == "/health"
+    assert spec.kind.value == kind
+    assert spec.job is not None if kind == "job" else spec.health_check.path == "/health"
     assert (folder / spec.build.test_command.split()[-1]).is_dir()  # the pipeline's test command finds the tests
 
     # Its stack synthesizes alone (the platform's contract by name), with a task on the manifest's port.
     out = project_copy / "out"
     build_app(load_app(project_copy, environments=["dev"]), outdir=str(out), services=[name], platform=False).synth()
     stack = json.loads((out / "stacks" / f"dev-{name}" / "cdk.tf.json").read_text())
-    assert f"{scaffold.KINDS[kind][1]}" in json.dumps(stack["resource"]["aws_ecs_task_definition"])
+    if kind == "job":
+        assert stack["resource"]["aws_scheduler_schedule"]
+    else:
+        assert f"{scaffold.KINDS[kind][1]}" in json.dumps(stack["resource"]["aws_ecs_task_definition"])
 
     # Its tests pass as written, started the way `make test` starts them (from the repository root).
     env = dict(os.environ, PYTHONDONTWRITEBYTECODE="1")
@@ -59,7 +63,7 @@ def test_a_new_service_loads_synthesizes_and_passes_its_own_tests(project_copy: 
         ("Billing", "web", "error: NAME: 'Billing' is not a service name (lower-case letters, digits and '-', 2-21 characters, starting with a letter, not ending with '-')"),
         ("billing-", "web", "error: NAME: 'billing-' is not a service name (lower-case letters, digits and '-', 2-21 characters, starting with a letter, not ending with '-')"),
         ("platform", "web", "error: NAME: 'platform' is reserved (the stack <env>-platform is the platform's)"),
-        ("billing", "cron", "error: KIND: 'cron' is not a kind of service (one of: web, backend, worker)"),
+        ("billing", "cron", "error: KIND: 'cron' is not a kind of service (one of: web, backend, worker, job)"),
         ("", "web", "error: NAME: missing (make service NAME=billing KIND=web)"),
     ],
 )

@@ -9,7 +9,8 @@ GitHub renders, and as an SVG written here with a fixed layout (no browser, no G
 system package). It shows the network tiers (public, private, database subnets, and the NAT),
 the security-group chain as edges labelled with their ports (who may open a connection to
 whom), the load balancer's listeners and each web service's routes, each service with its
-kind, size, task counts and capacity providers, its queue and its access to the database,
+kind, size, task counts (a job: its schedule) and capacity providers, its queue, the topics
+it publishes and the subscriptions of its queue, its access to the database,
 and the pipeline that delivers every service. The configuration is the source: the picture
 is regenerated on every change and a test keeps the committed files current.
 """
@@ -88,7 +89,15 @@ def _capacity(spec: ServiceSpec) -> str:
 
 
 def service_node_id(name: str) -> str:
-    return f"svc_{name}"
+    return f"svc_{name.replace('-', '_')}"
+
+
+def queue_node_id(service: str) -> str:
+    return f"queue_{service.replace('-', '_')}"
+
+
+def topic_node_id(service: str, topic: str) -> str:
+    return f"topic_{service}_{topic}".replace("-", "_")
 
 
 def architecture(env: EnvironmentSpec, services: tuple[ServiceSpec, ...]) -> Graph:
@@ -122,7 +131,10 @@ def architecture(env: EnvironmentSpec, services: tuple[ServiceSpec, ...]) -> Gra
     names = {s.name for s in services}
     for spec in sorted(services, key=lambda s: (s.kind.value != "web", s.name)):
         node = service_node_id(spec.name)
-        counts = f"{spec.desired_count} task{'s' * (spec.desired_count != 1)}, scaling {spec.min_count}–{spec.max_count}"
+        if spec.job is not None:  # a scheduled job: no ECS service, one task per run
+            counts = f"runs {spec.job.schedule} ({spec.job.timezone}), at most {spec.job.timeout} s"
+        else:
+            counts = f"{spec.desired_count} task{'s' * (spec.desired_count != 1)}, scaling {spec.min_count}–{spec.max_count}"
         g.node(
             Node(
                 node,
@@ -131,6 +143,9 @@ def architecture(env: EnvironmentSpec, services: tuple[ServiceSpec, ...]) -> Gra
                 (f"{spec.cpu} CPU / {spec.memory} MiB, {spec.architecture.value}", counts, _capacity(spec)),
             )
         )
+        for topic in spec.publish:
+            g.node(Node(topic_node_id(spec.name, topic.name), "private", f"SNS topic {spec.name}.{topic.name}", (f"{topic.variable} in {spec.name}",), "cylinder"))
+            g.edge(node, topic_node_id(spec.name, topic.name), "publish", "flow")
         if spec.kind is ServiceKind.WEB and spec.route is not None:
             where = ", ".join((*spec.route.hosts, *spec.route.paths))
             g.edge("alb", node, f"{where} → {spec.port}", "route")
@@ -138,11 +153,15 @@ def architecture(env: EnvironmentSpec, services: tuple[ServiceSpec, ...]) -> Gra
             if caller in names:
                 g.edge(service_node_id(caller), node, str(spec.port), "sg")
         if spec.queue is not None:
-            queue = f"queue_{spec.name}"
+            queue = queue_node_id(spec.name)
             g.node(Node(queue, "private", f"SQS {spec.name} queue", (f"dead-letter queue after {spec.queue.max_receive_count} receives",), "cylinder"))
             g.edge(queue, node, "messages", "flow")
         if spec.database and env.database.enabled:
             g.edge(node, "database", "3306", "sg")
+    for spec in services:  # subscriptions, once every topic is a node
+        for subscription in spec.subscribe:
+            where = "filtered" if subscription.filter_policy else "every message"
+            g.edge(topic_node_id(subscription.service, subscription.topic), queue_node_id(spec.name), f"subscription ({where})", "flow")
 
     if env.database.enabled:
         db = env.database

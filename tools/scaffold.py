@@ -1,11 +1,12 @@
 """A new service folder that synthesizes, builds and tests as it is: `make service NAME=billing KIND=web`.
 
-    python -m tools.scaffold NAME KIND     # KIND: web, backend, worker
+    python -m tools.scaffold NAME KIND     # KIND: web, backend, worker, job
 
 It writes services/<NAME>/: a commented service.toml (valid against the schema; the loader
 checks it with the rest of the project before the folder is kept), a Dockerfile (non-root,
 read-only root filesystem, health check), a minimal real app with its health endpoint
-(Flask + gunicorn for web and backend, an SQS consumer for a worker) and its tests, which
+(Flask + gunicorn for web and backend, an SQS consumer for a worker, a run with a deadline
+for a scheduled job) and its tests, which
 `make test` and the service's pipeline run. A name that is taken or invalid is refused with one
 line and exit 2, and nothing is written.
 """
@@ -24,8 +25,9 @@ from infra.config.schema import RESERVED_SERVICE_NAMES, SERVICE_NAME
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = Path(__file__).resolve().parent / "service_templates"
 
-# kind -> (application template, container port); the ports follow the samples' convention.
-KINDS = {"web": ("http", 8080), "backend": ("http", 8081), "worker": ("worker", 8082)}
+# kind -> (application template, container port); the ports follow the samples' convention
+# (a job has none).
+KINDS = {"web": ("http", 8080), "backend": ("http", 8081), "worker": ("worker", 8082), "job": ("job", 0)}
 HEALTH = "/health"
 
 
