@@ -58,15 +58,19 @@ from infra.config.specs import (
     ClusterSpec,
     ConditionSpec,
     DatabaseSpec,
+    DependencyCondition,
     Ec2CapacitySpec,
     EnvironmentSpec,
     ExistingNetworkSpec,
+    FileSystemSpec,
     HealthCheckSpec,
     ImportSpec,
     ImageSource,
     ImageSpec,
     LoadBalancerSpec,
     LocalEndpoint,
+    LogDriver,
+    LoggingSpec,
     NatMode,
     NetworkSpec,
     ObservabilitySpec,
@@ -82,7 +86,12 @@ from infra.config.specs import (
     SecretRef,
     ServiceKind,
     ServiceSpec,
+    SidecarSpec,
     StrategyItem,
+    TraceCollector,
+    TracingSpec,
+    UlimitSpec,
+    VolumeSpec,
 )
 
 __all__ = ["ConfigError", "SECRET_LIKE", "default_priority", "load_app", "load_environment", "load_services"]
@@ -441,6 +450,7 @@ def _environment_spec(m: EnvironmentFile, name: str, rel: str) -> EnvironmentSpe
         imports=tuple(
             ImportSpec(to=i.to, id=i.id, file=rel, field=f"imports[{index}]") for index, i in enumerate(m.imports)
         ),
+        file_systems=tuple(FileSystemSpec(name=f.name) for f in m.file_systems),
     )
 
 
@@ -509,6 +519,7 @@ def _service_defaults(data: Mapping[str, Any], folder: str, env: EnvironmentSpec
     low = data["min_count"]
     fill(data, "max_count", max(desired, low) if _is_int(desired) and _is_int(low) else desired, "max_count", "max(desired_count, min_count)")
     if data.get("kind") == ServiceKind.WORKER.value:
+        fill(data, "stop_timeout", WORKER_STOP_TIMEOUT, "stop_timeout", "60 for a worker")
         if "queue" not in data:
             data["queue"] = {}
         scaling = data.get("scaling", {})
@@ -518,6 +529,10 @@ def _service_defaults(data: Mapping[str, Any], folder: str, env: EnvironmentSpec
             if "queue_delay" not in data["scaling"] and env.cluster.container_insights:
                 fill(data["scaling"], "queue_backlog_per_task", 100, "scaling.queue_backlog_per_task", "100 for a worker")
     return data, derived
+
+
+# Seconds a worker gets between SIGTERM and SIGKILL by default: time to finish its batch.
+WORKER_STOP_TIMEOUT = 60
 
 
 def _check_overrides(rel: str, overrides: Any, known_envs: Sequence[str]) -> None:
@@ -551,6 +566,7 @@ def load_service(root: Path, path: Path, env: EnvironmentSpec, known_envs: Itera
         filled, derived = _service_defaults(merged, folder, env)
         model: ServiceFile = _validate(ServiceFile, filled, rel, derived)
         _check_against_environment(model, env, rel)
+        _check_containers_against_environment(model, env, rel)
         return replace(_service_spec(model, path.parent, rel), imports=_service_imports(model, env, rel, sorted(known_envs)))
     except ConfigError as exc:
         top = re.split(r"[.\[]", exc.field)[0]
@@ -620,6 +636,33 @@ def _check_against_environment(m: ServiceFile, env: EnvironmentSpec, rel: str) -
                 raise ConfigError(
                     rel, "memory", f"{m.memory} MiB does not fit {instance_type} ({mib} MiB, part of it kept by ECS and the OS), the EC2 instance type in {env.file}"
                 )
+
+
+def _check_containers_against_environment(m: ServiceFile, env: EnvironmentSpec, rel: str) -> None:
+    """Container options whose validity depends on the capacity (Fargate or EC2) and the
+    environment's shared file systems."""
+    fargate = any(item.provider != CapacityProvider.EC2.value for item in m.capacity)
+    if not fargate and m.ephemeral_storage is not None:
+        # AWS docs, "EphemeralStorage" (Amazon ECS API Reference): "for tasks hosted on AWS
+        # Fargate"; on EC2 a task's storage is its container instance's volume.
+        raise ConfigError(rel, "ephemeral_storage", "is only for Fargate tasks; on EC2 capacity a task uses its instance's volume (size it in the launch template)")
+    if fargate:
+        # AWS docs, "ContainerDefinition" (stopTimeout): "For tasks that use the Fargate launch
+        # type, the max stop timeout value is 120 seconds".
+        if m.stop_timeout is not None and m.stop_timeout > limits.FARGATE_STOP_TIMEOUT_MAX:
+            raise ConfigError(rel, "stop_timeout", f"{m.stop_timeout} exceeds {limits.FARGATE_STOP_TIMEOUT_MAX}, the most Fargate waits before it stops a container")
+        # AWS docs, "Ulimit" (Amazon ECS API Reference): Fargate tasks use the operating system's
+        # limits "with the exception of the nofile resource limit parameter which AWS Fargate overrides".
+        for i, ulimit in enumerate(m.ulimits):
+            if ulimit.name not in limits.FARGATE_ULIMITS:
+                raise ConfigError(rel, f"ulimits[{i}].name", f"{ulimit.name!r} cannot be changed on Fargate, which keeps the operating system's limits except nofile")
+            if ulimit.hard > limits.FARGATE_NOFILE_MAX:
+                raise ConfigError(rel, f"ulimits[{i}].hard", f"{ulimit.hard} exceeds {limits.FARGATE_NOFILE_MAX}, the most open files a Fargate container may have")
+    shared = {fs.name for fs in env.file_systems}
+    for i, volume in enumerate(m.volumes):
+        if volume.file_system is not None and volume.file_system not in shared:
+            known = ", ".join(sorted(shared)) or "none"
+            raise ConfigError(rel, f"volumes[{i}].file_system", f"{volume.file_system!r} is not a [[file_systems]] entry of {env.file} (known: {known})")
 
 
 def _secret(value: str) -> SecretRef:
@@ -701,6 +744,30 @@ def _service_spec(m: ServiceFile, directory: Path, rel: str) -> ServiceSpec:
         min_healthy_percent=m.min_healthy_percent,
         max_percent=m.max_percent,
         build=BuildSpec(dockerfile=m.build.dockerfile, test_command=m.build.test_command),
+        command=m.command,
+        entrypoint=m.entrypoint,
+        ephemeral_storage=m.ephemeral_storage,
+        stop_timeout=m.stop_timeout,
+        ulimits=tuple(UlimitSpec(name=u.name, soft=u.soft, hard=u.hard) for u in m.ulimits),
+        depends_on={name: DependencyCondition(condition) for name, condition in m.depends_on.items()},
+        sidecars=tuple(
+            SidecarSpec(
+                name=c.name,
+                image=c.image,
+                port=c.port,
+                essential=c.essential,
+                depends_on={name: DependencyCondition(condition) for name, condition in c.depends_on.items()},
+                environment=dict(c.environment),
+                secrets={var: _secret(value) for var, value in c.secrets.items()},
+                command=c.command,
+                user=c.user,
+                read_only_root_filesystem=c.read_only_root_filesystem,
+            )
+            for c in m.sidecars
+        ),
+        logging=LoggingSpec(driver=LogDriver(m.logging.driver), image=m.logging.image),
+        tracing=None if m.tracing is None else TracingSpec(collector=TraceCollector(m.tracing.collector), image=m.tracing.image),
+        volumes=tuple(VolumeSpec(name=v.name, path=v.path, read_only=v.read_only, file_system=v.file_system) for v in m.volumes),
         allow_from=tuple(m.allow_from),
         permissions=tuple(
             PermissionSpec(
