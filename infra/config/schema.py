@@ -1367,7 +1367,7 @@ class VolumeModel(Model):
     name: Text(VOLUME_NAME, "a volume name (lower-case letters, digits, '-')", max_len=32) = Field(
         description="Unique in the service; names its access point (and its own file system)."
     )
-    path: Text(CONTAINER_PATH, "an absolute path", max_len=1024, check=_container_path) = Field(
+    path: Text(CONTAINER_PATH, "an absolute path below /", max_len=1024, check=_container_path) = Field(
         description="Mount path in the container (not / or /tmp)."
     )
     read_only: bool = Field(False, description="Mounted read-only (the task role gets no ClientWrite).")
