@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import dataclasses
+import tempfile
 from functools import cache
+from pathlib import Path
 
 from infra.config import load_app
 from infra.config.specs import ImageSource, ImageSpec, ServiceSpec
 from infra.service.container_definition import ContainerRefs, container_definition, container_definitions, scratch_volumes
 from tests.conftest import FIXTURE
+from tests.config_builder import DELETE, WORKER, Project
 
 REFS = ContainerRefs(image="IMAGE", log_group="LOGS", region="eu-west-1")
 
@@ -49,12 +52,8 @@ def test_references_are_merged_into_the_manifest_environment_and_secrets_sorted(
 
 # --- the task's other containers and the container's options (issue #15, items 3 and 4) -----
 def spec_with(**changes: object) -> ServiceSpec:
-    """The fixture's web service, loaded from a manifest with `changes` (so the loader's rules
-    and computed defaults apply as they would to a real file)."""
-    from tests.config_builder import Project
-    import tempfile
-    from pathlib import Path
-
+    """The builder's minimal web service with `changes`, loaded from its manifest (so the
+    loader's rules and computed defaults apply as they would to a real file)."""
     project = Project(Path(tempfile.mkdtemp())).env(file_systems=[{"name": "shared"}]).service("web", **changes)
     (spec,) = project.load().services["dev"]
     return spec
@@ -91,8 +90,6 @@ def test_command_entrypoint_stop_timeout_and_ulimits_reach_the_container() -> No
 
 
 def test_a_worker_gets_sixty_seconds_to_stop_unless_it_asks_otherwise() -> None:
-    from tests.config_builder import DELETE, WORKER
-
     assert container_definition(spec_with(**{**WORKER, "routes": DELETE}), REFS)["stopTimeout"] == 60
     assert "stopTimeout" not in container_definition(spec_with(), REFS)
     assert container_definition(spec_with(**{**WORKER, "routes": DELETE, "stop_timeout": 110}), REFS)["stopTimeout"] == 110

@@ -302,3 +302,17 @@ def test_a_hyphenated_shared_file_system_is_read_by_name(tmp_path: Path) -> None
     assert access_point["file_system_id"].startswith("${data.terraform_remote_state.platform.outputs.file_systems")
     assert "team-data" in access_point["file_system_id"]
     assert set(stack["resource"]["aws_vpc_security_group_ingress_rule"]) >= {"team_data_nfs_in"}
+
+
+def test_in_local_mode_the_file_system_apis_reach_the_emulator(tmp_path: Path) -> None:
+    """`make local-deploy` points every API the stacks call at moto; EFS is one of them now (a
+    missing key sends the provider to the real endpoint, which fails offline or, worse, not)."""
+    from infra.app import build_app
+
+    project = Project(tmp_path).service("web", volumes=[{"name": "data", "path": "/data"}])
+    outdir = tmp_path / "out"
+    build_app(project.load(local_endpoint="http://127.0.0.1:4566"), outdir=str(outdir), services=["web"], platform=False).synth()
+    (provider,) = Synth(outdir).stack("dev-web")["provider"]["aws"]
+    (endpoints,) = provider["endpoints"]
+    assert endpoints["efs"] == "http://127.0.0.1:4566"
+    assert set(endpoints.values()) == {"http://127.0.0.1:4566"}

@@ -485,3 +485,19 @@ def test_logs_kms_key_can_be_associated_with_an_existing_group(endpoint):
     assert "kmsKeyId" not in group
     with pytest.raises(logs.exceptions.ResourceNotFoundException):
         logs.associate_kms_key(logGroupName="/missing", kmsKeyId=key)
+
+
+def test_efs_file_system_policy_can_be_deleted(endpoint):
+    """Shim: moto lacks DeleteFileSystemPolicy; destroying aws_efs_file_system_policy needs it."""
+    efs = client("efs", endpoint)
+    fs = efs.create_file_system(CreationToken="shim-policy", Encrypted=True)["FileSystemId"]
+    policy = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Principal": {"AWS": "*"},
+                         "Action": "elasticfilesystem:ClientMount", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]})
+    efs.put_file_system_policy(FileSystemId=fs, Policy=policy)
+    assert json.loads(efs.describe_file_system_policy(FileSystemId=fs)["Policy"]) == json.loads(policy)
+    assert efs.delete_file_system_policy(FileSystemId=fs)["ResponseMetadata"]["HTTPStatusCode"] == 200
+    with pytest.raises(efs.exceptions.PolicyNotFound):
+        efs.describe_file_system_policy(FileSystemId=fs)
+    with pytest.raises(efs.exceptions.FileSystemNotFound):
+        efs.delete_file_system_policy(FileSystemId="fs-00000000")
+    efs.delete_file_system(FileSystemId=fs)
