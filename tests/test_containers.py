@@ -257,6 +257,16 @@ def test_a_sidecar_secret_is_read_by_the_execution_role_like_the_services(tmp_pa
     assert statements["ReadOwnSecrets"]["resources"][0].endswith(":secret:web/cert-??????")
 
 
+def test_a_sidecar_reaches_other_services_by_reference_like_the_service(tmp_path: Path) -> None:
+    from tests.config_builder import BACKEND
+
+    project = Project(tmp_path).service("api", BACKEND, allow_from=["web"]).service(
+        "web", sidecars=[{"name": "proxy", "image": "public.ecr.aws/nginx/nginx:1.27", "environment": {"UPSTREAM": "${service.api.url}"}}]
+    )
+    (web,) = [s for s in project.load().services["dev"] if s.name == "web"]
+    assert web.sidecars[0].environment == {"UPSTREAM": "http://api.dev.internal:8081"}
+
+
 # --- options that depend on the capacity ---------------------------------------------------
 def _synth_web(tmp_path: Path, env: dict[str, Any] | None = None, **web: Any) -> dict[str, Any]:
     from infra.app import build_app

@@ -832,34 +832,47 @@ def _resolve_references(env: EnvironmentSpec, specs: Sequence[ServiceSpec]) -> t
     by_name = {s.name: s for s in specs}
     resolved = []
     for spec in specs:
-        environment = {}
-        for var, value in spec.environment.items():
-            field = f"environment.{var}"
-
-            def url(match: re.Match[str], spec: ServiceSpec = spec, field: str = field) -> str:
-                name, attribute = match.group(1), match.group(2)
-                target = by_name.get(name)
-                if target is None:
-                    known = ", ".join(sorted(by_name))
-                    raise ConfigError(spec.file, field, f"refers to service {name!r}, which does not exist (known: {known})")
-                if attribute != "url":
-                    raise ConfigError(spec.file, field, f"${{service.{name}.{attribute}}}: a service offers only .url")
-                if target.kind is not ServiceKind.BACKEND:
-                    why = "is reached through the load balancer" if target.kind is ServiceKind.WEB else "accepts no connections"
-                    raise ConfigError(spec.file, field, f"refers to {name!r}, a {target.kind.value} service, which {why}")
-                if spec.name not in target.allow_from:
-                    raise ConfigError(
-                        spec.file, field, f"refers to {name!r}, whose allow_from does not list {spec.name!r}: its tasks could not connect"
-                    )
-                return service_url(env, target)
-
-            value = SERVICE_REFERENCE.sub(url, value)
-            if "${" in value or "%{" in value:
-                # Terraform would read it as an interpolation or a template directive.
-                raise ConfigError(spec.file, field, "holds '${' or '%{'; the only reference allowed is ${service.<name>.url}")
-            environment[var] = value
-        resolved.append(replace(spec, environment=environment))
+        environment = _resolved_environment(env, spec, by_name, spec.environment, "environment")
+        # A sidecar reaches the same services as the service's container (one task, one group).
+        sidecars = tuple(
+            replace(s, environment=_resolved_environment(env, spec, by_name, s.environment, f"sidecars[{i}].environment"))
+            for i, s in enumerate(spec.sidecars)
+        )
+        resolved.append(replace(spec, environment=environment, sidecars=sidecars))
     return tuple(resolved)
+
+
+def _resolved_environment(
+    env: EnvironmentSpec, spec: ServiceSpec, by_name: Mapping[str, ServiceSpec], values: Mapping[str, str], where: str
+) -> dict[str, str]:
+    """`values` with each `${service.<name>.url}` resolved (one container's environment)."""
+    environment = {}
+    for var, value in values.items():
+        field = f"{where}.{var}"
+
+        def url(match: re.Match[str], spec: ServiceSpec = spec, field: str = field) -> str:
+            name, attribute = match.group(1), match.group(2)
+            target = by_name.get(name)
+            if target is None:
+                known = ", ".join(sorted(by_name))
+                raise ConfigError(spec.file, field, f"refers to service {name!r}, which does not exist (known: {known})")
+            if attribute != "url":
+                raise ConfigError(spec.file, field, f"${{service.{name}.{attribute}}}: a service offers only .url")
+            if target.kind is not ServiceKind.BACKEND:
+                why = "is reached through the load balancer" if target.kind is ServiceKind.WEB else "accepts no connections"
+                raise ConfigError(spec.file, field, f"refers to {name!r}, a {target.kind.value} service, which {why}")
+            if spec.name not in target.allow_from:
+                raise ConfigError(
+                    spec.file, field, f"refers to {name!r}, whose allow_from does not list {spec.name!r}: its tasks could not connect"
+                )
+            return service_url(env, target)
+
+        value = SERVICE_REFERENCE.sub(url, value)
+        if "${" in value or "%{" in value:
+            # Terraform would read it as an interpolation or a template directive.
+            raise ConfigError(spec.file, field, "holds '${' or '%{'; the only reference allowed is ${service.<name>.url}")
+        environment[var] = value
+    return environment
 
 
 def _check_dockerfile(spec: ServiceSpec) -> None:
