@@ -18,6 +18,7 @@ ENDPOINT_SERVICES: tuple[str, ...] = (
     "ec2",
     "ecr",
     "ecs",
+    "efs",
     "elbv2",
     "events",
     "iam",

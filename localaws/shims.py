@@ -830,6 +830,32 @@ def seed_hosted_zone(zone_id: str, name: str, account_id: str = "123456789012") 
         backend.create_hosted_zone(name, private_zone=False, caller_reference=f"localaws-seed-{zone_id}")
     finally:
         moto_id_manager.unset_custom_id(identifier)
+def _patch_efs_delete_file_system_policy() -> None:
+    """SHIM (EFS ``DeleteFileSystemPolicy``, ``DELETE /2015-02-01/file-systems/{id}/policy``).
+
+    Why: moto 5.2.1 has Put- and DescribeFileSystemPolicy but not Delete: it answers 500
+    "not implemented", so destroying an ``aws_efs_file_system_policy`` (every file system of
+    ``[[volumes]]`` / ``[[file_systems]]`` has one) retries for many minutes and then fails
+    the destroy. Fix: answer as AWS does (HTTP 200, no body), after dropping the policy, so
+    ``DescribeFileSystemPolicy`` returns ``PolicyNotFound`` again (AWS: "the default file
+    system policy is in effect"); an unknown file system is ``FileSystemNotFound``.
+    Stand-in for moto's gap, not our infrastructure.
+    """
+    from moto.efs import responses as efs_responses
+    from moto.efs.exceptions import FileSystemNotFound
+
+    if hasattr(efs_responses.EFSResponse, "delete_file_system_policy"):
+        return  # moto implements it
+
+    def delete_file_system_policy(self: Any) -> Any:
+        file_system_id = self._get_param("FileSystemId")
+        file_system = self.efs_backend.file_systems_by_id.get(file_system_id)
+        if file_system is None:
+            raise FileSystemNotFound(file_system_id)
+        file_system.file_system_policy = None
+        return 200, {}, ""
+
+    efs_responses.EFSResponse.delete_file_system_policy = delete_file_system_policy  # type: ignore[attr-defined]
 
 
 def apply_moto_patches() -> None:
@@ -855,4 +881,5 @@ def apply_moto_patches() -> None:
         _patch_codebuild_encryption_key()
         _patch_logs_kms_association()
         _patch_acm_dns_validation()
+        _patch_efs_delete_file_system_policy()
         _PATCHED = True

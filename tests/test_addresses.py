@@ -44,7 +44,13 @@ def test_a_service_stacks_own_parts_carry_the_service_name(synth: Synth) -> None
         assert "web" in web["resource"][type_], type_
     assert set(web["resource"]["aws_iam_role"]) == {"exec", "task", "build", "record", "pipeline"}
     platform = synth.stack("dev-platform")
-    assert set(platform["resource"]["aws_security_group"]) == {"alb", "app", "bastion", "ansible", "database"}
+    # ... and the mount targets' group of the shared file system ([[file_systems]] name = "shared").
+    assert set(platform["resource"]["aws_security_group"]) == {"alb", "app", "bastion", "ansible", "database", "shared_efs"}
+    # A service's own volume is addressed by its name, its mount targets by zone (for_each).
+    worker = synth.stack("dev-worker")["resource"]
+    for type_ in ("aws_efs_file_system", "aws_efs_access_point", "aws_efs_mount_target", "aws_efs_file_system_policy"):
+        assert set(worker[type_]) == {"spool"}, type_
+    assert set(worker["aws_security_group"]) == {"worker", "spool_efs"}
     assert "mysql" in platform["resource"]["aws_db_instance"]
 
 

@@ -493,6 +493,79 @@ SERVICE_ROWS = [
     Bad("a_service_calls_a_job", "cross-file", lambda p: p.service("cleanup", JOB).service(environment={"CLEANUP_URL": "${service.cleanup.url}"}), WEB_TOML, "environment.CLEANUP_URL", "a job service, which accepts no connections"),
 ]
 
+# -- the task's containers: options, sidecars, log routing, tracing, EFS volumes (issue #15) --
+PROXY = {"name": "proxy", "image": "public.ecr.aws/nginx/nginx:1.27"}
+
+
+def sidecar(**changes: Any) -> dict[str, Any]:
+    return {"sidecars": [{**PROXY, **changes}]}
+
+
+def volume(**changes: Any) -> dict[str, Any]:
+    return {"volumes": [{"name": "data", "path": "/data", **changes}]}
+
+
+SHARED = {"file_systems": [{"name": "shared"}]}
+
+CONTAINER_ROWS = [
+    env("a_file_system_name_has_upper_case", "aws rule", "file_systems[0].name", "file system name", file_systems=[{"name": "Shared"}]),
+    env("two_file_systems_share_a_name", "cross-field", "file_systems[1].name", "already the name of another file system", file_systems=[{"name": "a"}, {"name": "a"}]),
+    env("a_file_system_key_is_misspelled", "unknown key", "file_systems[0].nmae", "did you mean 'name'", file_systems=[{"nmae": "a"}]),
+    web("command_is_empty", "type", "command", "must not be empty", command=[]),
+    web("command_is_a_string", "type", "command", "must be an array", command="gunicorn app:app"),
+    web("entrypoint_has_a_control_character", "type", "entrypoint[0]", "control characters", entrypoint=["sh\u0007"]),
+    web("ephemeral_storage_is_fargates_default", "range", "ephemeral_storage", "out of range (21..200)", ephemeral_storage=20),
+    web("ephemeral_storage_exceeds_200", "range", "ephemeral_storage", "out of range (21..200)", ephemeral_storage=201),
+    web("ephemeral_storage_on_ec2_capacity", "aws rule", "ephemeral_storage", "only for Fargate tasks", ephemeral_storage=30, capacity="EC2"),
+    web("stop_timeout_exceeds_fargates_120", "aws rule", "stop_timeout", "121 exceeds 120", stop_timeout=121),
+    web("stop_timeout_is_negative", "range", "stop_timeout", "out of range (0..3600)", stop_timeout=-1),
+    web("a_ulimit_name_is_unknown", "range", "ulimits[0].name", "'files' is not one of core, cpu", ulimits=[{"name": "files", "soft": 1, "hard": 1}]),
+    web("a_ulimit_soft_exceeds_hard", "aws rule", "ulimits[0].soft", "greater than hard 10", ulimits=[{"name": "nofile", "soft": 20, "hard": 10}]),
+    web("a_ulimit_is_set_twice", "cross-field", "ulimits[1].name", "set twice", ulimits=[{"name": "nofile", "soft": 1, "hard": 1}] * 2),
+    web("a_ulimit_other_than_nofile_on_fargate", "aws rule", "ulimits[0].name", "'nproc' cannot be changed on Fargate", ulimits=[{"name": "nproc", "soft": 1, "hard": 1}]),
+    web("nofile_exceeds_fargates_ceiling", "aws rule", "ulimits[0].hard", "2000000 exceeds 1048576", ulimits=[{"name": "nofile", "soft": 1, "hard": 2000000}]),
+    web("a_sidecar_has_no_image", "required", "sidecars[0].image", "is required", sidecars=[{"name": "proxy"}]),
+    web("a_sidecar_key_is_misspelled", "unknown key", "sidecars[0].imgae", "did you mean 'image'", **sidecar(imgae="x")),
+    web("a_sidecar_takes_the_services_name", "cross-field", "sidecars[0].name", "already the name of the service's container", **sidecar(name="web")),
+    web("two_sidecars_share_a_name", "cross-field", "sidecars[1].name", "already the name of another container", sidecars=[PROXY, PROXY]),
+    web("a_sidecar_takes_the_log_routers_name", "cross-field", "sidecars[0].name", "already the name of another container", logging={"driver": "firelens"}, **sidecar(name="log_router")),
+    web("a_sidecar_name_has_a_dot", "aws rule", "sidecars[0].name", "container name", **sidecar(name="proxy.v2")),
+    web("a_sidecar_image_has_no_tag", "aws rule", "sidecars[0].image", "tag or digest", **sidecar(image="public.ecr.aws/nginx/nginx")),
+    web("a_sidecar_image_is_in_a_private_ecr", "security", "sidecars[0].image", "private ECR registry", **sidecar(image="123456789012.dkr.ecr.us-east-1.amazonaws.com/proxy:1")),
+    web("a_sidecar_port_is_the_services", "aws rule", "sidecars[0].port", "8080 is taken by the service's container", **sidecar(port=8080)),
+    web("a_sidecar_port_is_firelens", "aws rule", "sidecars[0].port", "24224 is taken by the FireLens log router", logging={"driver": "firelens"}, **sidecar(port=24224)),
+    web("a_sidecar_secret_is_a_value", "secrets", "sidecars[0].secrets.TOKEN", "never the secret value", **sidecar(secrets={"TOKEN": "hunter2"})),
+    web("a_sidecar_token_is_a_plain_variable", "secrets", "sidecars[0].environment.API_TOKEN", "looks like a credential", **sidecar(environment={"API_TOKEN": "abc"})),
+    web("a_sidecar_runs_as_root", "security", "sidecars[0].user", "root", **sidecar(user="0")),
+    web("a_sidecar_refers_to_a_missing_service", "cross-file", "sidecars[0].environment.UPSTREAM", "refers to service 'api', which does not exist", **sidecar(environment={"UPSTREAM": "${service.api.url}"})),
+    web("a_sidecar_variable_holds_an_interpolation", "cross-field", "sidecars[0].environment.HOME_DIR", "holds '${'", **sidecar(environment={"HOME_DIR": "${HOME}"})),
+    web("depends_on_names_no_container", "cross-field", "depends_on.cache", "'cache' is not a container of the task", depends_on={"cache": "START"}),
+    web("depends_on_waits_for_an_essential_sidecar_to_complete", "aws rule", "depends_on.proxy", "COMPLETE: 'proxy' is essential", depends_on={"proxy": "COMPLETE"}, **sidecar()),
+    web("depends_on_waits_for_a_sidecar_without_health_check", "aws rule", "depends_on.proxy", "HEALTHY: 'proxy' has no container health check", depends_on={"proxy": "HEALTHY"}, **sidecar()),
+    web("depends_on_waits_for_an_external_image_to_be_healthy", "aws rule", "sidecars[0].depends_on.web", "HEALTHY: 'web' has no container health check", image={"source": "external", "uri": "public.ecr.aws/nginx/nginx:1.27"}, **sidecar(depends_on={"web": "HEALTHY"})),
+    web("depends_on_condition_is_unknown", "range", "depends_on.proxy", "START, COMPLETE, SUCCESS, HEALTHY", depends_on={"proxy": "READY"}, **sidecar()),
+    web("containers_wait_for_each_other", "aws rule", "depends_on", "wait for each other in a circle", depends_on={"proxy": "START"}, **sidecar(depends_on={"web": "START"})),
+    web("a_sidecar_waits_for_itself", "cross-field", "sidecars[0].depends_on", "names the sidecar itself", **sidecar(depends_on={"proxy": "START"})),
+    web("the_service_waits_for_itself", "aws rule", "depends_on", "wait for each other in a circle", depends_on={"web": "START"}),
+    web("a_service_is_named_like_the_trace_collector", "name", "name", "a container the platform adds", name="aws-otel-collector"),
+    web("logging_driver_is_unknown", "range", "logging.driver", "awslogs, firelens", logging={"driver": "splunk"}),
+    web("a_log_router_image_comes_without_firelens", "cross-field", "logging.image", 'only used with driver = "firelens"', logging={"image": "public.ecr.aws/aws-observability/aws-for-fluent-bit:2.34.3.20260730"}),
+    web("tracing_has_no_collector", "required", "tracing.collector", "is required", tracing={}),
+    web("tracing_collector_is_unknown", "range", "tracing.collector", "is not one of adot", tracing={"collector": "jaeger"}),
+    web("the_collectors_address_is_set_by_hand", "cross-field", "environment", "OTEL_EXPORTER_OTLP_ENDPOINT is set by the platform", tracing={"collector": "adot"}, environment={"OTEL_EXPORTER_OTLP_ENDPOINT": "http://x:4317"}),
+    web("the_service_port_is_the_collectors", "aws rule", "port", "4317 is taken by the trace collector", tracing={"collector": "adot"}, port=4317),
+    web("a_volume_path_is_relative", "aws rule", "volumes[0].path", "an absolute path", **volume(path="data")),
+    web("a_volume_path_is_the_root", "aws rule", "volumes[0].path", "an absolute path below /", **volume(path="/")),
+    web("a_volume_path_is_in_tmp", "aws rule", "volumes[0].path", "inside /tmp", **volume(path="/tmp/cache")),
+    web("a_volume_path_climbs_up", "aws rule", "volumes[0].path", ". or .. segments", **volume(path="/data/../etc")),
+    web("a_volume_is_named_tmp", "cross-field", "volumes[0].name", "scratch volumes", **volume(name="tmp")),
+    web("two_volumes_share_a_name", "cross-field", "volumes[1].name", "already the name of volumes[0]", volumes=[{"name": "a", "path": "/a"}, {"name": "a", "path": "/b"}]),
+    web("two_volumes_overlap", "cross-field", "volumes[1].path", "overlaps the path of volumes[0]", volumes=[{"name": "a", "path": "/data"}, {"name": "b", "path": "/data/cache"}]),
+    web("a_volume_names_no_shared_file_system", "cross-file", "volumes[0].file_system", "'shared' is not a [[file_systems]] entry of environments/dev.toml (known: none)", **volume(file_system="shared")),
+    web("a_volume_needs_a_numeric_user", "aws rule", "user", "an EFS access point needs the numeric uid[:gid]", user="app", **volume()),
+    Bad("an_own_volume_is_named_like_a_shared_file_system", "cross-field", lambda p: p.env(**SHARED).service(volumes=[{"name": "shared", "path": "/a"}, {"name": "b", "path": "/b", "file_system": "shared"}]), WEB_TOML, "volumes[0].name", "also the name of a shared file system"),
+]
+
 FILE_ROWS = [
     Bad("env_file_name_is_not_an_env_name", "files", lambda p: p.env("Dev_1").file("environments/dev.toml", "x = 1").remove("environments/dev.toml"), "environments/Dev_1.toml", "", "environment name"),
     Bad("a_toml_table_header_is_broken", "files", lambda p: p.file(DEV, 'region = "us-east-1"\n[network\n'), DEV, "", "not valid TOML"),
@@ -504,7 +577,7 @@ FILE_ROWS = [
     Bad("a_manifest_is_broken_toml", "files", lambda p: p.file(WEB_TOML, 'kind = "web\n'), WEB_TOML, "", "not valid TOML"),
 ]
 
-ROWS = ENVIRONMENT_ROWS + SERVICE_ROWS + FILE_ROWS
+ROWS = ENVIRONMENT_ROWS + SERVICE_ROWS + FILE_ROWS + CONTAINER_ROWS
 
 
 def _check(tmp_path: Path, row: Bad) -> None:
@@ -520,6 +593,11 @@ def _check(tmp_path: Path, row: Bad) -> None:
 
 @pytest.mark.parametrize("row", ENVIRONMENT_ROWS, ids=[row.id for row in ENVIRONMENT_ROWS])
 def test_fails_when_an_environment_file_is_bad(tmp_path: Path, row: Bad) -> None:
+    _check(tmp_path, row)
+
+
+@pytest.mark.parametrize("row", CONTAINER_ROWS, ids=[row.id for row in CONTAINER_ROWS])
+def test_fails_when_a_container_option_sidecar_or_volume_is_bad(tmp_path: Path, row: Bad) -> None:
     _check(tmp_path, row)
 
 

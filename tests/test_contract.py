@@ -68,7 +68,9 @@ def test_platform_ref_has_one_typed_attribute_per_contract_output() -> None:
     hints = typing.get_type_hints(PlatformRef)
     assert set(hints) == {o.name for o in contract.OUTPUTS}
     for output in contract.OUTPUTS:
-        expected = {contract.Kind.STRING: str, contract.Kind.LIST: list[str], contract.Kind.NUMBER: float}[output.kind]
+        expected = {
+            contract.Kind.STRING: str, contract.Kind.LIST: list[str], contract.Kind.NUMBER: float, contract.Kind.MAP: dict[str, Any]
+        }[output.kind]
         assert hints[output.name] == expected, output.name
 
 

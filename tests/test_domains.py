@@ -145,7 +145,7 @@ def _service(synth: Synth, stack: str) -> dict[str, Any]:
 
 
 def _container(synth: Synth, stack: str) -> dict[str, Any]:
-    (container,) = jsondoc(only(synth.stack(stack), "aws_ecs_task_definition")["container_definitions"])
+    container = jsondoc(only(synth.stack(stack), "aws_ecs_task_definition")["container_definitions"])[0]  # the service's own container is first, its sidecars follow
     return container
 
 

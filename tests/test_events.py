@@ -48,7 +48,7 @@ def test_a_published_topic_is_named_for_its_service_and_encrypted_with_the_platf
 
 def test_the_container_gets_the_topic_arn_and_the_task_role_may_publish_to_exactly_it(synth: Synth) -> None:
     stack = synth.stack("dev-api")
-    (definition,) = jsondoc(only(stack, "aws_ecs_task_definition")["container_definitions"])
+    definition = jsondoc(only(stack, "aws_ecs_task_definition")["container_definitions"])[0]  # the service's own container is first, its sidecars follow
     environment = {item["name"]: item["value"] for item in definition["environment"]}
     arn = ref(stack, "aws_sns_topic", "topics/orders", "arn")
     assert environment["TOPIC_ORDERS_ARN"] == arn
@@ -69,7 +69,7 @@ def test_services_that_publish_nothing_have_no_topic_and_no_sns_permission(synth
     for service in ("web", "worker"):
         stack = synth.stack(f"dev-{service}")
         assert not resources(stack, "aws_sns_topic")
-        (definition,) = jsondoc(only(stack, "aws_ecs_task_definition")["container_definitions"])
+        definition = jsondoc(only(stack, "aws_ecs_task_definition")["container_definitions"])[0]  # the service's own container is first, its sidecars follow
         assert not [e for e in definition.get("environment", []) if e["name"].startswith("TOPIC_")]
         assert "sns:Publish" not in json.dumps(stack.get("data", {}))
 
@@ -162,7 +162,7 @@ def shapes(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
 def test_each_published_topic_has_its_variable(shapes: dict[str, Any]) -> None:
     api = shapes["dev-api"]
     assert sorted(resources(api, "aws_sns_topic")) == ["orders", "refunds"]
-    (definition,) = jsondoc(only(api, "aws_ecs_task_definition")["container_definitions"])
+    definition = jsondoc(only(api, "aws_ecs_task_definition")["container_definitions"])[0]  # the service's own container is first, its sidecars follow
     environment = {item["name"]: item["value"] for item in definition["environment"]}
     assert environment["TOPIC_ORDERS_ARN"] == "${aws_sns_topic.orders.arn}"
     assert environment["TOPIC_REFUNDS_ARN"] == "${aws_sns_topic.refunds.arn}"

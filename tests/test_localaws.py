@@ -523,3 +523,19 @@ def test_a_dns_validated_certificate_is_issued_once_its_records_are_in_a_public_
     assert acm.describe_certificate(CertificateArn=arn)["Certificate"]["Status"] == "PENDING_VALIDATION"
     publish("Z0123456789SHIMTEST", options[1])
     assert acm.describe_certificate(CertificateArn=arn)["Certificate"]["Status"] == "ISSUED"
+
+
+def test_efs_file_system_policy_can_be_deleted(endpoint):
+    """Shim: moto lacks DeleteFileSystemPolicy; destroying aws_efs_file_system_policy needs it."""
+    efs = client("efs", endpoint)
+    fs = efs.create_file_system(CreationToken="shim-policy", Encrypted=True)["FileSystemId"]
+    policy = json.dumps({"Version": "2012-10-17", "Statement": [{"Effect": "Deny", "Principal": {"AWS": "*"},
+                         "Action": "elasticfilesystem:ClientMount", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]})
+    efs.put_file_system_policy(FileSystemId=fs, Policy=policy)
+    assert json.loads(efs.describe_file_system_policy(FileSystemId=fs)["Policy"]) == json.loads(policy)
+    assert efs.delete_file_system_policy(FileSystemId=fs)["ResponseMetadata"]["HTTPStatusCode"] == 200
+    with pytest.raises(efs.exceptions.PolicyNotFound):
+        efs.describe_file_system_policy(FileSystemId=fs)
+    with pytest.raises(efs.exceptions.FileSystemNotFound):
+        efs.delete_file_system_policy(FileSystemId="fs-00000000")
+    efs.delete_file_system(FileSystemId=fs)

@@ -27,7 +27,7 @@ EXPECTED_COUNTS: dict[str, dict[str, int]] = {
         "aws_lb_target_group": 1,
         "aws_lb_listener_rule": 1,
         "aws_cloudwatch_metric_alarm": 3,  # cpu, memory, 5xx
-        "aws_iam_role_policy": 4,  # execution, build, record, pipeline (no task permissions)
+        "aws_iam_role_policy": 5,  # execution, task (the trace collector's X-Ray writes), build, record, pipeline
         "aws_vpc_security_group_ingress_rule": 1,  # from the ALB
         "aws_vpc_security_group_egress_rule": 2,  # HTTPS out; the ALB's egress to it
         # what the service owns since it no longer lives in the platform
@@ -49,8 +49,9 @@ EXPECTED_COUNTS: dict[str, dict[str, int]] = {
         "aws_cloudwatch_metric_alarm": 3,  # cpu, memory, orders delivery failures
         "aws_sns_topic": 1,  # orders (publish)
         "aws_iam_role_policy": 5,  # execution (with the database secret), task (re-reads it, publishes), build, record, pipeline
-        "aws_vpc_security_group_ingress_rule": 2,  # from web (allow_from); the database's from it
-        "aws_vpc_security_group_egress_rule": 3,  # HTTPS out, MySQL out; web's egress to it
+        "aws_vpc_security_group_ingress_rule": 3,  # from web (allow_from); the database's from it; the shared file system's from it
+        "aws_vpc_security_group_egress_rule": 4,  # HTTPS out, MySQL out, NFS out; web's egress to it
+        "aws_efs_access_point": 1,  # its directory of the shared file system
         # what the service owns since it no longer lives in the platform
         "aws_ecr_repository": 1,
         "aws_ecr_lifecycle_policy": 1,
@@ -73,12 +74,18 @@ EXPECTED_COUNTS: dict[str, dict[str, int]] = {
         "aws_sns_topic_subscription": 1,  # api.orders
         "aws_cloudwatch_metric_alarm": 4,  # cpu, memory, queue age, DLQ
         "aws_iam_role_policy": 5,  # execution, task (its queue), build, record, pipeline
-        "aws_vpc_security_group_egress_rule": 1,  # HTTPS out; no ingress at all
+        "aws_vpc_security_group_egress_rule": 2,  # HTTPS out, NFS to its file system; no ingress to it
+        "aws_vpc_security_group_ingress_rule": 1,  # its file system's mount targets admit it
+        # its own EFS volume: file system, policy, mount targets (one resource, an instance per zone), access point
+        "aws_efs_file_system": 1,
+        "aws_efs_file_system_policy": 1,
+        "aws_efs_mount_target": 1,
+        "aws_efs_access_point": 1,
         # what the service owns since it no longer lives in the platform
         "aws_ecr_repository": 1,
         "aws_ecr_lifecycle_policy": 1,
         "aws_iam_role": 5,  # exec, task, build, record, pipeline
-        "aws_security_group": 1,
+        "aws_security_group": 2,  # its tasks, its file system's mount targets
         "aws_appautoscaling_target": 1,
         "aws_appautoscaling_policy": 1,  # backlog per running task
         "aws_codebuild_project": 2,  # build, record
@@ -88,7 +95,10 @@ EXPECTED_COUNTS: dict[str, dict[str, int]] = {
 
 
 def container(stack: dict[str, Any]) -> dict[str, Any]:
-    (definition,) = jsondoc(only(stack, "aws_ecs_task_definition")["container_definitions"])
+    """The service's own container: the first of its task (sidecars follow it)."""
+    task = only(stack, "aws_ecs_task_definition")
+    definition = jsondoc(task["container_definitions"])[0]
+    assert task["family"].endswith(f"-{definition['name']}")
     return definition
 
 
@@ -135,11 +145,14 @@ def test_task_definition_runs_with_the_roles_of_its_own_stack(synth: Synth, env:
     stack = synth.stack(f"{env}-{service}")
     assert task["execution_role_arn"] == ref(stack, "aws_iam_role", "service/iam/exec", "arn")
     assert task["task_role_arn"] == ref(stack, "aws_iam_role", "service/iam/task", "arn")
-    assert task["volume"] == [{"name": "tmp"}]
+    # Each container's own /tmp, then the EFS volumes (tests/test_containers.py).
+    scratch = {"web": ["tmp", "tmp-statsd", "tmp-aws-otel-collector"], "api": ["tmp", "tmp-log_router"], "worker": ["tmp"]}
+    assert [v["name"] for v in task["volume"] if "efs_volume_configuration" not in v] == scratch[service]
+    assert [v["name"] for v in task["volume"] if "efs_volume_configuration" in v] == {"api": ["reports"], "worker": ["spool"]}.get(service, [])
 
 
 @pytest.mark.parametrize(
-    "service, port, stop_timeout", [("web", 8080, None), ("api", 8081, None), ("worker", 8082, 60)]
+    "service, port, stop_timeout", [("web", 8080, None), ("api", 8081, None), ("worker", 8082, 90)]
 )
 def test_container_definition(synth: Synth, service: str, port: int, stop_timeout: int | None) -> None:
     stack = synth.stack(f"dev-{service}")
@@ -150,10 +163,10 @@ def test_container_definition(synth: Synth, service: str, port: int, stop_timeou
     served = {"name": "api", "appProtocol": "http"} if service == "api" else {}
     assert definition["portMappings"] == [{"containerPort": port, "protocol": "tcp", **served}]
     assert definition["readonlyRootFilesystem"] is True
-    assert definition["mountPoints"] == [{"containerPath": "/tmp", "readOnly": False, "sourceVolume": "tmp"}]
+    assert definition["mountPoints"][0] == {"containerPath": "/tmp", "readOnly": False, "sourceVolume": "tmp"}
     assert definition["user"] == "10001"
     assert definition["healthCheck"]["command"] == ["CMD", "python", "-c", HEALTH_PROBE.format(port=port)]
-    assert definition["logConfiguration"] == {
+    awslogs = {
         "logDriver": "awslogs",
         "options": {
             "awslogs-group": ref(stack, "aws_cloudwatch_log_group", "service/logs", "name"),
@@ -161,6 +174,12 @@ def test_container_definition(synth: Synth, service: str, port: int, stop_timeou
             "awslogs-stream-prefix": service,
         },
     }
+    if service == "api":  # [logging] driver = "firelens": awslogs is the log router's (tests/test_containers.py)
+        (router,) = [c for c in jsondoc(only(stack, "aws_ecs_task_definition")["container_definitions"]) if c["name"] == "log_router"]
+        assert router["logConfiguration"] == awslogs
+        assert definition["logConfiguration"]["logDriver"] == "awsfirelens"
+    else:
+        assert definition["logConfiguration"] == awslogs
     assert definition.get("stopTimeout") == stop_timeout
     assert "linuxParameters" not in definition  # enable_exec is off in every sample
     assert "privileged" not in definition
@@ -383,7 +402,10 @@ def test_web_service_is_attached_to_its_target_group_after_the_rule_exists(synth
 def test_service_starts_only_once_its_tasks_may_read_their_secrets_and_queue(synth: Synth, service: str, policies: list[str]) -> None:
     stack = synth.stack(f"dev-{service}")
     ecs = only(stack, "aws_ecs_service")
-    assert ecs["depends_on"] == [f"aws_iam_role_policy.{logical_id(stack, 'aws_iam_role_policy', p)}" for p in policies]
+    policy_ids = [f"aws_iam_role_policy.{logical_id(stack, 'aws_iam_role_policy', p)}" for p in policies]
+    assert ecs["depends_on"][: len(policy_ids)] == policy_ids
+    # Then what its EFS volume needs to mount (tests/test_containers.py): nothing else.
+    assert all(d.startswith(("aws_efs_", "aws_vpc_security_group_")) for d in ecs["depends_on"][len(policy_ids):])
 
 
 @pytest.mark.parametrize("service", ["api", "worker"])

@@ -66,7 +66,7 @@ def test_lifecycle_policy_expires_untagged_and_keeps_the_last_images(synth: Synt
 @pytest.mark.parametrize("service", SERVICES)
 def test_the_service_pulls_and_builds_with_its_own_repository(synth: Synth, service: str) -> None:
     stack = synth.stack(f"dev-{service}")
-    (container,) = jsondoc(only(stack, "aws_ecs_task_definition")["container_definitions"])
+    container = jsondoc(only(stack, "aws_ecs_task_definition")["container_definitions"])[0]
     assert container["image"].startswith(ref(stack, "aws_ecr_repository", "/registry/repository", "repository_url") + ":")
     exec_policy = by_path(stack, "aws_iam_role_policy", "/iam/exec-policy")
     document = stack["data"]["aws_iam_policy_document"][exec_policy["policy"].split(".")[2]]
@@ -127,7 +127,7 @@ def test_external_images_get_no_repository_build_or_pipeline(tmp_path: Path) -> 
     stack = load_stack(tmp_path / "stacks" / "dev-web" / "cdk.tf.json")
     for type_ in ("aws_ecr_repository", "aws_ecr_lifecycle_policy", "aws_codebuild_project", "aws_codepipeline"):
         assert not resources(stack, type_), type_
-    (container,) = jsondoc(only(stack, "aws_ecs_task_definition")["container_definitions"])
+    container = jsondoc(only(stack, "aws_ecs_task_definition")["container_definitions"])[0]
     assert container["image"] == "public.ecr.aws/nginx/nginx:1.27"
     roles = sorted(r["name"] for r in resources(stack, "aws_iam_role").values())
     assert roles == ["dev-web-exec", "dev-web-task"]

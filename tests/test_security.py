@@ -58,10 +58,13 @@ def rule_ids(stack: dict[str, Any], marker: str) -> dict[str, str]:
 
 
 def service_rules(stack: dict[str, Any]) -> list[tuple[str, str, int, str]]:
-    """(type, group, port, peer) of every rule in a service stack; the service's own group is "self"."""
-    (own_id,) = resources(stack, "aws_security_group")
+    """(type, group, port, peer) of every rule in a service stack; the service's own group is "self",
+    the stack's other groups (its own file systems' mount targets) and its callers' go by name."""
+    groups = resources(stack, "aws_security_group")
+    (own_id,) = [k for k, v in groups.items() if v["name"].endswith("-tasks")]
     own = f"${{aws_security_group.{own_id}.id}}"
     callers = {f"${{data.aws_security_group.{k}.id}}": v["name"] for k, v in stack.get("data", {}).get("aws_security_group", {}).items()}
+    callers.update({f"${{aws_security_group.{k}.id}}": v["name"] for k, v in groups.items() if k != own_id})
 
     def name(value: str) -> str:
         if value == own:
@@ -140,12 +143,20 @@ def test_backend_is_reached_only_from_its_allow_from_callers_and_alone_reaches_t
         (EGRESS, f"{env}-web-tasks", 8081, "self"),
         (EGRESS, "self", 3306, "database_security_group_id"),
         (INGRESS, "database_security_group_id", 3306, "self"),
+        # Its volume on the environment's shared file system: NFS to the platform's mount targets.
+        (EGRESS, "self", 2049, "file_systems.shared.security_group_id"),
+        (INGRESS, "file_systems.shared.security_group_id", 2049, "self"),
     ])
 
 
 @pytest.mark.parametrize("env", ENVS)
 def test_worker_accepts_no_connection_and_cannot_reach_the_database(synth: Synth, env: str) -> None:
-    assert service_rules(synth.stack(f"{env}-worker")) == [(EGRESS, "self", 443, ANYWHERE)]
+    assert service_rules(synth.stack(f"{env}-worker")) == sorted([
+        (EGRESS, "self", 443, ANYWHERE),
+        # Its own EFS volume: NFS to the file system's mount targets, which admit only it.
+        (EGRESS, "self", 2049, f"{env}-worker-spool-efs"),
+        (INGRESS, f"{env}-worker-spool-efs", 2049, "self"),
+    ])
 
 
 @pytest.mark.parametrize("env", ENVS)
@@ -166,13 +177,16 @@ def test_the_database_admits_only_the_services_with_database_true(synth: Synth, 
 @pytest.mark.parametrize("service", SERVICES)
 def test_every_service_runs_in_its_own_group(synth: Synth, env: str, service: str) -> None:
     stack = synth.stack(f"{env}-{service}")
-    (group,) = resources(stack, "aws_security_group").values()
+    (group,) = [g for g in resources(stack, "aws_security_group").values() if g["name"].endswith("-tasks")]
     assert group["name"] == f"{env}-{service}-tasks"
     assert group["vpc_id"] == REMOTE % "vpc_id"
     assert "ingress" not in group and "egress" not in group
     (ecs,) = resources(stack, "aws_ecs_service").values()
-    (logical_id,) = resources(stack, "aws_security_group")
+    (logical_id,) = [k for k, g in resources(stack, "aws_security_group").items() if g["name"].endswith("-tasks")]
     assert ecs["network_configuration"]["security_groups"] == [f"${{aws_security_group.{logical_id}.id}}"]
+    # Any other group is a mount-target group of the service's own file system: no inline rules either.
+    for other in resources(stack, "aws_security_group").values():
+        assert "ingress" not in other and "egress" not in other
 
 
 @pytest.mark.parametrize("env", ENVS)

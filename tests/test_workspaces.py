@@ -247,6 +247,7 @@ def test_a_service_stack_reads_the_platform_of_its_own_workspace_with_the_local_
     from cdktf import App, LocalBackend, TerraformOutput, TerraformStack
 
     from infra.config import load_app
+    from infra.platform import contract
     from infra.service.platform_ref import PlatformRef
     from infra.stacks import local_state_paths
     from tests.conftest import FIXTURE
@@ -260,10 +261,10 @@ def test_a_service_stack_reads_the_platform_of_its_own_workspace_with_the_local_
     platform = PlatformRef(stack, "platform", env=env)
     TerraformOutput(stack, "vpc", value=platform.vpc_id)
     app.synth()
-    (root / "terraform.dev-platform.tfstate").write_text(_state({"contract_version": "1.0", "vpc_id": "vpc-default"}))
+    (root / "terraform.dev-platform.tfstate").write_text(_state({"contract_version": contract.CONTRACT_VERSION, "vpc_id": "vpc-default"}))
     copy = root / "terraform.tfstate.d" / "dev-platform" / "pr-42" / "terraform.tfstate"
     copy.parent.mkdir(parents=True)
-    copy.write_text(_state({"contract_version": "1.0", "vpc_id": "vpc-pr-42"}))
+    copy.write_text(_state({"contract_version": contract.CONTRACT_VERSION, "vpc_id": "vpc-pr-42"}))
     work = root / "cdktf.out" / "stacks" / "dev-web"
     for workspace, vpc in (("pr-42", "vpc-pr-42"), ("default", "vpc-default")):
         # TF_WORKSPACE as `TF_WORKSPACE=pr-42 cdktf deploy dev-web` sets it: init creates the

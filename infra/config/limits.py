@@ -105,3 +105,28 @@ ALB_SUBNET_MAX_PREFIX = 27
 # event age of its runs (a start is not retried later than a run may last), hence its range.
 JOB_TIMEOUT_RANGE = (60, 86400)
 JOB_RETRIES_RANGE = (0, 185)
+# Containers of a task (AWS docs, "ContainerDefinition", Amazon ECS API Reference):
+# ulimit names ("Ulimit": name), the Fargate stop timeout ("stopTimeout": "For tasks that use
+# the Fargate launch type, the max stop timeout value is 120 seconds") and task storage
+# ("EphemeralStorage": sizeInGiB from 21 to 200, Fargate platform version 1.4.0 or later).
+ULIMIT_NAMES = (
+    "core", "cpu", "data", "fsize", "locks", "memlock", "msgqueue", "nice", "nofile", "nproc", "rss",
+    "rtprio", "rttime", "sigpending", "stack",
+)
+ULIMIT_VALUE_RANGE = (0, 2**31 - 1)  # the API's Integer
+# "Ulimit": Fargate tasks keep the operating system's limits except nofile, which Fargate sets
+# (65535 by default); the kernel's nr_open (1048576) bounds what a container may raise it to.
+FARGATE_ULIMITS = ("nofile",)
+FARGATE_NOFILE_MAX = 1048576
+STOP_TIMEOUT_RANGE = (0, 3600)  # an hour: a bound for EC2 capacity, where ECS documents none
+FARGATE_STOP_TIMEOUT_MAX = 120
+EPHEMERAL_STORAGE_RANGE = (21, 200)
+# Ports the platform's own sidecars listen on inside the task (awsvpc: one network namespace,
+# so no other container may bind them): FireLens' forward input ("Send Amazon ECS logs to an
+# AWS service or AWS Partner": "FireLens listens on port 24224"); the ADOT collector's OTLP
+# gRPC and HTTP receivers and its health_check extension (config/ecs/ecs-xray.yaml).
+LOG_ROUTER_PORTS = (24224,)
+TRACE_COLLECTOR_PORTS = (4317, 4318, 13133)
+# NFS, the only port an EFS mount target answers on (AWS docs, "Using VPC security groups for
+# Amazon EC2 instances and mount targets").
+NFS_PORT = 2049

@@ -61,9 +61,11 @@ from infra.config.specs import (
     ClusterSpec,
     ConditionSpec,
     DatabaseSpec,
+    DependencyCondition,
     Ec2CapacitySpec,
     EnvironmentSpec,
     ExistingNetworkSpec,
+    FileSystemSpec,
     HealthCheckSpec,
     ImportSpec,
     ImageSource,
@@ -71,6 +73,8 @@ from infra.config.specs import (
     ImageSpec,
     LoadBalancerSpec,
     LocalEndpoint,
+    LogDriver,
+    LoggingSpec,
     NatMode,
     NetworkSpec,
     ObservabilitySpec,
@@ -86,9 +90,14 @@ from infra.config.specs import (
     SecretRef,
     ServiceKind,
     ServiceSpec,
+    SidecarSpec,
     StrategyItem,
     SubscriptionSpec,
     TopicSpec,
+    TraceCollector,
+    TracingSpec,
+    UlimitSpec,
+    VolumeSpec,
 )
 
 __all__ = [
@@ -452,6 +461,7 @@ def _environment_spec(m: EnvironmentFile, name: str, rel: str) -> EnvironmentSpe
         imports=tuple(
             ImportSpec(to=i.to, id=i.id, file=rel, field=f"imports[{index}]") for index, i in enumerate(m.imports)
         ),
+        file_systems=tuple(FileSystemSpec(name=f.name) for f in m.file_systems),
     )
 
 
@@ -527,6 +537,7 @@ def _service_defaults(data: Mapping[str, Any], folder: str, env: EnvironmentSpec
     low = data["min_count"]
     fill(data, "max_count", max(desired, low) if _is_int(desired) and _is_int(low) else desired, "max_count", "max(desired_count, min_count)")
     if data.get("kind") == ServiceKind.WORKER.value:
+        fill(data, "stop_timeout", WORKER_STOP_TIMEOUT, "stop_timeout", "60 for a worker")
         if "queue" not in data:
             data["queue"] = {}
         scaling = data.get("scaling", {})
@@ -536,6 +547,10 @@ def _service_defaults(data: Mapping[str, Any], folder: str, env: EnvironmentSpec
             if "queue_delay" not in data["scaling"] and env.cluster.container_insights:
                 fill(data["scaling"], "queue_backlog_per_task", 100, "scaling.queue_backlog_per_task", "100 for a worker")
     return data, derived
+
+
+# Seconds a worker gets between SIGTERM and SIGKILL by default: time to finish its batch.
+WORKER_STOP_TIMEOUT = 60
 
 
 def _check_overrides(rel: str, overrides: Any, known_envs: Sequence[str]) -> None:
@@ -569,6 +584,7 @@ def load_service(root: Path, path: Path, env: EnvironmentSpec, known_envs: Itera
         filled, derived = _service_defaults(merged, folder, env)
         model: ServiceFile = _validate(ServiceFile, filled, rel, derived)
         _check_against_environment(model, env, rel)
+        _check_containers_against_environment(model, env, rel)
         return replace(_service_spec(model, path.parent, rel), imports=_service_imports(model, env, rel, sorted(known_envs)))
     except ConfigError as exc:
         top = re.split(r"[.\[]", exc.field)[0]
@@ -664,6 +680,33 @@ def _check_hosts(m: ServiceFile, env: EnvironmentSpec, rel: str) -> None:
         )
 
 
+def _check_containers_against_environment(m: ServiceFile, env: EnvironmentSpec, rel: str) -> None:
+    """Container options whose validity depends on the capacity (Fargate or EC2) and the
+    environment's shared file systems."""
+    fargate = any(item.provider != CapacityProvider.EC2.value for item in m.capacity)
+    if not fargate and m.ephemeral_storage is not None:
+        # AWS docs, "EphemeralStorage" (Amazon ECS API Reference): "for tasks hosted on AWS
+        # Fargate"; on EC2 a task's storage is its container instance's volume.
+        raise ConfigError(rel, "ephemeral_storage", "is only for Fargate tasks; on EC2 capacity a task uses its instance's volume (size it in the launch template)")
+    if fargate:
+        # AWS docs, "ContainerDefinition" (stopTimeout): "For tasks that use the Fargate launch
+        # type, the max stop timeout value is 120 seconds".
+        if m.stop_timeout is not None and m.stop_timeout > limits.FARGATE_STOP_TIMEOUT_MAX:
+            raise ConfigError(rel, "stop_timeout", f"{m.stop_timeout} exceeds {limits.FARGATE_STOP_TIMEOUT_MAX}, the most Fargate waits before it stops a container")
+        # AWS docs, "Ulimit" (Amazon ECS API Reference): Fargate tasks use the operating system's
+        # limits "with the exception of the nofile resource limit parameter which AWS Fargate overrides".
+        for i, ulimit in enumerate(m.ulimits):
+            if ulimit.name not in limits.FARGATE_ULIMITS:
+                raise ConfigError(rel, f"ulimits[{i}].name", f"{ulimit.name!r} cannot be changed on Fargate, which keeps the operating system's limits except nofile")
+            if ulimit.hard > limits.FARGATE_NOFILE_MAX:
+                raise ConfigError(rel, f"ulimits[{i}].hard", f"{ulimit.hard} exceeds {limits.FARGATE_NOFILE_MAX}, the most open files a Fargate container may have")
+    shared = {fs.name for fs in env.file_systems}
+    for i, volume in enumerate(m.volumes):
+        if volume.file_system is not None and volume.file_system not in shared:
+            known = ", ".join(sorted(shared)) or "none"
+            raise ConfigError(rel, f"volumes[{i}].file_system", f"{volume.file_system!r} is not a [[file_systems]] entry of {env.file} (known: {known})")
+
+
 def _secret(value: str) -> SecretRef:
     if SECRETSMANAGER_ARN.fullmatch(value):
         return SecretRef(kind="secretsmanager", arn=value, name=value)
@@ -744,6 +787,30 @@ def _service_spec(m: ServiceFile, directory: Path, rel: str) -> ServiceSpec:
         min_healthy_percent=m.min_healthy_percent,
         max_percent=m.max_percent,
         build=BuildSpec(dockerfile=m.build.dockerfile, test_command=m.build.test_command),
+        command=m.command,
+        entrypoint=m.entrypoint,
+        ephemeral_storage=m.ephemeral_storage,
+        stop_timeout=m.stop_timeout,
+        ulimits=tuple(UlimitSpec(name=u.name, soft=u.soft, hard=u.hard) for u in m.ulimits),
+        depends_on={name: DependencyCondition(condition) for name, condition in m.depends_on.items()},
+        sidecars=tuple(
+            SidecarSpec(
+                name=c.name,
+                image=c.image,
+                port=c.port,
+                essential=c.essential,
+                depends_on={name: DependencyCondition(condition) for name, condition in c.depends_on.items()},
+                environment=dict(c.environment),
+                secrets={var: _secret(value) for var, value in c.secrets.items()},
+                command=c.command,
+                user=c.user,
+                read_only_root_filesystem=c.read_only_root_filesystem,
+            )
+            for c in m.sidecars
+        ),
+        logging=LoggingSpec(driver=LogDriver(m.logging.driver), image=m.logging.image),
+        tracing=None if m.tracing is None else TracingSpec(collector=TraceCollector(m.tracing.collector), image=m.tracing.image),
+        volumes=tuple(VolumeSpec(name=v.name, path=v.path, read_only=v.read_only, file_system=v.file_system) for v in m.volumes),
         allow_from=tuple(m.allow_from),
         connect=m.connect,
         permissions=tuple(
@@ -828,45 +895,58 @@ def _resolve_references(env: EnvironmentSpec, specs: Sequence[ServiceSpec]) -> t
     by_name = {s.name: s for s in specs}
     resolved = []
     for spec in specs:
-        environment = {}
-        for var, value in spec.environment.items():
-            field = f"environment.{var}"
-
-            def url(match: re.Match[str], spec: ServiceSpec = spec, field: str = field) -> str:
-                name, attribute = match.group(1), match.group(2)
-                target = by_name.get(name)
-                if target is None:
-                    known = ", ".join(sorted(by_name))
-                    raise ConfigError(spec.file, field, f"refers to service {name!r}, which does not exist (known: {known})")
-                if attribute != "url":
-                    raise ConfigError(spec.file, field, f"${{service.{name}.{attribute}}}: a service offers only .url")
-                if target.kind is not ServiceKind.BACKEND:
-                    why = "is reached through the load balancer" if target.kind is ServiceKind.WEB else "accepts no connections"
-                    raise ConfigError(spec.file, field, f"refers to {name!r}, a {target.kind.value} service, which {why}")
-                if spec.name not in target.allow_from:
-                    raise ConfigError(
-                        spec.file, field, f"refers to {name!r}, whose allow_from does not list {spec.name!r}: its tasks could not connect"
-                    )
-                if target.connect and not spec.connect:
-                    # The name <target> resolves only inside tasks that run the Service Connect
-                    # proxy (AWS docs, "Amazon ECS Service Connect",
-                    # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-connect.html).
-                    raise ConfigError(
-                        spec.file,
-                        field,
-                        f"refers to {name!r}, which is reached through Service Connect (connect = true in {target.file}):"
-                        " set connect = true here too, so this service's tasks run the proxy that answers"
-                        f" http://{name}:{target.port}",
-                    )
-                return service_url(env, target)
-
-            value = SERVICE_REFERENCE.sub(url, value)
-            if "${" in value or "%{" in value:
-                # Terraform would read it as an interpolation or a template directive.
-                raise ConfigError(spec.file, field, "holds '${' or '%{'; the only reference allowed is ${service.<name>.url}")
-            environment[var] = value
-        resolved.append(replace(spec, environment=environment))
+        environment = _resolved_environment(env, spec, by_name, spec.environment, "environment")
+        # A sidecar reaches the same services as the service's container (one task, one group).
+        sidecars = tuple(
+            replace(s, environment=_resolved_environment(env, spec, by_name, s.environment, f"sidecars[{i}].environment"))
+            for i, s in enumerate(spec.sidecars)
+        )
+        resolved.append(replace(spec, environment=environment, sidecars=sidecars))
     return tuple(resolved)
+
+
+def _resolved_environment(
+    env: EnvironmentSpec, spec: ServiceSpec, by_name: Mapping[str, ServiceSpec], values: Mapping[str, str], where: str
+) -> dict[str, str]:
+    """`values` with each `${service.<name>.url}` resolved (one container's environment)."""
+    environment = {}
+    for var, value in values.items():
+        field = f"{where}.{var}"
+
+        def url(match: re.Match[str], spec: ServiceSpec = spec, field: str = field) -> str:
+            name, attribute = match.group(1), match.group(2)
+            target = by_name.get(name)
+            if target is None:
+                known = ", ".join(sorted(by_name))
+                raise ConfigError(spec.file, field, f"refers to service {name!r}, which does not exist (known: {known})")
+            if attribute != "url":
+                raise ConfigError(spec.file, field, f"${{service.{name}.{attribute}}}: a service offers only .url")
+            if target.kind is not ServiceKind.BACKEND:
+                why = "is reached through the load balancer" if target.kind is ServiceKind.WEB else "accepts no connections"
+                raise ConfigError(spec.file, field, f"refers to {name!r}, a {target.kind.value} service, which {why}")
+            if spec.name not in target.allow_from:
+                raise ConfigError(
+                    spec.file, field, f"refers to {name!r}, whose allow_from does not list {spec.name!r}: its tasks could not connect"
+                )
+            if target.connect and not spec.connect:
+                # The name <target> resolves only inside tasks that run the Service Connect
+                # proxy (AWS docs, "Amazon ECS Service Connect",
+                # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-connect.html).
+                raise ConfigError(
+                    spec.file,
+                    field,
+                    f"refers to {name!r}, which is reached through Service Connect (connect = true in {target.file}):"
+                    " set connect = true here too, so this service's tasks run the proxy that answers"
+                    f" http://{name}:{target.port}",
+                )
+            return service_url(env, target)
+
+        value = SERVICE_REFERENCE.sub(url, value)
+        if "${" in value or "%{" in value:
+            # Terraform would read it as an interpolation or a template directive.
+            raise ConfigError(spec.file, field, "holds '${' or '%{'; the only reference allowed is ${service.<name>.url}")
+        environment[var] = value
+    return environment
 
 
 def _check_dockerfile(spec: ServiceSpec) -> None:

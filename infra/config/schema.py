@@ -41,10 +41,15 @@ from infra.config.specs import (
     Architecture,
     BackendKind,
     CapacityProvider,
+    DependencyCondition,
     ImageSource,
+    LOG_ROUTER,
+    LogDriver,
     NatMode,
     PipelineSource,
     ServiceKind,
+    TRACE_COLLECTOR,
+    TraceCollector,
 )
 
 
@@ -914,6 +919,31 @@ def _tags(tags: dict[str, str]) -> dict[str, str]:
     return tags
 
 
+# A shared file system's name: part of its security group's and tag's names, the key services
+# name it by (`[[volumes]] file_system`) and the platform's contract output `file_systems`.
+FILE_SYSTEM_NAME = re.compile(r"^[a-z](?:[a-z0-9-]{0,30}[a-z0-9])?$")
+# AWS docs, "Amazon EFS quotas" (Resource quotas): 1,000 file systems per account per Region.
+MAX_FILE_SYSTEMS = 20
+
+
+class FileSystemModel(Model):
+    """`[[file_systems]]`: an encrypted EFS file system the platform creates and services mount by name."""
+
+    name: Text(FILE_SYSTEM_NAME, "a file system name (lower-case letters, digits, '-')", max_len=32) = Field(
+        description="Services mount it with `[[volumes]] file_system = \"<name>\"` (each through its own access point)."
+    )
+
+
+def _file_systems(entries: list[FileSystemModel]) -> tuple[FileSystemModel, ...]:
+    if len(entries) > MAX_FILE_SYSTEMS:
+        raise invalid(f"has {len(entries)} file systems; at most {MAX_FILE_SYSTEMS}")
+    names = [entry.name for entry in entries]
+    for i, name in enumerate(names):
+        if name in names[:i]:
+            raise invalid(f"{name!r} is already the name of another file system", f"[{i}].name")
+    return tuple(entries)
+
+
 class EnvironmentFile(Model):
     """`environments/<env>.toml`: one environment (its name is the file name)."""
 
@@ -952,6 +982,9 @@ class EnvironmentFile(Model):
     pipeline: PipelineModel = Field(default_factory=PipelineModel, description="CodePipeline per service.")
     imports: Annotated[list[ImportModel], AfterValidator(_imports)] = Field(
         (), description="Existing resources the platform stack adopts (Terraform import blocks)."
+    )
+    file_systems: Annotated[list[FileSystemModel], AfterValidator(_file_systems)] = Field(
+        (), description="Shared EFS file systems (encrypted, a mount target per private subnet's zone) services mount by name."
     )
 
     @model_validator(mode="after")
@@ -1278,6 +1311,167 @@ EnvVarName = Text(ENV_VAR, "an environment variable name", max_len=255)
 Environment = dict[EnvVarName, Text(max_len=4096, empty_ok=True)]
 
 
+# ---------------------------------------------------------------------------------
+# The task's containers: options of the service's own, its sidecars, log routing, tracing,
+# EFS volumes (AWS docs, "ContainerDefinition" and "TaskDefinition", Amazon ECS API Reference)
+# ---------------------------------------------------------------------------------
+# "ContainerDefinition" (name): up to 255 letters, digits, hyphens and underscores.
+CONTAINER_NAME = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
+# A private ECR image: the execution role pulls only the service's own repository.
+PRIVATE_ECR_IMAGE = re.compile(r"^[0-9]{12}\.dkr\.ecr\.")
+# An ECS volume name ("Volume": up to 255 letters, digits, hyphens, underscores); ours also names
+# the service's own file system, its security group and its address, so it is kept short.
+VOLUME_NAME = re.compile(r"^[a-z](?:[a-z0-9-]{0,30}[a-z0-9])?$")
+CONTAINER_PATH = re.compile(r"^(/[A-Za-z0-9._@+=,-]+)+$")
+# Pinned images of the platform's sidecars (both READMEs ask to lock a version tag rather than
+# use `stable`/`latest`): AWS for Fluent Bit (github.com/aws/aws-for-fluent-bit, "Guidance on
+# consuming versions") and the ADOT collector (its ECS configuration ecs-xray.yaml ships in it).
+LOG_ROUTER_IMAGE = "public.ecr.aws/aws-observability/aws-for-fluent-bit:2.34.3.20260730"
+TRACE_COLLECTOR_IMAGE = "public.ecr.aws/aws-observability/aws-otel-collector:v0.49.0"
+# Variables the platform sets on the service's container for [tracing] (the OTLP exporter's
+# standard variables, OpenTelemetry specification "OTLP Exporter Configuration").
+TRACING_VARS = frozenset({"OTEL_EXPORTER_OTLP_ENDPOINT", "OTEL_EXPORTER_OTLP_PROTOCOL", "OTEL_SERVICE_NAME"})
+MAX_SIDECARS = 8  # a bound of ours: each sidecar shares the task's cpu and memory
+MAX_VOLUMES = 10
+
+
+def Args(what: str, *, max_items: int = 100) -> Any:
+    """A command line: an array of strings (they may repeat), each up to 4096 characters; a
+    newline or tab is allowed (`sh -c` scripts), other control characters are not."""
+
+    def validate(values: list[str]) -> tuple[str, ...]:
+        if not values:
+            raise invalid(f"must not be empty (leave {what} out to keep the image's own)")
+        if len(values) > max_items:
+            raise invalid(f"has {len(values)} entries; at most {max_items} allowed")
+        for i, value in enumerate(values):
+            if len(value) > 4096:
+                raise invalid(f"is {len(value)} characters long; at most 4096 allowed", f"[{i}]")
+            if _control_chars(value.replace("\n", "").replace("\t", "")):
+                raise invalid(f"{show(value)} contains control characters", f"[{i}]")
+        return tuple(values)
+
+    return Annotated[list[str], AfterValidator(validate), Field(json_schema_extra={"minItems": 1, "maxItems": max_items})]
+
+
+def _container_path(value: str) -> str | None:
+    parts = value.split("/")[1:]
+    if any(part in (".", "..") for part in parts):
+        return f"{show(value)} must not contain . or .. segments"
+    if value == "/tmp" or value.startswith("/tmp/"):
+        return f"{show(value)} is inside /tmp, the container's writable scratch volume"
+    return None
+
+
+def _image_problem(image: str) -> str | None:
+    if PRIVATE_ECR_IMAGE.match(image):
+        return f"{show(image)} is in a private ECR registry; the execution role pulls only the service's own repository (use a public image, e.g. from public.ecr.aws)"
+    return None
+
+
+def _credentials_in(environment: dict[str, str], secrets: dict[str, str]) -> tuple[str, str] | None:
+    """(message, field) for the first plain value that looks like a credential, or a variable
+    set in both tables; None when the environment is clean."""
+    for var, value in environment.items():
+        if SECRET_LIKE.search(var):
+            return "looks like a credential: put it in [secrets] (values never belong in the JSON)", f"environment.{var}"
+        for shape, what in CREDENTIAL_VALUES:
+            if shape.search(value):
+                return f"{what}: put it in [secrets] (values never belong in the JSON)", f"environment.{var}"
+    clash = sorted(set(environment) & set(secrets))
+    if clash:
+        return f"{clash[0]} is set in both environment and secrets", "secrets"
+    return None
+
+
+Conditions = dict[Text(CONTAINER_NAME, "a container name", max_len=255), Choice(DependencyCondition)]
+
+
+class UlimitModel(Model):
+    """`[[ulimits]]`: a resource limit of the service's container."""
+
+    name: OneOf(limits.ULIMIT_NAMES) = Field(description="The limit (on Fargate only `nofile` can be changed).")
+    soft: Int(*limits.ULIMIT_VALUE_RANGE) = Field(description="Soft limit.")
+    hard: Int(*limits.ULIMIT_VALUE_RANGE) = Field(description="Hard limit (at least `soft`).")
+
+    @model_validator(mode="after")
+    def _rules(self) -> "UlimitModel":
+        if self.soft > self.hard:
+            raise invalid(f"{self.soft} is greater than hard {self.hard} (Docker refuses a soft limit above the hard one)", "soft")
+        return self
+
+
+class SidecarModel(Model):
+    """`[[sidecars]]`: another container in the service's task."""
+
+    name: Text(CONTAINER_NAME, "a container name (letters, digits, '-', '_')", max_len=255) = Field(
+        description="Container name, unique in the task."
+    )
+    image: Text(IMAGE_URI, "an image URI with a tag or digest", max_len=512, check=_image_problem) = Field(
+        description="Image URI with a tag or digest (a public registry)."
+    )
+    port: Int(*limits.PORT_RANGE) = Field(None, description="Port it listens on (a port mapping; nothing outside the task reaches it).")
+    essential: bool = Field(True, description="Its exit stops the task (COMPLETE/SUCCESS dependencies need false).")
+    depends_on: Conditions = Field({}, description="Containers it waits for: { <container> = START|COMPLETE|SUCCESS|HEALTHY }.")
+    environment: Environment = Field({}, description="Plain environment variables (credential-like names and values are refused).")
+    secrets: dict[EnvVarName, Text(max_len=2048, check=_secret_reference)] = Field(
+        {}, description="Secrets Manager / SSM references, as the service's [secrets]."
+    )
+    command: Args("command") = Field(None, description="Its command (default: the image's).")
+    user: Text(USER, "a user name or uid[:gid]", max_len=32, check=_user) = Field(None, description="Its user (default: the image's); root is refused.")
+    read_only_root_filesystem: bool = Field(True, description="Its root file system is read-only (/tmp stays writable).")
+
+    @model_validator(mode="after")
+    def _rules(self) -> "SidecarModel":
+        problem = _credentials_in(self.environment, self.secrets)
+        if problem:
+            raise invalid(*problem)
+        if self.name in self.depends_on:
+            raise invalid("names the sidecar itself", "depends_on")
+        return self
+
+
+class LoggingModel(Model):
+    """`[logging]`: where the containers' output goes."""
+
+    driver: Choice(LogDriver) = Field(
+        "awslogs", description="`awslogs` (ECS sends it) or `firelens` (a Fluent Bit log router sidecar); both to the service's log group."
+    )
+    image: Text(IMAGE_URI, "an image URI with a tag or digest", max_len=512, check=_image_problem) = Field(
+        LOG_ROUTER_IMAGE, description="firelens: the log router's image (AWS for Fluent Bit)."
+    )
+
+    @model_validator(mode="after")
+    def _rules(self) -> "LoggingModel":
+        if "image" in self.model_fields_set and self.driver != LogDriver.FIRELENS.value:
+            raise invalid('is only used with driver = "firelens" (the log router\'s image)', "image")
+        return self
+
+
+class TracingModel(Model):
+    """`[tracing]`: an OpenTelemetry collector sidecar that sends the service's traces to X-Ray."""
+
+    collector: Choice(TraceCollector) = Field(description="`adot`: the AWS Distro for OpenTelemetry collector, traces to AWS X-Ray.")
+    image: Text(IMAGE_URI, "an image URI with a tag or digest", max_len=512, check=_image_problem) = Field(
+        TRACE_COLLECTOR_IMAGE, description="The collector's image."
+    )
+
+
+class VolumeModel(Model):
+    """`[[volumes]]`: an EFS volume mounted into the service's container."""
+
+    name: Text(VOLUME_NAME, "a volume name (lower-case letters, digits, '-')", max_len=32) = Field(
+        description="Unique in the service; names its access point (and its own file system)."
+    )
+    path: Text(CONTAINER_PATH, "an absolute path below /", max_len=1024, check=_container_path) = Field(
+        description="Mount path in the container (not / or /tmp)."
+    )
+    read_only: bool = Field(False, description="Mounted read-only (the task role gets no ClientWrite).")
+    file_system: Text(FILE_SYSTEM_NAME, "a file system name") = Field(
+        None, description="A `[[file_systems]]` name of the environment; default: an encrypted file system of the service's own."
+    )
+
+
 # Keys an environment may override under [overrides.<env>] (same types as the manifest).
 class OverrideModel(Model):
     """`[overrides.<env>]`: per-environment values of a few manifest keys."""
@@ -1315,6 +1509,7 @@ class ServiceFile(Model):
         "capacity": "the cluster's `default_strategy`",
         "min_count": "`desired_count`",
         "max_count": "the larger of `desired_count` and `min_count`",
+        "stop_timeout": "`60` for a worker (it finishes its batch), else ECS's 30",
     }
 
     name: Text(SERVICE_NAME, "a service name", max_len=21) = Field(
@@ -1399,6 +1594,26 @@ class ServiceFile(Model):
     )
     imports: Annotated[list[ServiceImportModel], AfterValidator(_imports)] = Field(
         (), description="Existing resources the service's stacks adopt (Terraform import blocks)."
+    )
+    command: Args("command") = Field(None, description="The container's command (default: the image's CMD).")
+    entrypoint: Args("entrypoint") = Field(None, description="The container's entrypoint (default: the image's ENTRYPOINT).")
+    ephemeral_storage: Int(*limits.EPHEMERAL_STORAGE_RANGE) = Field(
+        None, description="Fargate only: task storage, GiB (default 20; shared by the containers' writable layers and /tmp)."
+    )
+    stop_timeout: Int(*limits.STOP_TIMEOUT_RANGE) = Field(
+        None, description="Seconds between SIGTERM and SIGKILL when a task stops; at most 120 on Fargate."
+    )
+    ulimits: list[UlimitModel] = Field((), description="Resource limits of the container: [{ name, soft, hard }].")
+    depends_on: Conditions = Field(
+        {}, description="Containers the service's container waits for: { <sidecar> = START|COMPLETE|SUCCESS|HEALTHY }."
+    )
+    sidecars: Annotated[list[SidecarModel], Field(json_schema_extra={"maxItems": MAX_SIDECARS})] = Field(
+        (), description="More containers in the task (the service's container stays the one routed to)."
+    )
+    logging: LoggingModel = Field(default_factory=LoggingModel, description="Log routing.")
+    tracing: TracingModel = Field(None, description="Traces: an OpenTelemetry collector sidecar (OTEL_EXPORTER_OTLP_ENDPOINT set).")
+    volumes: Annotated[list[VolumeModel], Field(json_schema_extra={"maxItems": MAX_VOLUMES})] = Field(
+        (), description="EFS volumes, each through its own access point, encrypted in transit, IAM-authorized."
     )
 
     @model_validator(mode="after")
@@ -1499,6 +1714,124 @@ class ServiceFile(Model):
         if JOB_TIMEOUT_VAR in self.environment or JOB_TIMEOUT_VAR in self.secrets:
             where = "environment" if JOB_TIMEOUT_VAR in self.environment else "secrets"
             raise invalid(f"{JOB_TIMEOUT_VAR} is set by the platform for a job (its timeout)", where)
+
+
+
+    @model_validator(mode="after")
+    def _container_rules(self) -> "ServiceFile":
+        """The task's containers: names, dependencies, ports, limits and volumes, as ECS checks
+        them when the task definition is registered or the task starts."""
+        main = self.name
+        if main in (LOG_ROUTER, TRACE_COLLECTOR):
+            raise invalid(f"{main!r} is the name of a container the platform adds", "name")
+        firelens = self.logging.driver == LogDriver.FIRELENS.value
+        # name -> (essential, has a container health check)
+        containers: dict[str, tuple[bool, bool]] = {main: (True, self.image.source == ImageSource.ECR.value)}
+        if firelens:
+            containers[LOG_ROUTER] = (True, False)
+        if self.tracing is not None:
+            containers[TRACE_COLLECTOR] = (True, True)  # the collector's own /healthcheck
+        reserved_ports = {
+            **({port: f"the FireLens log router ([logging] driver = \"firelens\")" for port in limits.LOG_ROUTER_PORTS} if firelens else {}),
+            **({port: "the trace collector ([tracing])" for port in limits.TRACE_COLLECTOR_PORTS} if self.tracing else {}),
+        }
+        if self.port in reserved_ports:
+            raise invalid(f"{self.port} is taken by {reserved_ports[self.port]} (the task's containers share one network)", "port")
+        ports = {self.port: "the service's container (port)", **reserved_ports}
+        if len(self.sidecars) > MAX_SIDECARS:
+            raise invalid(f"has {len(self.sidecars)} sidecars; at most {MAX_SIDECARS}", "sidecars")
+        for i, sidecar in enumerate(self.sidecars):
+            where = f"sidecars[{i}]"
+            if sidecar.name in containers:
+                other = "the service's container" if sidecar.name == main else "another container of the task"
+                raise invalid(f"{sidecar.name!r} is already the name of {other}", f"{where}.name")
+            containers[sidecar.name] = (sidecar.essential, False)
+            if sidecar.port is not None:
+                if sidecar.port in ports:
+                    raise invalid(f"{sidecar.port} is taken by {ports[sidecar.port]} (the task's containers share one network)", f"{where}.port")
+                ports[sidecar.port] = f"sidecar {sidecar.name!r}"
+        # AWS docs, "ContainerDependency" (Amazon ECS API Reference): COMPLETE and SUCCESS "can't
+        # be set on an essential container"; HEALTHY "requires that the dependent container has
+        # health checks configured".
+        graph: dict[str, tuple[str, ...]] = {main: tuple(self.depends_on)}
+        dependents = [("depends_on", main, self.depends_on)] + [
+            (f"sidecars[{i}].depends_on", s.name, s.depends_on) for i, s in enumerate(self.sidecars)
+        ]
+        for where, _, depends_on in dependents:
+            for target, condition in depends_on.items():
+                if target not in containers:
+                    known = ", ".join(sorted(containers))
+                    raise invalid(f"{target!r} is not a container of the task (its containers: {known})", f"{where}.{target}")
+                essential, healthy = containers[target]
+                if condition in (DependencyCondition.COMPLETE.value, DependencyCondition.SUCCESS.value) and essential:
+                    raise invalid(f"{condition}: {target!r} is essential, and ECS waits for COMPLETE/SUCCESS only on a container marked essential = false", f"{where}.{target}")
+                if condition == DependencyCondition.HEALTHY.value and not healthy:
+                    raise invalid(f"HEALTHY: {target!r} has no container health check (only our images' containers and the trace collector have one)", f"{where}.{target}")
+        for _, name, depends_on in dependents[1:]:
+            graph[name] = tuple(depends_on)
+        cycle = _cycle(graph)
+        if cycle:
+            raise invalid(f"the containers wait for each other in a circle ({' -> '.join(cycle)}); ECS would never start the task", "depends_on" if main in cycle else f"sidecars[{[s.name for s in self.sidecars].index(cycle[0])}].depends_on")
+        names = [u.name for u in self.ulimits]
+        for i, name in enumerate(names):
+            if name in names[:i]:
+                raise invalid(f"{name!r} is set twice", f"ulimits[{i}].name")
+        if self.tracing is not None:
+            taken = sorted((set(self.environment) | set(self.secrets)) & TRACING_VARS)
+            if taken:
+                raise invalid(f"{taken[0]} is set by the platform for [tracing] (the collector's address)", "environment")
+        if self.volumes:
+            if len(self.volumes) > MAX_VOLUMES:
+                raise invalid(f"has {len(self.volumes)} volumes; at most {MAX_VOLUMES}", "volumes")
+            uid, _, gid = self.user.partition(":")
+            if not uid.isdigit() or (gid and not gid.isdigit()):
+                raise invalid(
+                    f"{self.user!r} is a user name; an EFS access point needs the numeric uid[:gid] the container runs as", "user"
+                )
+            seen_names: dict[str, int] = {}
+            seen_paths: dict[str, int] = {}
+            for i, volume in enumerate(self.volumes):
+                if volume.name in seen_names:
+                    raise invalid(f"{volume.name!r} is already the name of volumes[{seen_names[volume.name]}]", f"volumes[{i}].name")
+                if volume.name == "tmp" or volume.name.startswith("tmp-"):
+                    raise invalid(f"{volume.name!r}: tmp and tmp-* name the containers' scratch volumes", f"volumes[{i}].name")
+                for path, j in seen_paths.items():
+                    if volume.path == path or volume.path.startswith(path + "/") or path.startswith(volume.path + "/"):
+                        raise invalid(f"{volume.path!r} overlaps the path of volumes[{j}] ({path!r})", f"volumes[{i}].path")
+                seen_names[volume.name] = i
+                seen_paths[volume.path] = i
+            shared = {v.file_system for v in self.volumes if v.file_system is not None}
+            for i, volume in enumerate(self.volumes):
+                if volume.file_system is None and volume.name in shared:
+                    raise invalid(
+                        f"{volume.name!r} is also the name of a shared file system this service mounts; give its own volume another name",
+                        f"volumes[{i}].name",
+                    )
+        return self
+
+
+def _cycle(graph: dict[str, tuple[str, ...]]) -> list[str] | None:
+    """A circle of container dependencies, as a path that returns to its start, or None."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+
+    def visit(node: str, path: list[str]) -> list[str] | None:
+        state[node] = 1
+        for nxt in graph.get(node, ()):
+            if state.get(nxt) == 1:
+                return path[path.index(nxt):] + [node, nxt] if nxt in path else [node, nxt]
+            if nxt not in state:
+                found = visit(nxt, path + [node])
+                if found:
+                    return found
+        state[node] = 2
+        return None
+
+    for node in graph:
+        if node not in state:
+            found = visit(node, [])
+            if found:
+                return found
+    return None
 
 
 # Variables the platform sets itself for a database link.

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import ipaddress
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from enum import Enum
 from pathlib import Path
 from typing import Any
@@ -52,6 +52,29 @@ class ImageSource(str, Enum):
 class PipelineSource(str, Enum):
     CODESTAR = "codestar"  # CodeStar connection to the monorepo, path-filtered per service
     S3 = "s3"  # a zip of the repository uploaded to the artifacts bucket
+
+
+class LogDriver(str, Enum):
+    AWSLOGS = "awslogs"  # ECS's awslogs driver straight to the service's log group
+    FIRELENS = "firelens"  # a Fluent Bit log router sidecar (FireLens) to the same log group
+
+
+class TraceCollector(str, Enum):
+    ADOT = "adot"  # the AWS Distro for OpenTelemetry collector as a sidecar, traces to X-Ray
+
+
+class DependencyCondition(str, Enum):
+    """A container dependency's condition ("ContainerDependency", Amazon ECS API Reference)."""
+
+    START = "START"  # the dependency has started
+    COMPLETE = "COMPLETE"  # it ran to completion (exited); not for an essential container
+    SUCCESS = "SUCCESS"  # it exited with status 0; not for an essential container
+    HEALTHY = "HEALTHY"  # it passed its container health check (it must have one)
+
+
+# The containers the platform adds to a task beside the service's own and its sidecars.
+LOG_ROUTER = "log_router"  # [logging] driver = "firelens"
+TRACE_COLLECTOR = "aws-otel-collector"  # [tracing] collector = "adot"
 
 
 # ---------------------------------------------------------------------------------
@@ -231,6 +254,14 @@ class EnvironmentSpec:
     imports: tuple[ImportSpec, ...]  # into the platform stack
     # Public Route 53 zone of the services' custom domains ([routes] hosts); None: no hosts allowed.
     hosted_zone_id: str | None = None
+    file_systems: tuple["FileSystemSpec", ...] = ()  # shared EFS file systems the platform creates
+
+
+@dataclass(frozen=True, kw_only=True)
+class FileSystemSpec:
+    """`[[file_systems]]`: an encrypted EFS file system of the environment, shared by name."""
+
+    name: str
 
 
 # ---------------------------------------------------------------------------------
@@ -357,6 +388,51 @@ class JobSpec:
 
 
 @dataclass(frozen=True, kw_only=True)
+class UlimitSpec:
+    name: str  # one of ECS's ulimit names (limits.ULIMIT_NAMES)
+    soft: int
+    hard: int
+
+
+@dataclass(frozen=True, kw_only=True)
+class SidecarSpec:
+    """`[[sidecars]]`: a container beside the service's own, in the same task."""
+
+    name: str
+    image: str  # a full image URI with a tag or digest
+    port: int | None
+    essential: bool
+    depends_on: Mapping[str, DependencyCondition]  # container name -> condition
+    environment: Mapping[str, str]
+    secrets: Mapping[str, SecretRef]
+    command: tuple[str, ...] | None
+    user: str | None  # None: the image's own user
+    read_only_root_filesystem: bool
+
+
+@dataclass(frozen=True, kw_only=True)
+class LoggingSpec:
+    driver: LogDriver
+    image: str  # firelens: the log router's image
+
+
+@dataclass(frozen=True, kw_only=True)
+class TracingSpec:
+    collector: TraceCollector
+    image: str  # the collector's image
+
+
+@dataclass(frozen=True, kw_only=True)
+class VolumeSpec:
+    """`[[volumes]]`: an EFS volume mounted into the service's container."""
+
+    name: str
+    path: str  # the mount path inside the container
+    read_only: bool
+    file_system: str | None  # a shared file system of the environment; None: the service's own
+
+
+@dataclass(frozen=True, kw_only=True)
 class BuildSpec:
     dockerfile: str  # relative to the service folder
     test_command: str  # run inside the build
@@ -400,6 +476,30 @@ class ServiceSpec:
     # ECS Service Connect in the environment's Cloud Map namespace: a backend as client and server
     # (reached at http://<name>:<port>), web and worker services as clients.
     connect: bool = False
+    # The container's options, its sidecars, log routing, tracing and volumes (the loader fills
+    # each; these defaults only keep specs built by hand short).
+    command: tuple[str, ...] | None = None  # None: the image's CMD
+    entrypoint: tuple[str, ...] | None = None  # None: the image's ENTRYPOINT
+    ephemeral_storage: int | None = None  # Fargate task storage, GiB; None: Fargate's 20
+    stop_timeout: int | None = None  # seconds from SIGTERM to SIGKILL; None: ECS's 30
+    ulimits: tuple[UlimitSpec, ...] = ()
+    depends_on: Mapping[str, DependencyCondition] = field(default_factory=dict)  # of the service's container
+    sidecars: tuple[SidecarSpec, ...] = ()
+    logging: LoggingSpec | None = None  # None: awslogs
+    tracing: TracingSpec | None = None
+    volumes: tuple[VolumeSpec, ...] = ()
+
+    @property
+    def posix_user(self) -> tuple[int, int] | None:
+        """The container user as uid and gid (gid: the uid when not given), or None for a user name."""
+        uid, _, gid = self.user.partition(":")
+        if not uid.isdigit() or (gid and not gid.isdigit()):
+            return None
+        return int(uid), int(gid or uid)
+
+    @property
+    def firelens(self) -> bool:
+        return self.logging is not None and self.logging.driver is LogDriver.FIRELENS
 
     @property
     def uses_fargate(self) -> bool:

@@ -71,6 +71,12 @@ class TaskRoleBoundary(Construct):
                 [a.arn("kms", "key/*")],
             ),
             statement("Logs", ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"], [a.arn("logs", "log-group:*")]),
+            # EFS volumes ([[volumes]]): mount and write through an access point; never root.
+            statement(
+                "FileSystems",
+                ["elasticfilesystem:ClientMount", "elasticfilesystem:ClientWrite"],
+                [a.arn("elasticfilesystem", "file-system/*")],
+            ),
             statement("Events", ["events:PutEvents"], [a.arn("events", "event-bus/*")]),
             statement("StateMachines", ["states:DescribeExecution", "states:StartExecution"], [a.arn("states", "*")]),
             statement("Functions", ["lambda:InvokeFunction"], [a.arn("lambda", "function:*")]),

@@ -16,6 +16,7 @@ Parts and their typed attributes:
   discovery      Discovery         namespace_id, namespace_name, namespace_arn
   database       Database|None     endpoint_address, port, secret_arn, identifier, db_name
   access         AccessHosts|None  bastion_public_ip, ansible_private_ip
+  file_systems   SharedFileSystems by_name, contract_value
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from infra.platform.dashboard import Dashboard
 from infra.platform.database import Database
 from infra.platform.discovery import Discovery
 from infra.platform.encryption import PlatformKey
+from infra.platform.file_systems import SharedFileSystems
 from infra.platform.load_balancer import LoadBalancer
 from infra.platform.network import Network
 from infra.platform.observability import AlarmTopic
@@ -87,6 +89,7 @@ class Platform(Construct):
             if env.access.enabled
             else None
         )
+        self.file_systems = SharedFileSystems(self, "file-systems", env=env, network=self.network, kms_key_arn=self.key.arn)
         self.dashboard = (
             Dashboard(
                 self,
@@ -128,6 +131,8 @@ class Platform(Construct):
             "alarm_topic_arn": self.alarms.topic_arn,
             "task_role_boundary_arn": self.boundary.arn,
             "exec_log_group_name": self.cluster.exec_log_group_name,
+            "private_subnets_by_zone": self.network.private_subnets_by_zone,
+            "file_systems": self.file_systems.contract_value,
         }
         if self.database is not None:
             values.update(

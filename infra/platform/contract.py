@@ -20,13 +20,14 @@ from typing import Any
 from cdktf import TerraformOutput
 from constructs import Construct
 
-CONTRACT_VERSION = "1.0"
+CONTRACT_VERSION = "1.1"
 
 
 class Kind(str, Enum):
     STRING = "string"
     LIST = "list"
     NUMBER = "number"
+    MAP = "map"
 
 
 class Presence(str, Enum):
@@ -75,6 +76,13 @@ OUTPUTS: tuple[Output, ...] = (
     Output("alarm_topic_arn", Kind.STRING, "SNS topic every alarm notifies"),
     Output("task_role_boundary_arn", Kind.STRING, "permissions boundary every task role carries"),
     Output("exec_log_group_name", Kind.STRING, "log group of ECS Exec sessions"),
+    # 1.1
+    Output("private_subnets_by_zone", Kind.MAP, "one private subnet per zone, by zone name (EFS mount targets: one per zone)"),
+    Output(
+        "file_systems",
+        Kind.MAP,
+        "the shared EFS file systems of [[file_systems]], by name: { id, arn, security_group_id } (services add their access point and NFS rule)",
+    ),
 )
 BY_NAME: Mapping[str, Output] = {output.name: output for output in OUTPUTS}
 

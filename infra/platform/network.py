@@ -58,7 +58,8 @@ from infra.platform.variables import PlatformKnobs
 
 class Network(Construct):
     """Typed outputs: `vpc_id`, `vpc_cidr`, `public_subnet_ids`, `private_subnet_ids`,
-    `database_subnet_ids`; `load_balancer_checks` and `database_checks`, the lifecycle (with
+    `database_subnet_ids`, `private_subnets_by_zone` (zone -> one private subnet);
+    `load_balancer_checks` and `database_checks`, the lifecycle (with
     preconditions on an existing network's subnets, else None) of the resources placed in
     those tiers."""
 
@@ -121,6 +122,12 @@ class Network(Construct):
         self.public_subnet_ids = [s.id for s in tiers["public"]]
         self.private_subnet_ids = [s.id for s in tiers["private"]]
         self.database_subnet_ids = [s.id for s in tiers["database"]]
+        # One private subnet per zone (an EFS file system takes one mount target per zone): with
+        # several subnets in a zone, zipmap keeps the last ("zipmap Function", Terraform docs:
+        # "the value with the highest index is used").
+        self.private_subnets_by_zone = Fn.zipmap(
+            [s.availability_zone for s in tiers["private"]], [s.id for s in tiers["private"]]
+        )
 
         public_zones = Fn.distinct([s.availability_zone for s in tiers["public"]])
         self.load_balancer_checks = TerraformResourceLifecycle(
@@ -230,6 +237,7 @@ class Network(Construct):
         self.public_subnet_ids = [s.id for s in public]
         self.private_subnet_ids = [s.id for s in private]
         self.database_subnet_ids = [s.id for s in database]
+        self.private_subnets_by_zone = {az: s.id for az, s in zip(availability_zones, private)}
         self._flow_logs(env, kms_key_arn)
 
     def _subnet(self, id_: str, address: str, cidr: str, az: str, name: str, tier: str) -> Subnet:

@@ -10,7 +10,9 @@
                     `subscribe` (worker): its queue's subscriptions and its queue's policy
     security group  its own, and the rules admitting it elsewhere      infra.service.security_group
     roles           exec / task (under the boundary) / build / pipeline  infra.service.roles
-    task definition family <env>-<service>, one container              infra.service.container_definition
+    task definition family <env>-<service>: the service's container, its sidecars, the log
+                    router and trace collector when asked for  infra.service.container_definition
+    volumes         EFS: own file system or a shared one, access point  infra.service.volumes
     route           web: target group + listener rule; all: Cloud Map  infra.service.route
     domain          web with [routes] hosts: certificate, listener       infra.service.domain
                     certificate, alias records in the environment's zone
@@ -57,6 +59,7 @@ from cdktf_cdktf_provider_aws.ecs_service import (
 )
 from cdktf_cdktf_provider_aws.ecs_task_definition import (
     EcsTaskDefinition,
+    EcsTaskDefinitionEphemeralStorage,
     EcsTaskDefinitionRuntimePlatform,
     EcsTaskDefinitionVolume,
 )
@@ -70,8 +73,8 @@ from infra.config.specs import CapacityProvider, EnvironmentSpec, ImageSource, S
 from infra.expressions import jsonencode
 from infra.service import secrets
 from infra.service.alarms import ServiceAlarms
-from infra.service import connect
-from infra.service.container_definition import TMP_VOLUME, ContainerRefs, container_definition, deadline_container
+from infra.service import connect, sidecars
+from infra.service.container_definition import ContainerRefs, container_definitions, scratch_volumes
 from infra.service.domain import ServiceDomain
 from infra.service.events import QueueSubscriptions, ServiceTopics
 from infra.service.job import ScheduledJob
@@ -84,6 +87,7 @@ from infra.service.route import LoadBalancerRoute, discovery_service
 from infra.service.scaling import ServiceScaling
 from infra.service.security_group import ServiceSecurityGroup
 from infra.service.variables import ServiceKnobs
+from infra.service.volumes import ServiceVolumes
 
 
 class Microservice(Construct):
@@ -92,10 +96,10 @@ class Microservice(Construct):
     Typed outputs: `name` (`<env>-<service>`), `log_group`, `repository` (None for external
     images), `image`, `image_tag_parameter` (None for external images), `queues` (worker),
     `topics` (None without `publish`), `subscriptions` (None without `subscribe`),
-    `security_group`, `roles`, `container_definitions`, `task_definition`, `route` (web),
-    `domain` (web with hosts), `discovery`, `service`, `alarms`, `scaling`, `pipeline` (None
-    for external images), `job` (kind = "job" only; a job has no route, domain, discovery,
-    service, alarms or scaling: None).
+    `security_group`, `volumes` (None without [[volumes]]), `roles`, `container_definitions`,
+    `task_definition`, `route` (web), `domain` (web with hosts), `discovery`, `service`,
+    `alarms`, `scaling`, `pipeline` (None for external images), `job` (kind = "job" only; a
+    job has no route, domain, discovery, service, alarms or scaling: None).
 
     `knobs`: the values operators may set at apply time (the stack's variables); without them,
     the spec's values.
@@ -165,8 +169,14 @@ class Microservice(Construct):
         )
 
         container_secrets = {var: secrets.value_from(ref, arns) for var, ref in spec.secrets.items()}
+        # A sidecar's [secrets] are read like the service's: by the execution role, each by name.
+        sidecar_secrets = {
+            sidecar.name: {var: secrets.value_from(ref, arns) for var, ref in sidecar.secrets.items()}
+            for sidecar in spec.sidecars
+        }
         own_resources: dict[str, str] = {}
-        secret_resources = sorted({secrets.policy_resource(ref, arns) for ref in spec.secrets.values()})
+        all_secret_refs = [*spec.secrets.values(), *(ref for sidecar in spec.sidecars for ref in sidecar.secrets.values())]
+        secret_resources = sorted({secrets.policy_resource(ref, arns) for ref in all_secret_refs})
         environment: dict[str, str] = {}
         if spec.database:
             container_secrets["DB_SECRET"] = platform.database_secret_arn
@@ -187,6 +197,11 @@ class Microservice(Construct):
         if self.topics is not None:
             environment.update({topic.variable: self.topics.arns[topic.name] for topic in spec.publish})
 
+        self.volumes = (
+            ServiceVolumes(self, "volumes", env=env, spec=spec, platform=platform, security_group_id=self.security_group.id)
+            if spec.volumes
+            else None
+        )
         self.roles = ServiceRoles(
             self,
             "iam",
@@ -201,21 +216,22 @@ class Microservice(Construct):
             topic_arns=list(self.topics.arns.values()) if self.topics is not None else [],
             ecs_service_name=name,
             build_project_name=name,
+            extra_task_statements=[
+                *sidecars.task_statements(spec, arns, self.log_group.name),
+                *(self.volumes.task_statements if self.volumes else []),
+            ],
         )
-        self.container_definitions = [
-            container_definition(
-                spec,
-                ContainerRefs(
-                    image=self.image,
-                    log_group=self.log_group.name,
-                    region=env.region,
-                    environment=environment,
-                    secrets=container_secrets,
-                ),
-            )
-        ]
-        if spec.job is not None:
-            self.container_definitions.append(deadline_container(spec, self.container_definitions[0]))
+        self.container_definitions = container_definitions(
+            spec,
+            ContainerRefs(
+                image=self.image,
+                log_group=self.log_group.name,
+                region=env.region,
+                environment=environment,
+                secrets=container_secrets,
+                sidecar_secrets=sidecar_secrets,
+            ),
+        )
         self.task_definition = EcsTaskDefinition(
             self,
             "task",
@@ -230,8 +246,19 @@ class Microservice(Construct):
             execution_role_arn=self.roles.execution_role_arn,
             task_role_arn=self.roles.task_role_arn,
             container_definitions=jsonencode(self.container_definitions, scope=self),
-            # Fargate: task ephemeral storage; EC2: a Docker-managed scratch volume.
-            volume=[EcsTaskDefinitionVolume(name=TMP_VOLUME)],
+            # Each container's /tmp (Fargate: task ephemeral storage; EC2: a Docker-managed
+            # scratch volume), then the EFS volumes.
+            volume=[
+                *(EcsTaskDefinitionVolume(name=volume) for volume in scratch_volumes(spec)),
+                *(self.volumes.task_volumes if self.volumes else []),
+            ],
+            # AWS docs, "Fargate task ephemeral storage for Amazon ECS": 20 GiB unless raised
+            # (21-200 GiB, platform version 1.4.0 or later); the loader keeps it to Fargate.
+            ephemeral_storage=(
+                EcsTaskDefinitionEphemeralStorage(size_in_gib=spec.ephemeral_storage)
+                if spec.ephemeral_storage is not None
+                else None
+            ),
         )
         named(self.task_definition, spec.name)
         if spec.job is not None:
@@ -421,6 +448,12 @@ class Microservice(Construct):
             # Operators move the count through min_count/max_count (infra.service.variables).
             lifecycle=TerraformResourceLifecycle(ignore_changes=["desired_count"]),
             # The target group must be attached to the listener before ECS registers targets,
-            # and the first tasks must be able to read their secrets and queue.
-            depends_on=[*([route.listener_rule] if route else []), *self.roles.task_policies] or None,
+            # the first tasks must be able to read their secrets and queue,
+            # and its EFS volumes must be mountable (mount targets, access points, NFS rules).
+            depends_on=[
+                *([route.listener_rule] if route else []),
+                *self.roles.task_policies,
+                *(self.volumes.ready if self.volumes else []),
+            ]
+            or None,
         )

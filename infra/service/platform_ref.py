@@ -21,6 +21,7 @@ from cdktf import (
     DataTerraformRemoteStateS3,
     NamedRemoteWorkspace,
     TerraformRemoteState,
+    Token,
 )
 from constructs import Construct
 
@@ -65,6 +66,8 @@ class PlatformRef(Construct):
     alarm_topic_arn: str
     task_role_boundary_arn: str
     exec_log_group_name: str
+    private_subnets_by_zone: dict[str, Any]
+    file_systems: dict[str, Any]
 
     def __init__(self, scope: Construct, id_: str, *, env: EnvironmentSpec) -> None:
         super().__init__(scope, id_)
@@ -90,6 +93,8 @@ def _read(state: TerraformRemoteState, output: contract.Output) -> Any:
         return state.get_list(output.name)
     if output.kind is contract.Kind.NUMBER:
         return state.get_number(output.name)
+    if output.kind is contract.Kind.MAP:
+        return Token.as_any_map(state.get(output.name))
     return state.get_string(output.name)
 
 

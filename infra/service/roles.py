@@ -5,7 +5,8 @@
             with `database = true`).
   task      the application's role, under the platform's permissions boundary
             (`task_role_boundary_arn`): its queue (worker), publishing to its own topics
-            (`publish`), ECS Exec's channels (`enable_exec`), and the manifest's `[[permissions]]`.
+            (`publish`), ECS Exec's channels (`enable_exec`), the manifest's `[[permissions]]`,
+            and what its log router, trace collector and EFS volumes need (`extra_task_statements`).
   build     CodeBuild: its own log group, push/pull on its own repository, the pipeline
             artifacts. Not the image-tag parameter: the build runs the repository's code.
   record    the pipeline's last step, after a successful deployment: write the deployed tag
@@ -88,6 +89,7 @@ class ServiceRoles(Construct):
         ecs_service_name: str,
         build_project_name: str,
         topic_arns: Sequence[str] = (),
+        extra_task_statements: Sequence[DataAwsIamPolicyDocumentStatement] = (),
     ) -> None:
         super().__init__(scope, id_)
         names = Names.of(self)
@@ -121,7 +123,9 @@ class ServiceRoles(Construct):
             source_account=arns.account_id,
             permissions_boundary=platform.task_role_boundary_arn,
         )
-        task_statements = self._task_statements(spec, platform, arns, own_resources, topic_arns)
+        # What the task's other parts need (its log router, trace collector, EFS volumes:
+        # infra.service.sidecars, infra.service.volumes), after the service's own.
+        task_statements = self._task_statements(spec, platform, arns, own_resources, topic_arns) + list(extra_task_statements)
         if task_statements:
             self.task_policies.append(
                 inline_policy(self, "task-policy", role=task, name="application", statements=task_statements)
