@@ -527,6 +527,7 @@ CONTAINER_ROWS = [
     web("a_sidecar_has_no_image", "required", "sidecars[0].image", "is required", sidecars=[{"name": "proxy"}]),
     web("a_sidecar_key_is_misspelled", "unknown key", "sidecars[0].imgae", "did you mean 'image'", **sidecar(imgae="x")),
     web("a_sidecar_takes_the_services_name", "cross-field", "sidecars[0].name", "already the name of the service's container", **sidecar(name="web")),
+    job("a_sidecar_takes_the_deadline_containers_name", "cross-field", "sidecars[0].name", "already the name of another container", **sidecar(name="job_deadline")),
     web("two_sidecars_share_a_name", "cross-field", "sidecars[1].name", "already the name of another container", sidecars=[PROXY, PROXY]),
     web("a_sidecar_takes_the_log_routers_name", "cross-field", "sidecars[0].name", "already the name of another container", logging={"driver": "firelens"}, **sidecar(name="log_router")),
     web("a_sidecar_name_has_a_dot", "aws rule", "sidecars[0].name", "container name", **sidecar(name="proxy.v2")),

@@ -41,6 +41,7 @@ from infra.config.specs import (
     Architecture,
     BackendKind,
     CapacityProvider,
+    DEADLINE_CONTAINER,
     DependencyCondition,
     ImageSource,
     LOG_ROUTER,
@@ -1715,8 +1716,6 @@ class ServiceFile(Model):
             where = "environment" if JOB_TIMEOUT_VAR in self.environment else "secrets"
             raise invalid(f"{JOB_TIMEOUT_VAR} is set by the platform for a job (its timeout)", where)
 
-
-
     @model_validator(mode="after")
     def _container_rules(self) -> "ServiceFile":
         """The task's containers: names, dependencies, ports, limits and volumes, as ECS checks
@@ -1731,6 +1730,8 @@ class ServiceFile(Model):
             containers[LOG_ROUTER] = (True, False)
         if self.tracing is not None:
             containers[TRACE_COLLECTOR] = (True, True)  # the collector's own /healthcheck
+        if self.kind == ServiceKind.JOB.value:
+            containers[DEADLINE_CONTAINER] = (True, False)  # ends a run at its timeout
         reserved_ports = {
             **({port: f"the FireLens log router ([logging] driver = \"firelens\")" for port in limits.LOG_ROUTER_PORTS} if firelens else {}),
             **({port: "the trace collector ([tracing])" for port in limits.TRACE_COLLECTOR_PORTS} if self.tracing else {}),

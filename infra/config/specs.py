@@ -75,6 +75,8 @@ class DependencyCondition(str, Enum):
 # The containers the platform adds to a task beside the service's own and its sidecars.
 LOG_ROUTER = "log_router"  # [logging] driver = "firelens"
 TRACE_COLLECTOR = "aws-otel-collector"  # [tracing] collector = "adot"
+# kind = "job": the container that ends a run at its timeout (infra.service.container_definition).
+DEADLINE_CONTAINER = "job_deadline"
 
 
 # ---------------------------------------------------------------------------------

@@ -22,6 +22,7 @@ from typing import Any
 
 from infra.config.schema import JOB_TIMEOUT_VAR
 from infra.config.specs import (
+    DEADLINE_CONTAINER,
     LOG_ROUTER,
     TRACE_COLLECTOR,
     DependencyCondition,
@@ -32,9 +33,6 @@ from infra.config.specs import (
 from infra.service import connect
 
 TMP_VOLUME = "tmp"
-# A job's second container (`deadline_container`). Service names have no "_", so no job's own
-# container can be called this.
-DEADLINE_CONTAINER = "job_deadline"
 DEADLINE_EXIT_CODE = 124  # what coreutils' `timeout` exits with when the limit struck
 # ECS container health check limits ("HealthCheck", Amazon ECS API Reference).
 HEALTH_INTERVAL_RANGE = (5, 300)
