@@ -245,7 +245,7 @@ SERVICE_ROWS = [
     web("desired_count_is_outside_min_and_max", "cross-field", "desired_count", "outside min_count..max_count", desired_count=5, min_count=1, max_count=3),
     web("max_count_is_zero", "range", "max_count", "0 is out of range (1..1000)", desired_count=0, min_count=0, max_count=0),
     web("computed_max_count_is_zero", "range", "max_count", "(the default: max(desired_count, min_count))", desired_count=0),
-    web("min_healthy_percent_is_above_100", "range", "min_healthy_percent", "out of range (0..100)", min_healthy_percent=150),
+    web("min_healthy_percent_is_above_100", "range", "deployment.min_healthy_percent", "out of range (0..100)", deployment={"min_healthy_percent": 150}),
     web("cpu_target_is_zero", "range", "scaling.cpu_target", "out of range (1..100)", scaling={"cpu_target": 0}),
     web("arm64_runs_on_x86_ec2_capacity", "aws rule", "architecture", "ARM64 cannot run on the EC2 capacity: t3.medium (cluster.ec2.instance_type in environments/dev.toml) is an x86_64 instance type", architecture="ARM64", capacity="EC2"),
     Bad("x86_runs_on_graviton_ec2_capacity", "aws rule", lambda p: p.env(cluster={"ec2": {"instance_type": "m7g.large"}}).service(capacity="EC2"), WEB_TOML, "architecture", "X86_64 cannot run on the EC2 capacity: m7g.large"),

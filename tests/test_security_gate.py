@@ -273,6 +273,13 @@ STAR_RESOURCE_ALLOWED = {
     "ec2messages:GetEndpoint",
     "ec2messages:GetMessages",
     "ec2messages:SendReply",
+    # CodeDeploy's ECS blue/green role (infra.service.blue_green): the Describe calls of Elastic
+    # Load Balancing have no resource-level permissions; CreateTaskSet has no resource type
+    # (its ecs:service condition names the one service).
+    "elasticloadbalancing:DescribeListeners",
+    "elasticloadbalancing:DescribeRules",
+    "elasticloadbalancing:DescribeTargetGroups",
+    "ecs:CreateTaskSet",
 }
 REFERENCE = re.compile(r"^\$\{data\.aws_iam_policy_document\.([A-Za-z0-9_-]+)\.json\}$")
 # Attributes holding a policy document: identity policies and resource policies.

@@ -52,6 +52,11 @@ class PipelineSource(str, Enum):
     S3 = "s3"  # a zip of the repository uploaded to the artifacts bucket
 
 
+class DeploymentStrategy(str, Enum):
+    ROLLING = "rolling"  # the ECS deployment controller: rolling update, circuit breaker, alarms
+    BLUE_GREEN = "blue_green"  # CodeDeploy's ECS blue/green (provider 5.x; 6.x has it natively in ECS)
+
+
 # ---------------------------------------------------------------------------------
 # Environment
 # ---------------------------------------------------------------------------------
@@ -139,6 +144,7 @@ class LoadBalancerSpec:
     idle_timeout: int  # seconds
     waf: bool
     access_log_retention_days: int
+    test_listener_port: int | None = None  # the shared test listener of blue/green deployments
 
     @property
     def https(self) -> bool:
@@ -181,12 +187,26 @@ class RegistrySpec:
 
 
 @dataclass(frozen=True, kw_only=True)
+class PeerEnvironment:
+    """Another environment of the same account and Region, named by the naming scheme only
+    (never a reference into its stacks)."""
+
+    name: str
+    workspaces: bool  # its names carry the Terraform workspace outside `default` (not a cloud backend)
+
+
+@dataclass(frozen=True, kw_only=True)
 class PipelineSpec:
     source: PipelineSource
     connection_arn: str | None
     repository: str  # "owner/repo" of the monorepo
     branch: str
     manual_approval: bool
+    # Build once, promote: this environment's pipelines build, deploy `promote_from` first and
+    # promote the same image digest here; `promoted_to`: the environment whose pipelines
+    # deploy this one's services (they have none of their own then).
+    promote_from: PeerEnvironment | None = None
+    promoted_to: PeerEnvironment | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -218,6 +238,7 @@ class EnvironmentSpec:
     pipeline: PipelineSpec
     namespace: str  # Cloud Map private DNS namespace
     imports: tuple[ImportSpec, ...]  # into the platform stack
+    account_id: str | None = None  # the account its stacks may be applied to (None: not pinned)
 
 
 # ---------------------------------------------------------------------------------
@@ -313,6 +334,39 @@ class PermissionSpec:
 # Names a `[[permissions]]` resource may use for the service's own things.
 OWN_RESOURCES = ("queue", "dlq")
 
+# The alarms each kind of service has (infra.service.alarms, by purpose), which
+# `[deployment] rollback_alarms` may name.
+SERVICE_ALARMS: dict[str, tuple[str, ...]] = {
+    "web": ("cpu-high", "memory-high", "http-5xx", "unhealthy-hosts"),
+    "backend": ("cpu-high", "memory-high"),
+    "worker": ("cpu-high", "memory-high", "queue-age", "dlq-not-empty"),
+}
+# `rollback_alarms = true`: what says a release is broken. A web service: its targets answer
+# 5xx or fail the load balancer's health check. Others: AWS recommends CPUUtilization and
+# MemoryUtilization for an existing application ("How CloudWatch alarms detect Amazon ECS
+# deployment failures", Recommended alarms:
+# https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-alarm-failure.html).
+DEFAULT_ROLLBACK_ALARMS: dict[str, tuple[str, ...]] = {
+    "web": ("http-5xx", "unhealthy-hosts"),
+    "backend": ("cpu-high", "memory-high"),
+    "worker": ("cpu-high", "memory-high"),
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeploymentSpec:
+    """How a new task definition reaches the running service (`[deployment]`)."""
+
+    strategy: DeploymentStrategy
+    rollback_alarms: tuple[str, ...]  # purposes of the service's own alarms (infra.service.alarms)
+    min_healthy_percent: int
+    max_percent: int
+    termination_wait: int  # blue_green: minutes the old tasks stay after the traffic moved
+
+    @property
+    def blue_green(self) -> bool:
+        return self.strategy is DeploymentStrategy.BLUE_GREEN
+
 
 @dataclass(frozen=True, kw_only=True)
 class BuildSpec:
@@ -346,12 +400,14 @@ class ServiceSpec:
     read_only_root_filesystem: bool
     user: str
     enable_exec: bool  # ECS Exec
-    min_healthy_percent: int
-    max_percent: int
+    deployment: DeploymentSpec
     build: BuildSpec
     allow_from: tuple[str, ...] = ()  # backend: the services whose tasks may connect to its port
     permissions: tuple[PermissionSpec, ...] = ()  # the application's own IAM permissions
     imports: tuple[ImportSpec, ...] = ()  # into this environment's stack of the service
+    # With `[pipeline] promote_from`: how the service is deployed in that environment, which
+    # this environment's pipeline deploys first.
+    upstream_strategy: DeploymentStrategy | None = None
 
     @property
     def uses_fargate(self) -> bool:

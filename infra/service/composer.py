@@ -2,30 +2,37 @@
 
     log group       /ecs/<env>/<service>, KMS, retention from the environment
     repository      ECR `<env>/<service>` (ECR images)                 infra.service.registry
-    image           ECR: `<repository url>:<tag>`, the tag read from the SSM parameter
-                    /ecs-platform/<env>/<service>/image-tag unless the stack's `image_tag`
-                    variable pins one (infra.service.variables); external: the URI as given
+    image           ECR: `<repository url>@<digest>` (or `:<tag>` before the first pipeline
+                    run), read from the SSM parameter /ecs-platform/<env>/<service>/image-tag
+                    unless the stack's `image_tag` variable pins one (infra.service.variables);
+                    external: the URI as given
     queues          worker: SQS queue + DLQ                             infra.service.queue
     security group  its own, and the rules admitting it elsewhere      infra.service.security_group
-    roles           exec / task (under the boundary) / build / pipeline  infra.service.roles
+    roles           exec / task (under the boundary) / build / record / pipeline  infra.service.roles
     task definition family <env>-<service>, one container              infra.service.container_definition
     route           web: target group + listener rule; all: Cloud Map  infra.service.route
-    service         ECS service <env>-<service>: circuit breaker with rollback, private
-                    subnets, its own security group, capacity-provider strategy
-    alarms, scaling, pipeline                                           infra.service.alarms / scaling / pipeline
+    alarms          before the service: the rollback alarms are some of them    infra.service.alarms
+    service         ECS service <env>-<service>: private subnets, its own security group,
+                    capacity-provider strategy; `[deployment]`: rolling (circuit breaker and
+                    rollback alarms) or blue_green (the CODE_DEPLOY controller)
+    blue/green      CodeDeploy application, deployment group, role          infra.service.blue_green
+    scaling, pipeline                                                    infra.service.scaling / pipeline
+                    (the pipeline lives in this stack unless another environment promotes
+                    from this one: infra.service.delivery)
 
 The image tag: Terraform and the pipeline split the work
 ------------------------------------------------------
-For ECR images the pipeline owns the tag. CodeBuild pushes `<repository>:<commit>`; the
-ECS deploy action registers a revision with that image and rolls it out; only when that
-deployment succeeded does the pipeline's record step write `<commit>` to the SSM parameter
-`/ecs-platform/<env>/<service>/image-tag` (an image that was rejected at approval or rolled
-back by the circuit breaker is never recorded). Terraform creates the parameter with
-`image.tag` (default "bootstrap") and ignores later changes to its value, and builds the
-container image from the parameter's *current* value. So a `terraform apply` after a
-pipeline run registers a revision with the image that is running, never the old one and
-never one that did not pass. An operator may pin another tag for one apply with the stack's
-`image_tag` variable (`infra.service.variables`); the parameter keeps the pipeline's tag.
+For ECR images the pipeline owns the image. CodeBuild pushes `<repository>:<commit>` and hands
+the deploy action `<repository>@sha256:<digest>`; the deploy action registers a revision with
+that image and rolls it out; only when that deployment succeeded does the pipeline's record
+step write the digest (`sha256:...`) to the SSM parameter `/ecs-platform/<env>/<service>/image-tag`
+(an image that was rejected at approval or rolled back is never recorded). Terraform creates
+the parameter with `image.tag` (default "bootstrap") and ignores later changes to its value,
+and builds the container image from the parameter's *current* value: `<repository>@<digest>`,
+or `<repository>:<tag>` for a tag. So a `terraform apply` after a pipeline run registers a
+revision with the image that is running, never the old one and never one that did not pass.
+An operator may pin another tag or digest for one apply with the stack's `image_tag` variable
+(`infra.service.variables`); the parameter keeps the pipeline's digest.
 
 Secrets never appear in the configuration, the plan or the task definition: the container
 gets them through `secrets[].valueFrom` (ARNs), the database password as DB_SECRET from the
@@ -40,8 +47,10 @@ from constructs import Construct
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.ecs_service import (
     EcsService,
+    EcsServiceAlarms,
     EcsServiceCapacityProviderStrategy,
     EcsServiceDeploymentCircuitBreaker,
+    EcsServiceDeploymentController,
     EcsServiceLoadBalancer,
     EcsServiceNetworkConfiguration,
     EcsServiceOrderedPlacementStrategy,
@@ -62,7 +71,9 @@ from infra.config.specs import CapacityProvider, EnvironmentSpec, ImageSource, S
 from infra.expressions import jsonencode
 from infra.service import secrets
 from infra.service.alarms import ServiceAlarms
+from infra.service.blue_green import BlueGreenDeployment
 from infra.service.container_definition import TMP_VOLUME, ContainerRefs, container_definition
+from infra.service.delivery import deploy_targets, has_own_pipeline
 from infra.service.pipeline import ServicePipeline
 from infra.service.platform_ref import PlatformRef
 from infra.service.queue import ServiceQueues
@@ -143,6 +154,9 @@ class Microservice(Construct):
             environment["QUEUE_URL"] = self.queues.queue.url
             own_resources.update(queue=self.queues.queue.arn, dlq=self.queues.dead_letter_queue.arn)
 
+        # The environments this stack's pipeline deploys (none: another stack's pipeline deploys
+        # this service, or it has no image to build): infra.service.delivery.
+        self.targets = deploy_targets(self, env, spec) if has_own_pipeline(env, spec) else ()
         self.roles = ServiceRoles(
             self,
             "iam",
@@ -156,6 +170,7 @@ class Microservice(Construct):
             own_resources=own_resources,
             ecs_service_name=name,
             build_project_name=name,
+            targets=self.targets,
         )
         self.container_definitions = [
             container_definition(
@@ -195,8 +210,9 @@ class Microservice(Construct):
         self.discovery = named(
             discovery_service(self, "discovery", name=name, spec=spec, namespace=env.namespace, platform=platform), spec.name
         )
-        self.service = named(self._service(spec, platform, knobs), spec.name)
         target_group = self.route.target_group if self.route else None
+        # Before the service, which names some of them as its rollback alarms; they name the
+        # service by its name (not a reference to it, which would make a cycle).
         self.alarms = ServiceAlarms(
             self,
             "alarms",
@@ -204,11 +220,31 @@ class Microservice(Construct):
             spec=spec.alarms,
             topic_arn=platform.alarm_topic_arn,
             cluster_name=platform.cluster_name,
-            service_name=self.service.name,
+            service_name=name,
             load_balancer_arn_suffix=platform.alb_arn_suffix if target_group else None,
-            target_group_arn_suffix=target_group.arn_suffix if target_group else None,
+            target_group_arn_suffixes=[tg.arn_suffix for tg in self.route.target_groups] if self.route else (),
             queue_name=self.queues.queue.name if self.queues else None,
             dead_letter_queue_name=self.queues.dead_letter_queue.name if self.queues else None,
+        )
+        self.service = named(self._service(spec, platform, knobs), spec.name)
+        self.blue_green = (
+            BlueGreenDeployment(
+                self,
+                "blue-green",
+                env=env,
+                spec=spec,
+                platform=platform,
+                arns=arns,
+                name=name,
+                service_name=self.service.name,
+                route=self.route,
+                alarm_names=self.alarms.names(spec.deployment.rollback_alarms),
+                alarm_arns=self.alarms.arns(spec.deployment.rollback_alarms),
+                execution_role_arn=self.roles.execution_role_arn,
+                task_role_arn=self.roles.task_role_arn,
+            )
+            if spec.deployment.blue_green and self.route is not None
+            else None
         )
         self.scaling = ServiceScaling(
             self,
@@ -224,7 +260,7 @@ class Microservice(Construct):
             queue_name=self.queues.queue.name if self.queues else None,
         )
         self.pipeline = None
-        if self.repository is not None and self.roles.build_role_arn and self.roles.record_role_arn and self.roles.pipeline_role_arn:
+        if self.targets and self.repository is not None and self.roles.build_role_arn and self.roles.record_role_arn and self.roles.pipeline_role_arn:
             self.pipeline = ServicePipeline(
                 self,
                 "pipeline",
@@ -236,6 +272,8 @@ class Microservice(Construct):
                 build_role_arn=self.roles.build_role_arn,
                 record_role_arn=self.roles.record_role_arn,
                 pipeline_role_arn=self.roles.pipeline_role_arn,
+                targets=self.targets,
+                promote_role_arn=self.roles.promote_role_arn,
             )
 
     def _image(self, env: EnvironmentSpec, spec: ServiceSpec, platform: PlatformRef) -> tuple[str, SsmParameter | None]:
@@ -267,6 +305,19 @@ class Microservice(Construct):
     def _service(self, spec: ServiceSpec, platform: PlatformRef, knobs: ServiceKnobs) -> EcsService:
         route = self.route
         on_ec2 = any(item.provider is CapacityProvider.EC2 for item in spec.capacity)
+        deployment = spec.deployment
+        blue_green = deployment.blue_green
+        rollback_alarms = self.alarms.names(deployment.rollback_alarms)
+        # Application Auto Scaling owns the running count once the service exists; without
+        # this every apply would reset it to desired_count (undoing a scale-out under load).
+        # Operators move the count through min_count/max_count (infra.service.variables).
+        ignored = ["desired_count"]
+        if blue_green:
+            # With the CODE_DEPLOY controller only a CodeDeploy deployment changes the task
+            # definition or the load balancer's target group of the service ("UpdateService",
+            # ECS API Reference: https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_UpdateService.html),
+            # and after one the service reports the other target group: both are CodeDeploy's.
+            ignored += ["task_definition", "load_balancer"]
         return EcsService(
             self,
             "service",
@@ -274,9 +325,19 @@ class Microservice(Construct):
             cluster=platform.cluster_arn,
             task_definition=self.task_definition.arn,
             desired_count=knobs.desired_count,
-            deployment_circuit_breaker=EcsServiceDeploymentCircuitBreaker(enable=True, rollback=True),
-            deployment_minimum_healthy_percent=spec.min_healthy_percent,
-            deployment_maximum_percent=spec.max_percent,
+            # AWS docs, "Amazon ECS deployment types": the circuit breaker and the deployment
+            # alarms work with the rolling update (ECS) controller only; CodeDeploy has its own
+            # rollback (infra.service.blue_green), on the same alarms:
+            # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-alarm-failure.html
+            deployment_controller=EcsServiceDeploymentController(type="CODE_DEPLOY") if blue_green else None,
+            deployment_circuit_breaker=None if blue_green else EcsServiceDeploymentCircuitBreaker(enable=True, rollback=True),
+            alarms=(
+                EcsServiceAlarms(alarm_names=rollback_alarms, enable=True, rollback=True)
+                if rollback_alarms and not blue_green
+                else None
+            ),
+            deployment_minimum_healthy_percent=deployment.min_healthy_percent,
+            deployment_maximum_percent=deployment.max_percent,
             health_check_grace_period_seconds=spec.health_check.grace_period if route else None,
             enable_execute_command=spec.enable_exec,
             network_configuration=EcsServiceNetworkConfiguration(
@@ -310,11 +371,8 @@ class Microservice(Construct):
             propagate_tags="SERVICE",
             enable_ecs_managed_tags=True,
             wait_for_steady_state=False,
-            # Application Auto Scaling owns the running count once the service exists; without
-            # this every apply would reset it to desired_count (undoing a scale-out under load).
-            # Operators move the count through min_count/max_count (infra.service.variables).
-            lifecycle=TerraformResourceLifecycle(ignore_changes=["desired_count"]),
+            lifecycle=TerraformResourceLifecycle(ignore_changes=ignored),
             # The target group must be attached to the listener before ECS registers targets,
             # and the first tasks must be able to read their secrets and queue.
-            depends_on=[*([route.listener_rule] if route else []), *self.roles.task_policies] or None,
+            depends_on=[*(route.listener_rules if route else []), *self.roles.task_policies] or None,
         )
