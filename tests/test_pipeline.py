@@ -179,7 +179,12 @@ def test_only_the_record_step_may_write_the_deployed_tag_and_it_runs_after_the_d
     (record,) = stages(stack)["Record"]
     assert (record["provider"], record["input_artifacts"]) == ("CodeBuild", ["build"])
     project = by_path(stack, "aws_codebuild_project", "pipeline/record")
-    assert record["configuration"] == {"ProjectName": ref(stack, "aws_codebuild_project", "pipeline/record", "name")}
+    assert record["configuration"]["ProjectName"] == ref(stack, "aws_codebuild_project", "pipeline/record", "name")
+    # The action names the parameter it records (one record project serves every environment a
+    # promoting pipeline deploys: tests/test_rollouts.py).
+    assert jsondoc(record["configuration"]["EnvironmentVariables"]) == [
+        {"name": "IMAGE_TAG_PARAMETER", "value": f"/ecs-platform/{env}/web/image-tag", "type": "PLAINTEXT"}
+    ]
     assert project["name"] == f"{env}-web-record"
     assert project["service_role"] == ref(stack, "aws_iam_role", "iam/record", "arn")
     assert "privileged_mode" not in project["environment"]

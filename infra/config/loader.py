@@ -856,12 +856,13 @@ def _check_services(env: EnvironmentSpec, specs: Sequence[ServiceSpec]) -> None:
         resource_name = f"{env.name}-{spec.name}"
         if not limits.LB_NAME.fullmatch(resource_name):
             raise ConfigError(spec.file, "name", f"{resource_name!r} (<env>-<name>) exceeds the 32-character target group name limit")
-        if spec.deployment.blue_green and not limits.LB_NAME.fullmatch(f"{resource_name}{limits.SECOND_TARGET_GROUP_SUFFIX}"):
+        second = f"{resource_name}{limits.SECOND_TARGET_GROUP_SUFFIX}"
+        if spec.deployment.blue_green and not limits.LB_NAME.fullmatch(second):
             raise ConfigError(
                 spec.file,
                 "deployment.strategy",
-                f"blue_green needs a second target group {resource_name}{limits.SECOND_TARGET_GROUP_SUFFIX!r}, longer than the"
-                " 32 characters AWS allows a target group name: shorten the service name",
+                f"blue_green needs a second target group {second!r}, longer than the 32 characters AWS allows a target"
+                " group name: shorten the service name",
             )
     routed = [(s, s.route) for s in specs if s.route is not None]
     for i, (a, route_a) in enumerate(routed):

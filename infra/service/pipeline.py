@@ -147,7 +147,7 @@ class ServicePipeline(Construct):
             if env.pipeline.manual_approval:
                 stages["Approval"] = self._approval_stage()
             stages["Deploy"] = self._deploy_stage("Deploy", home, BUILD_ARTIFACT)
-            stages["Record"] = self._codebuild_stage("Record", "RecordDeployedTag", record.name, [BUILD_ARTIFACT])
+            stages["Record"] = self._record_stage("Record", record.name, home, BUILD_ARTIFACT)
         else:
             if promote_role_arn is None:
                 raise ValueError(f"{spec.file}: a pipeline that promotes from {first.env_name} needs the promote role")
