@@ -156,15 +156,22 @@ def _ingress_ports(endpoint: str, group_name: str) -> set[tuple[int, str]]:
 # the state by the provider, which would plan a replacement for a ForceNew attribute.
 VARIABLE_PLANS = (
     (
-        "dev-web",
+        "dev-api",
         {"image_tag": "pinned-1", "max_count": "8"},
-        # A task definition revision is immutable: a pin registers a new one, and the service
-        # moves to it; the scaling target's range is updated in place.
+        # A task definition revision is immutable: a pin registers a new one, and the (rolling)
+        # service moves to it; the scaling target's range is updated in place.
         {
             "aws_ecs_task_definition": ["delete", "create"],
             "aws_ecs_service": ["update"],
             "aws_appautoscaling_target": ["update"],
         },
+    ),
+    (
+        "dev-web",
+        {"image_tag": "pinned-1"},
+        # Blue/green: the pin registers a revision, and the service stays as it is: only a
+        # CodeDeploy deployment moves it (the pipeline's, infra.service.blue_green).
+        {"aws_ecs_task_definition": ["delete", "create"]},
     ),
     (
         "dev-platform",

@@ -561,3 +561,19 @@ def test_the_promoting_stacks_validate_and_pass_checkov(variants: Synth, terrafo
     ]
     assert sum(r.get("summary", {}).get("parsing_errors", 0) for r in reports) == 0
     assert not failed, failed
+
+
+def test_account_id_pins_the_providers_account_except_on_the_emulator(tmp_path: Path) -> None:
+    from cdktf import Testing
+
+    from infra.stacks import EnvironmentStack
+
+    project = Project(tmp_path).env(account_id="111111111111")
+    (env,) = project.load().environments
+    assert env.account_id == "111111111111"
+    stack = EnvironmentStack(Testing.app(), "dev-x", env=env, local=None, component="x")
+    (provider,) = json.loads(Testing.synth(stack))["provider"]["aws"]
+    assert provider["allowed_account_ids"] == ["111111111111"]
+    # The emulator answers as its own account: a local deployment drops the pin.
+    (local,) = project.load(local_endpoint="http://127.0.0.1:4566").environments
+    assert local.account_id is None

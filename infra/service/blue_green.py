@@ -47,6 +47,9 @@ from cdktf_cdktf_provider_aws.codedeploy_deployment_group import (
     CodedeployDeploymentGroupLoadBalancerInfoTargetGroupPairInfoTestTrafficRoute,
 )
 
+from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import DataAwsIamPolicyDocumentStatement
+from cdktf_cdktf_provider_aws.iam_role import IamRole
+
 from infra import naming
 from infra.addresses import named
 from infra.arns import Arns
@@ -179,7 +182,7 @@ class BlueGreenDeployment(Construct):
         execution_role_arn: str,
         task_role_arn: str,
         names: Names,
-    ):  # type: ignore[no-untyped-def]
+    ) -> IamRole:
         role = service_role(
             self,
             "codedeploy",
@@ -218,7 +221,9 @@ class BlueGreenDeployment(Construct):
         return role
 
 
-def _revision_store(scope: Construct, env: EnvironmentSpec, platform: PlatformRef, arns: Arns):  # type: ignore[no-untyped-def]
+def _revision_store(
+    scope: Construct, env: EnvironmentSpec, platform: PlatformRef, arns: Arns
+) -> tuple[str, DataAwsIamPolicyDocumentStatement]:
     """Where the pipeline that deploys this service keeps its artifacts, which CodeDeploy reads
     the revision from: this environment's, or with `[pipeline] promote_from` in another
     environment, that environment's bucket and key, named by the naming scheme (same account,

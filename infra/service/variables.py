@@ -13,7 +13,9 @@ Unset (null, the default), the task definition's image is the parameter's value:
 the pipeline's record step wrote after a successful deployment, as `<repository>@sha256:...`
 (see `infra.service.composer`), or before the first run the initial tag, `<repository>:<tag>`.
 Set, the task definition runs `<repository>:<image_tag>`, or `<repository>@<image_tag>` for a
-digest `sha256:<64 hex>` — a pin, to roll back to a known image or to hold one. The pin lives only in the plan it is
+digest `sha256:<64 hex>` — a pin, to roll back to a known image or to hold one. (A blue/green
+service only registers that revision: CodeDeploy owns its task definition, and its next
+deployment rolls the revision out; infra.service.blue_green.) The pin lives only in the plan it is
 given to: the parameter keeps the pipeline's tag (Terraform ignores its value), the next
 pipeline run deploys its own image through the ECS deploy action, and the next apply without
 `-var image_tag` returns the task definition to the recorded tag. Put a pin that must last in
