@@ -39,7 +39,7 @@ ifneq ($(strip $(SERVICES)),)
 export PLATFORM_SERVICES := $(SERVICES)
 endif
 
-.PHONY: help install synth hcl test unit validate scan fuzz e2e bench local-deploy local-destroy tf-env clean FORCE
+.PHONY: help install synth hcl test unit validate scan fuzz e2e bench local-deploy local-destroy cost diagram service tf-env clean FORCE
 
 help:
 	@echo "make synth          install (first run only) and synthesize every environment into cdktf.out/"
@@ -51,6 +51,9 @@ help:
 	@echo "make fuzz           the configuration fuzz test with 2,000 random examples (make test repeats a fixed 80)"
 	@echo "make e2e            apply/re-plan/destroy every stack of dev against moto"
 	@echo "make bench          synthesis time and memory: the app, what each speed-up saves, the targets"
+	@echo "make cost ENV=dev   synthesize ENV and print its monthly estimate (ENV=dev,prod: side by side; README: What it costs)"
+	@echo "make service NAME=billing KIND=web   a new services/billing/ (web, backend or worker) that synthesizes and tests as is"
+	@echo "make diagram ENV=dev  docs/architecture-<env>.md (Mermaid) and .svg from the configuration (no ENV: all)"
 	@echo "make local-deploy   start moto on loopback and apply dev to it; make local-destroy undoes it"
 	@echo "eval \$$(make -s tf-env)  export the Terraform CLI config for cdktf/terraform used by hand"
 
@@ -84,6 +87,7 @@ synth: install
 	@rm -rf $(BUILD)/synth
 	@$(CDKTF) synth --output $(BUILD)/synth > $(BUILD)/synth.log 2>&1 || { cat $(BUILD)/synth.log; exit 1; }
 	@$(PY) -m tools.stacks install $(BUILD)/synth cdktf.out $(if $(strip $(SERVICES)),,--prune)
+	@$(if $(strip $(SERVICES)),true,$(PY) -m tools.diagram $(ENVS))
 
 # The exit ramp from CDKTF: HashiCorp's `cdktf synth --hcl`, the gaps of its HCL writer repaired
 # (tools/hcl.py, which reads the provider's schema: the mirror or the registry), `terraform fmt`.
@@ -112,6 +116,19 @@ e2e: install
 
 bench: install
 	@$(PY) -m tools.bench
+
+# What an environment costs a month before it exists: its stacks, priced from tools/prices/.
+cost: install
+	@$(MAKE) --no-print-directory synth ENVS=$(or $(ENV),dev) > $(BUILD)/cost-synth.log || { cat $(BUILD)/cost-synth.log; exit 1; }
+	@$(PY) -m tools.cost $(or $(ENV),dev)
+
+# A new service folder: manifest, Dockerfile, app and tests (README: Adding a service).
+service: install
+	@$(PY) -m tools.scaffold "$(NAME)" "$(KIND)"
+
+# The architecture as a picture, from the loaded configuration (README: Architecture pictures).
+diagram: install
+	@$(PY) -m tools.diagram $(ENV)
 
 local-deploy: install
 	@$(PY) -m tools.local_deploy deploy

@@ -47,7 +47,10 @@ def namespace(construct: Any) -> None:
 
 def named(element: Any, name: str, *, was: str | None = None) -> Any:
     """Give a resource or data source the address `<type>.<name>` (call it before anything
-    references the element); `was`: the name it had before, for a `moved` block."""
+    references the element); `was`: the name it had before, for a `moved` block. A service
+    name's '-' becomes '_' (`new-api` → `aws_ecs_service.new_api`), as in construct ids."""
+    name = name.replace("-", "_")
+    was = None if was is None else was.replace("-", "_")
     if not _NAME.match(name):
         raise ValueError(f"{name!r} is not a Terraform resource name (letters, digits, underscores; not a digit first)")
     setattr(element, _ADDRESS, name)

@@ -113,3 +113,18 @@ def test_named_refuses_what_terraform_would_not_accept_as_a_name() -> None:
     app, stack = _stack()
     with pytest.raises(ValueError, match="is not a Terraform resource name"):
         named(SqsQueue(stack, "q", name="q"), "5xx-alarm")
+
+
+def test_a_hyphenated_service_name_gives_underscored_addresses(tmp_path: Any) -> None:
+    """`order-api` is a valid service name (schema); its stack synthesized (it failed in `named`)
+    and its resources read `aws_ecs_service.order_api`, the caller's group too."""
+    from infra.app import build_app
+    from tests.config_builder import BACKEND, Project
+
+    project = Project(tmp_path).service("order-api", BACKEND, allow_from=["web"]).service("web", environment={"API": "${service.order-api.url}"})
+    out = tmp_path / "out"
+    build_app(project.load(), outdir=str(out), services=["order-api"], platform=False).synth()
+    stack = json.loads((out / "stacks" / "dev-order-api" / "cdk.tf.json").read_text())
+    assert "order_api" in stack["resource"]["aws_ecs_service"]
+    assert "caller_web" in stack["data"]["aws_security_group"]
+    assert all(READABLE.match(a.rsplit(".", 1)[1]) for a in _addresses(stack))

@@ -1,0 +1,5 @@
+import sys
+
+from __PKG__ import main
+
+sys.exit(main())
