@@ -60,6 +60,22 @@ class Arns:
     def ecs_service(self, cluster: str, service: str) -> str:
         return self.arn("ecs", f"service/{cluster}/{service}")
 
+    def task_sets(self, cluster: str, service: str) -> str:
+        return self.arn("ecs", f"task-set/{cluster}/{service}/*")
+
+    def codedeploy_application(self, name: str) -> str:
+        return self.arn("codedeploy", f"application:{name}")
+
+    def codedeploy_deployment_group(self, application: str, group: str) -> str:
+        return self.arn("codedeploy", f"deploymentgroup:{application}/{group}")
+
+    def codedeploy_config(self, name: str) -> str:
+        return self.arn("codedeploy", f"deploymentconfig:{name}")
+
+    def keys(self) -> str:
+        """Every KMS key of the account and Region (narrowed by a condition, e.g. kms:ResourceAliases)."""
+        return self.arn("kms", "key/*")
+
     def ecs_tasks(self, cluster: str) -> str:
         return self.arn("ecs", f"task/{cluster}/*")
 

@@ -13,6 +13,7 @@ ENDPOINT_SERVICES: tuple[str, ...] = (
     "autoscaling",
     "cloudwatch",
     "codebuild",
+    "codedeploy",
     "codepipeline",
     "codestarconnections",
     "ec2",

@@ -105,6 +105,7 @@ AUTOSCALING_GROUP = Limit(255, "Auto Scaling group name", 'AWS docs, EC2 Auto Sc
 SCALING_POLICY = Limit(256, "scaling policy / scheduled action name", 'AWS docs, Application Auto Scaling API, "PutScalingPolicy": PolicyName')
 CODEBUILD_PROJECT = Limit(150, "CodeBuild project name", 'AWS docs, CodeBuild API, "CreateProject": name (2-150)')
 CODEPIPELINE = Limit(100, "pipeline name", 'AWS docs, CodePipeline, "Quotas in AWS CodePipeline": pipeline name')
+CODEDEPLOY_NAME = Limit(100, "CodeDeploy application / deployment group name", 'AWS docs, CodeDeploy API, "CreateApplication" / "CreateDeploymentGroup": 1-100 characters')
 WAF_NAME = Limit(128, "web ACL / metric name", 'AWS docs, WAFV2 API, "CreateWebACL": Name, VisibilityConfig.MetricName')
 SCHEDULE = Limit(64, "schedule / schedule group name", 'AWS docs, EventBridge Scheduler API, "CreateSchedule": Name, "CreateScheduleGroup": Name')
 EVENT_RULE = Limit(64, "EventBridge rule name", 'AWS docs, EventBridge API, "PutRule": Name')
@@ -140,6 +141,7 @@ class Names:
         self.prefix_ref: str | None = None
         self._stack: TerraformStack | None = None
         self._host_local: TerraformLocal | None = None
+        self._peer_prefixes: dict[str, str] = {}
 
     def bind(self, stack: TerraformStack) -> None:
         """Declare the `name_prefix` local in `stack`, and keep a reference to it for the names
@@ -148,6 +150,7 @@ class Names:
         self._stack = stack
         local = TerraformLocal(stack, "name_prefix", prefix_expression(self.env_name) if self.workspaces else self.env_name)
         self.prefix_ref = local.as_string
+        self._stack = stack
         # Its check depends on the stack's tightest name, known once every resource is built:
         # computed when the stack is written.
         TerraformLocal(stack, "workspace", Lazy.string_value(_WorkspaceLocal(self)))
@@ -194,6 +197,20 @@ class Names:
                 raise RuntimeError(f"{self.stack}: Names.bind must run before a host name is built")
             self._host_local = TerraformLocal(self._stack, "host_prefix", host_prefix_expression())
         return f"{HOST_PREFIX}{host}"
+    def peer_prefix(self, env_name: str, *, workspaces: bool) -> str:
+        """The prefix of another environment's names, as they are in this stack's workspace:
+        a reference to the local `<env>_name_prefix` (declared once per stack). A stack that
+        names another environment's resources (a pipeline that deploys it) follows the same
+        scheme without reading its state: `dev` in `default`, `dev-<workspace>` elsewhere (the
+        environment's name itself when either stack has no CLI workspaces: a cloud backend).
+        Not registered against a limit: that environment's own stacks hold these names."""
+        if self._stack is None:
+            raise ValueError(f"{self.stack}: peer_prefix needs the stack's names bound first")
+        found = self._peer_prefixes.get(env_name)
+        if found is None:
+            value = prefix_expression(env_name) if workspaces and self.workspaces else env_name
+            found = self._peer_prefixes[env_name] = TerraformLocal(self._stack, f"{env_name}_name_prefix", value).as_string
+        return found
 
     def tag(self, template: str) -> str:
         """A `Name` tag: not unique in AWS, but how operators and scripts tell copies apart."""

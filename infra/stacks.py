@@ -58,6 +58,9 @@ class EnvironmentStack(TerraformStack):
             self,
             "aws",
             region=env.region,
+            # `account_id`: the provider refuses credentials of any other account before it
+            # plans ("allowed_account_ids", AWS provider documentation).
+            allowed_account_ids=[env.account_id] if env.account_id else None,
             default_tags=[AwsProviderDefaultTags(tags=tags)],
             **(_local_provider_options(local) if local else {}),
         )

@@ -830,6 +830,8 @@ def seed_hosted_zone(zone_id: str, name: str, account_id: str = "123456789012") 
         backend.create_hosted_zone(name, private_zone=False, caller_reference=f"localaws-seed-{zone_id}")
     finally:
         moto_id_manager.unset_custom_id(identifier)
+
+
 def _patch_efs_delete_file_system_policy() -> None:
     """SHIM (EFS ``DeleteFileSystemPolicy``, ``DELETE /2015-02-01/file-systems/{id}/policy``).
 
@@ -858,6 +860,100 @@ def _patch_efs_delete_file_system_policy() -> None:
     efs_responses.EFSResponse.delete_file_system_policy = delete_file_system_policy  # type: ignore[attr-defined]
 
 
+def _patch_codedeploy() -> None:
+    """SHIM (CodeDeploy ``GetApplication`` / ``GetDeploymentGroup`` / ``DeleteApplication`` /
+    ``DeleteDeploymentGroup`` / ``UpdateDeploymentGroup``).
+
+    Why: moto 5.2.1 returns an application's ``createTime`` as an ISO-8601 string where the
+    API (and the Go SDK) has epoch seconds, so the provider's ``aws_codedeploy_app`` read fails
+    after the create ("expected Timestamp to be a JSON Number, got string"); it reports a
+    deployment group's ``alarmConfiguration`` as ``{}`` whatever was created, so every plan
+    wants to set the alarms again; and it implements neither delete nor UpdateDeploymentGroup,
+    so a destroy (or an in-place change) fails on an unknown action. Fix: epoch seconds, the
+    alarm configuration as requested, and the three missing actions on moto's own state.
+    Stand-in for moto's gaps (a blue/green service's CodeDeploy application and deployment
+    group, infra/service/blue_green.py); nothing is deployed by them on the emulator.
+    """
+    from datetime import datetime
+
+    from moto.codedeploy import models as cd_models
+    from moto.codedeploy.exceptions import ApplicationDoesNotExistException, DeploymentGroupDoesNotExistException
+    from moto.codedeploy.responses import CodeDeployResponse
+
+    app_to_dict = cd_models.Application.to_dict
+    if getattr(app_to_dict, "_localaws_shim", False):
+        return
+
+    def application(self: Any) -> dict[str, Any]:
+        data = app_to_dict(self)
+        data["createTime"] = datetime.fromisoformat(str(self.create_time).replace("Z", "+00:00")).timestamp()
+        return data
+
+    group_to_dict = cd_models.DeploymentGroup.to_dict
+
+    def group(self: Any) -> dict[str, Any]:
+        data = group_to_dict(self)
+        data["alarmConfiguration"] = self.alarm_configuration or {}
+        return data
+
+    def _group(backend: Any, application_name: str, group_name: str) -> Any:
+        groups = backend.deployment_groups.get(application_name, {})
+        if group_name not in groups:
+            raise DeploymentGroupDoesNotExistException(f"No Deployment Group found for name: {group_name}")
+        return groups[group_name]
+
+    def delete_application(self: Any) -> str:
+        name = self._get_param("applicationName")
+        backend = self.codedeploy_backend
+        backend.applications.pop(name, None)
+        backend.deployment_groups.pop(name, None)
+        return "{}"
+
+    def delete_deployment_group(self: Any) -> str:
+        backend = self.codedeploy_backend
+        name = self._get_param("applicationName")
+        if name not in backend.applications:
+            raise ApplicationDoesNotExistException(f"The application {name} does not exist with the user or AWS account.")
+        backend.deployment_groups.get(name, {}).pop(self._get_param("deploymentGroupName"), None)
+        return json.dumps({"hooksNotCleanedUp": []})
+
+    # UpdateDeploymentGroup request member -> moto's DeploymentGroup attribute.
+    updatable = {
+        "deploymentConfigName": "deployment_config_name",
+        "serviceRoleArn": "service_role_arn",
+        "alarmConfiguration": "alarm_configuration",
+        "autoRollbackConfiguration": "auto_rollback_configuration",
+        "deploymentStyle": "deployment_style",
+        "blueGreenDeploymentConfiguration": "blue_green_deployment_configuration",
+        "loadBalancerInfo": "load_balancer_info",
+        "ecsServices": "ecs_services",
+        "triggerConfigurations": "trigger_configurations",
+    }
+
+    def update_deployment_group(self: Any) -> str:
+        backend = self.codedeploy_backend
+        name = self._get_param("applicationName")
+        current = self._get_param("currentDeploymentGroupName")
+        deployment_group = _group(backend, name, current)
+        for member, attribute in updatable.items():
+            value = self._get_param(member)
+            if value is not None:
+                setattr(deployment_group, attribute, value)
+        new_name = self._get_param("newDeploymentGroupName")
+        if new_name and new_name != current:
+            groups = backend.deployment_groups[name]
+            groups[new_name] = groups.pop(current)
+            deployment_group.deployment_group_name = new_name
+        return json.dumps({"hooksNotCleanedUp": []})
+
+    application._localaws_shim = True  # type: ignore[attr-defined]
+    cd_models.Application.to_dict = application
+    cd_models.DeploymentGroup.to_dict = group
+    CodeDeployResponse.delete_application = delete_application
+    CodeDeployResponse.delete_deployment_group = delete_deployment_group
+    CodeDeployResponse.update_deployment_group = update_deployment_group
+
+
 def apply_moto_patches() -> None:
     """Apply all monkeypatches once per process (idempotent)."""
     global _PATCHED
@@ -882,4 +978,5 @@ def apply_moto_patches() -> None:
         _patch_logs_kms_association()
         _patch_acm_dns_validation()
         _patch_efs_delete_file_system_policy()
+        _patch_codedeploy()
         _PATCHED = True

@@ -71,6 +71,12 @@ def in_default(stack: dict[str, Any]) -> dict[str, Any]:
         return stack
     match = DEFAULT_PREFIX.match(prefix)
     env = match.group(1) if match else prefix  # the cloud backend: the environment's name itself
+    # Another environment's names (a pipeline that deploys it: infra.naming.Names.peer_prefix).
+    peers = {}
+    for local, value in stack.get("locals", {}).items():
+        if local.endswith("_name_prefix") and local != "name_prefix":
+            peer = DEFAULT_PREFIX.match(value)
+            peers["${local.%s}" % local] = peer.group(1) if peer else value
 
     def evaluate(value: Any) -> Any:
         if isinstance(value, dict):
@@ -79,6 +85,8 @@ def in_default(stack: dict[str, Any]) -> dict[str, Any]:
             return [evaluate(v) for v in value]
         if isinstance(value, str):
             value = naming.in_default(value, env)
+            for reference, name in peers.items():
+                value = value.replace(reference, name)
             encoded = BASE64.match(value)
             if encoded:
                 return base64.b64encode(json.loads(encoded.group(1)).encode()).decode()

@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 import pytest
 
 from infra.config import ConfigError
-from tests.config_builder import BACKEND, DELETE, JOB, WEB, WORKER, Project
+from tests.config_builder import BACKEND, DELETE, ENV, JOB, WEB, WORKER, Project
 
 ROOT = Path(__file__).resolve().parent.parent
 DEV = "environments/dev.toml"
@@ -249,6 +249,45 @@ ENVIRONMENT_ROWS = [
     env("a_queue_import_id_is_a_name_not_a_url", "aws rule", "imports[0].id", "SQS queue URL", **imports({"to": "aws_sqs_queue.jobs", "id": "dev-jobs"})),
     env("two_imports_go_to_one_address", "cross-field", "imports[1].to", "already imported by imports[0]", **imports({"to": "aws_s3_bucket.logs", "id": "a-bucket"}, {"to": "aws_s3_bucket.logs", "id": "b-bucket"})),
     env("an_environment_import_names_environments", "unknown key", "imports[0].environments", "unknown key", **imports({"to": "aws_s3_bucket.logs", "id": "a-bucket", "environments": ["dev"]})),
+    # -- safe rollouts and build once, promote (issue #15: 7, 8) -------------------------------------
+    env("the_test_listener_takes_the_https_port", "aws rule", "load_balancer.test_listener_port", "port of the load balancer's own listeners", load_balancer={"test_listener_port": 443}),
+    env("the_test_listener_port_is_out_of_range", "range", "load_balancer.test_listener_port", "out of range (1..65535)", load_balancer={"test_listener_port": 70000}),
+    env("account_id_is_not_twelve_digits", "aws rule", "account_id", "a 12-digit AWS account id", account_id="12345"),
+    env("promote_from_names_no_environment", "cross-file", "pipeline.promote_from", "'qa' names no environment", pipeline={"promote_from": "qa"}),
+    env("promote_from_names_the_environment_itself", "cross-file", "pipeline.promote_from", "names this environment itself", pipeline={"promote_from": "dev"}),
+    Bad("promote_from_crosses_regions", "cross-file", lambda p: p.env("prod", ENV, region="eu-west-1", pipeline={"promote_from": "dev"}), "environments/prod.toml", "pipeline.promote_from", "only within one Region"),
+    Bad(
+        "promote_from_crosses_accounts",
+        "cross-file",
+        lambda p: p.env(account_id="111111111111").env("prod", ENV, account_id="222222222222", pipeline={"promote_from": "dev"}),
+        "environments/prod.toml",
+        "pipeline.promote_from",
+        "promotes across AWS accounts or cannot tell (dev: 111111111111; prod: 222222222222)",
+    ),
+    Bad(
+        "promote_from_cannot_tell_the_accounts",
+        "cross-file",
+        lambda p: p.env(account_id="111111111111").env("prod", ENV, pipeline={"promote_from": "dev"}),
+        "environments/prod.toml",
+        "pipeline.promote_from",
+        "(dev: 111111111111; prod: not set)",
+    ),
+    Bad(
+        "promotions_form_a_chain",
+        "cross-file",
+        lambda p: p.env("qa", ENV, pipeline={"promote_from": "dev"}).env("prod", ENV, pipeline={"promote_from": "qa"}),
+        "environments/prod.toml",
+        "pipeline.promote_from",
+        "qa is itself promoted from dev",
+    ),
+    Bad(
+        "two_environments_promote_from_one",
+        "cross-file",
+        lambda p: p.env("qa", ENV, pipeline={"promote_from": "dev"}).env("prod", ENV, pipeline={"promote_from": "dev"}),
+        "environments/qa.toml",
+        "pipeline.promote_from",
+        "environments/prod.toml promotes from dev already",
+    ),
 ]
 
 SERVICE_ROWS = [
@@ -290,7 +329,73 @@ SERVICE_ROWS = [
     web("desired_count_is_outside_min_and_max", "cross-field", "desired_count", "outside min_count..max_count", desired_count=5, min_count=1, max_count=3),
     web("max_count_is_zero", "range", "max_count", "0 is out of range (1..1000)", desired_count=0, min_count=0, max_count=0),
     web("computed_max_count_is_zero", "range", "max_count", "(the default: max(desired_count, min_count))", desired_count=0),
-    web("min_healthy_percent_is_above_100", "range", "min_healthy_percent", "out of range (0..100)", min_healthy_percent=150),
+    web("min_healthy_percent_is_above_100", "range", "deployment.min_healthy_percent", "out of range (0..100)", deployment={"min_healthy_percent": 150}),
+    web("max_percent_is_below_100", "range", "deployment.max_percent", "out of range (100..200)", deployment={"max_percent": 90}),
+    web("min_healthy_percent_moved_into_deployment", "unknown key", "min_healthy_percent", "moved: set it under [deployment]", min_healthy_percent=50),
+    web("max_percent_moved_into_deployment", "unknown key", "max_percent", "moved: set it under [deployment]", max_percent=150),
+    web(
+        "the_bounds_let_ecs_neither_start_nor_stop_a_task",
+        "aws rule",
+        "deployment.max_percent",
+        "150 with min_healthy_percent 100 lets ECS neither start nor stop a task at 1 running (the service runs 1..1)",
+        deployment={"max_percent": 150},
+    ),
+    web(
+        "the_bounds_stall_at_the_largest_count",
+        "aws rule",
+        "deployment.max_percent",
+        "at 3 running (the service runs 3..3), so a deployment never finishes: raise max_percent to at least 134 or min_healthy_percent to at most 66",
+        desired_count=3,
+        deployment={"min_healthy_percent": 75, "max_percent": 125},
+    ),
+    web("the_strategy_is_unknown", "range", "deployment.strategy", "is not one of rolling, blue_green", deployment={"strategy": "canary"}),
+    web("a_rollback_alarm_is_unknown", "range", "deployment.rollback_alarms[0]", "is not one of", deployment={"rollback_alarms": ["5xx"]}),
+    web("a_rollback_alarm_belongs_to_another_kind", "cross-field", "deployment.rollback_alarms[1]", "'dlq-not-empty' is not an alarm of a web service", deployment={"rollback_alarms": ["http-5xx", "dlq-not-empty"]}),
+    web("rollback_alarms_is_an_empty_list", "cross-field", "deployment.rollback_alarms", "is empty: name the alarms, or false", deployment={"rollback_alarms": []}),
+    web("rollback_alarms_is_a_string", "type", "deployment.rollback_alarms", "must be an array", deployment={"rollback_alarms": "http-5xx"}),
+    web("a_rollback_alarm_is_listed_twice", "cross-field", "deployment.rollback_alarms", "more than once", deployment={"rollback_alarms": ["http-5xx", "http-5xx"]}),
+    web("termination_wait_without_blue_green", "cross-field", "deployment.termination_wait", "only applies to strategy = \"blue_green\"", deployment={"termination_wait": 10}),
+    web("termination_wait_exceeds_two_days", "range", "deployment.termination_wait", "out of range (0..2880)", deployment={"strategy": "blue_green", "termination_wait": 3000}),
+    Bad("blue_green_on_a_worker", "aws rule", lambda p: p.service("jobs", WORKER, deployment={"strategy": "blue_green"}), "services/jobs/service.toml", "deployment.strategy", "only web services (kind is worker)"),
+    web("blue_green_with_an_external_image", "cross-field", "deployment.strategy", "an external image has none", deployment={"strategy": "blue_green"}, image={"source": "external", "uri": "public.ecr.aws/nginx/nginx:1.27"}),
+    web("blue_green_without_a_test_listener", "cross-file", "deployment.strategy", "set [load_balancer] test_listener_port in environments/dev.toml", deployment={"strategy": "blue_green"}),
+    Bad(
+        "blue_green_in_one_environment_without_a_test_listener",
+        "cross-file",
+        lambda p: p.service(overrides={"dev": {"deployment": {"strategy": "blue_green"}}}),
+        WEB_TOML,
+        "overrides.dev.deployment.strategy",
+        "needs the load balancer's test listener",
+    ),
+    # Service Connect is not supported with the CODE_DEPLOY controller (AWS docs, "Amazon ECS
+    # Service Connect" considerations), whether blue_green is set for every environment or one.
+    Bad(
+        "blue_green_with_service_connect",
+        "aws rule",
+        lambda p: p.env(load_balancer={"test_listener_port": 8443}).service(connect=True, deployment={"strategy": "blue_green"}),
+        WEB_TOML,
+        "connect",
+        "ECS Service Connect is not supported with the CODE_DEPLOY deployment controller",
+    ),
+    Bad(
+        "blue_green_in_one_environment_with_service_connect",
+        "aws rule",
+        lambda p: p.env(load_balancer={"test_listener_port": 8443}).service(connect=True, overrides={"dev": {"deployment": {"strategy": "blue_green"}}}),
+        WEB_TOML,
+        "connect",
+        "ECS Service Connect is not supported with the CODE_DEPLOY deployment controller",
+    ),
+    Bad(
+        "blue_green_second_target_group_name_is_too_long",
+        "aws rule",
+        lambda p: p.without_service("web")
+        .env(load_balancer={"test_listener_port": 8443})
+        .env("production", ENV, load_balancer={"test_listener_port": 8443})
+        .service("abcdefghijklmnopqrstu", WEB, deployment={"strategy": "blue_green"}),
+        "services/abcdefghijklmnopqrstu/service.toml",
+        "deployment.strategy",
+        "'production-abcdefghijklmnopqrstu-g', longer than the 32 characters",
+    ),
     web("cpu_target_is_zero", "range", "scaling.cpu_target", "out of range (1..100)", scaling={"cpu_target": 0}),
     web("arm64_runs_on_x86_ec2_capacity", "aws rule", "architecture", "ARM64 cannot run on the EC2 capacity: t3.medium (cluster.ec2.instance_type in environments/dev.toml) is an x86_64 instance type", architecture="ARM64", capacity="EC2"),
     Bad("x86_runs_on_graviton_ec2_capacity", "aws rule", lambda p: p.env(cluster={"ec2": {"instance_type": "m7g.large"}}).service(capacity="EC2"), WEB_TOML, "architecture", "X86_64 cannot run on the EC2 capacity: m7g.large"),
@@ -338,14 +443,6 @@ SERVICE_ROWS = [
         "holds 25 certificates",
     ),
     Bad("hosts_on_a_backend", "cross-field", lambda p: p.service("api", BACKEND, routes={"hosts": ["api.example.com"]}), "services/api/service.toml", "routes", "only web services"),
-    Bad(
-        "a_client_without_connect_names_a_connect_backend",
-        "cross-file",
-        lambda p: p.service("api", BACKEND, connect=True, allow_from=["web"]).service(environment={"API_URL": "${service.api.url}"}),
-        WEB_TOML,
-        "environment.API_URL",
-        "set connect = true here too",
-    ),
     Bad("routes_are_on_a_worker", "cross-field", lambda p: p.service("jobs", WORKER, routes={"paths": ["/x"]}), "services/jobs/service.toml", "routes", "only web services"),
     Bad("two_services_route_the_same_paths", "cross-file", lambda p: p.service("shop", WEB), WEB_TOML, "routes", "same paths and hosts"),
     Bad(
@@ -479,7 +576,8 @@ SERVICE_ROWS = [
     job("a_job_has_a_desired_count", "cross-field", "desired_count", "no ECS service keeps a count", desired_count=2),
     job("a_job_has_a_max_count", "cross-field", "max_count", "no ECS service keeps a count", max_count=2),
     job("a_job_is_scaled", "cross-field", "scaling", "a job is not auto scaled", scaling={"cpu_target": 50}),
-    job("a_job_has_deployment_percents", "cross-field", "min_healthy_percent", "no ECS service to deploy", min_healthy_percent=50),
+    job("a_job_has_deployment_percents", "cross-field", "deployment", "no ECS service to deploy", deployment={"min_healthy_percent": 50}),
+    job("a_job_has_a_deployment_strategy_in_one_environment", "cross-field", "overrides.dev.deployment", "no ECS service to deploy", overrides={"dev": {"deployment": {"strategy": "blue_green"}}}),
     job("a_job_has_service_alarms", "cross-field", "alarms", "watch an ECS service", alarms={"cpu_high": 90}),
     job("a_job_has_a_queue", "cross-field", "queue", "only worker services have a queue", queue={"visibility_timeout": 30}),
     job("a_job_admits_callers", "cross-field", "allow_from", "a job accepts no connections", allow_from=["web"]),

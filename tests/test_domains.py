@@ -1,7 +1,9 @@
 """Custom domains (`[routes] hosts`, `hosted_zone_id`) and Service Connect (`connect`), on the
 synthesized JSON of the tests' configuration: prod's web answers shop.example.com; api serves
-Service Connect and web is its client (tests/fixtures/app). The emulator applies the domain in
-tests/test_domains_moto.py and Service Connect in tests/test_e2e.py (the samples)."""
+Service Connect (tests/fixtures/app). web has no `connect` (its prod deployment is blue/green,
+which Service Connect does not support) and calls api by its Cloud Map DNS name; a Service
+Connect client is built here in a small configuration of its own. The emulator applies the
+domain in tests/test_domains_moto.py and Service Connect in tests/test_e2e.py (the samples)."""
 
 from __future__ import annotations
 
@@ -97,9 +99,12 @@ def test_the_zone_is_checked_at_plan_time(synth: Synth) -> None:
 
 
 def test_the_rule_matches_the_host_and_the_url_is_the_host(synth: Synth) -> None:
-    rule = only(synth.stack("prod-web"), "aws_lb_listener_rule")
-    conditions = {key: value for condition in rule["condition"] for key, value in condition.items()}
-    assert conditions == {"path_pattern": {"values": ["/*"]}, "host_header": {"values": [HOST]}}
+    # prod's web is blue/green: its rule on the test listener has the same conditions.
+    rules = resources(synth.stack("prod-web"), "aws_lb_listener_rule")
+    assert set(rules) == {"web", "web_test"}
+    for rule in rules.values():
+        conditions = {key: value for condition in rule["condition"] for key, value in condition.items()}
+        assert conditions == {"path_pattern": {"values": ["/*"]}, "host_header": {"values": [HOST]}}
     assert synth.stack("prod-web")["output"]["url"]["value"] == f"https://{HOST}/"
 
 
@@ -173,13 +178,37 @@ def test_a_connect_backend_serves_its_named_port_under_its_short_name(synth: Syn
     assert _service(synth, f"{env}-api")["service_registries"]["registry_arn"] == ref(stack, "aws_service_discovery_service", "discovery", "arn")
 
 
-def test_a_connect_client_publishes_nothing_and_calls_the_short_name(synth: Synth) -> None:
-    config = _service(synth, "dev-web")["service_connect_configuration"]
+@pytest.fixture(scope="module")
+def connect_client(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """A web service with `connect = true` (rolling) calling a Service Connect backend: its
+    synthesized stack, built once for the module."""
+    from infra.app import build_app
+
+    tmp = tmp_path_factory.mktemp("connect-client")
+    project = Project(tmp)
+    project.service("api", BACKEND, connect=True, allow_from=["web"])
+    project.service("web", connect=True, environment={"API_URL": "${service.api.url}"})
+    build_app(project.load(), outdir=str(tmp / "out"), services=["web"], platform=False).synth()
+    return json.loads((tmp / "out" / "stacks" / "dev-web" / "cdk.tf.json").read_text())
+
+
+def test_a_connect_client_publishes_nothing_and_calls_the_short_name(connect_client: dict[str, Any]) -> None:
+    config = only(connect_client, "aws_ecs_service")["service_connect_configuration"]
     assert "service" not in config
     assert config["enabled"] is True and _remote(config["namespace"]) == "namespace_arn"
-    container = _container(synth, "dev-web")
+    (container,) = jsondoc(only(connect_client, "aws_ecs_task_definition")["container_definitions"])
     assert container["portMappings"] == [{"containerPort": 8080, "protocol": "tcp"}]
     assert {"name": "API_URL", "value": "http://api:8081"} in container["environment"]
+
+
+@pytest.mark.parametrize("env", ["dev", "prod"])
+def test_a_caller_without_connect_calls_a_connect_backend_by_its_cloud_map_name(synth: Synth, env: str) -> None:
+    """The fixture's web has no Service Connect (blue/green in prod): its API_URL is api's DNS
+    name in the namespace, which api keeps beside Service Connect (its service_registries)."""
+    assert "service_connect_configuration" not in _service(synth, f"{env}-web")
+    assert {"name": "API_URL", "value": f"http://api.{env}.internal:8081"} in _container(synth, f"{env}-web")["environment"]
+    api = synth.stack(f"{env}-api")
+    assert _service(synth, f"{env}-api")["service_registries"]["registry_arn"] == ref(api, "aws_service_discovery_service", "discovery", "arn")
 
 
 def test_a_service_without_connect_has_no_service_connect(synth: Synth) -> None:
@@ -195,14 +224,18 @@ def test_the_service_connect_log_group_is_one_the_execution_role_writes(synth: S
 
 
 def test_connect_urls_per_caller(tmp_path: Path) -> None:
-    """A backend with connect is http://<name>:<port>; without, its Cloud Map name."""
+    """A backend with connect is http://<name>:<port> for a caller with connect; for a caller
+    without (no proxy in its tasks to answer the short name), and for a backend without
+    connect, its Cloud Map name."""
     project = Project(tmp_path).without_service("web")
-    project.service("api", BACKEND, connect=True, allow_from=["jobs"])
+    project.service("api", BACKEND, connect=True, allow_from=["jobs", "reports"])
     project.service("db-proxy", BACKEND, port=8090, allow_from=["jobs"])
     project.service("jobs", WORKER, connect=True, environment={"API": "${service.api.url}", "PROXY": "${service.db-proxy.url}"})
+    project.service("reports", WORKER, port=8083, environment={"API": "${service.api.url}"})
     (env,) = load_app(project.write()).environments
     services = {s.name: s for s in load_app(project.root).services["dev"]}
     assert services["jobs"].environment == {"API": "http://api:8081", "PROXY": "http://db-proxy.dev.internal:8090"}
+    assert services["reports"].environment == {"API": "http://api.dev.internal:8081"}
     assert env.hosted_zone_id is None
 
 
@@ -215,8 +248,8 @@ def test_in_another_workspace_every_dns_name_carries_the_workspace_as_its_first_
     records = resources(raw, "aws_route53_record")
     assert records["web"]["name"] == "${local.host_prefix}${each.value}"
     assert '["${local.host_prefix}${each.key}"]' in records["web_validation"]["name"]
-    rule = only(raw, "aws_lb_listener_rule")
-    assert {"host_header": {"values": ["${local.host_prefix}shop.example.com"]}} in rule["condition"]
+    for rule in resources(raw, "aws_lb_listener_rule").values():  # production and test listener (blue/green)
+        assert {"host_header": {"values": ["${local.host_prefix}shop.example.com"]}} in rule["condition"]
     assert raw["output"]["url"]["value"] == "https://${local.host_prefix}shop.example.com/"
     # A stack without a domain declares no such local.
     assert "host_prefix" not in synth.raw("prod-api")["locals"]

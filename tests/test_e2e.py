@@ -173,10 +173,10 @@ def _ingress_ports(endpoint: str, group_name: str) -> set[tuple[int, str]]:
 # the state by the provider, which would plan a replacement for a ForceNew attribute.
 VARIABLE_PLANS = (
     (
-        "dev-web",
+        "dev-api",
         {"image_tag": "pinned-1", "max_count": "8"},
-        # A task definition revision is immutable: a pin registers a new one, and the service
-        # moves to it; the scaling target's range is updated in place.
+        # A task definition revision is immutable: a pin registers a new one, and the (rolling)
+        # service moves to it; the scaling target's range is updated in place.
         {
             "aws_ecs_task_definition": ["delete", "create"],
             "aws_ecs_service": ["update"],
@@ -188,6 +188,13 @@ VARIABLE_PLANS = (
         {"image_tag": "pinned-1"},
         # A job's new image is a new revision of its family, and nothing else: the schedule names
         # the family, not a revision.
+        {"aws_ecs_task_definition": ["delete", "create"]},
+    ),
+    (
+        "dev-web",
+        {"image_tag": "pinned-1"},
+        # Blue/green: the pin registers a revision, and the service stays as it is: only a
+        # CodeDeploy deployment moves it (the pipeline's, infra.service.blue_green).
         {"aws_ecs_task_definition": ["delete", "create"]},
     ),
     (

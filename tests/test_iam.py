@@ -13,7 +13,7 @@ import pytest
 from infra.config import load_app
 from infra.config.specs import ConditionSpec, PermissionSpec
 from infra.iam import SSM_CHANNEL_ACTIONS
-from tests.conftest import FIXTURE, Synth, by_path, data_sources, load_stack, ref, resources
+from tests.conftest import FIXTURE, Synth, by_path, data_sources, load_stack, ref, resources, spec_of
 
 ENVS = ("dev", "prod")
 SERVICES = ("api", "web", "worker")
@@ -28,7 +28,10 @@ ROLE_KINDS = {
     "record": ("codebuild.amazonaws.com", False),
     "pipeline": ("codepipeline.amazonaws.com", False),
 }
-POLICY_NAMES = {"exec": "task-execution", "task": "application", "build": "build", "record": "record", "pipeline": "pipeline"}
+POLICY_NAMES = {
+    "exec": "task-execution", "task": "application", "build": "build", "record": "record", "pipeline": "pipeline",
+    "codedeploy": "codedeploy",
+}
 
 
 def document(stack: dict[str, Any], suffix: str) -> dict[str, Any]:
@@ -80,12 +83,14 @@ def test_the_platform_holds_no_service_role(synth: Synth, env: str) -> None:
 def test_only_the_task_role_carries_the_platform_boundary(synth: Synth, env: str, service: str) -> None:
     stack = synth.stack(f"{env}-{service}")
     bounded = {r["name"]: r.get("permissions_boundary") for r in resources(stack, "aws_iam_role").values()}
+    blue_green = {f"{env}-{service}-codedeploy": None} if spec_of(env, service).deployment.blue_green else {}
     assert bounded == {
         f"{env}-{service}-exec": None,
         f"{env}-{service}-task": REMOTE % "task_role_boundary_arn",
         f"{env}-{service}-build": None,
         f"{env}-{service}-record": None,
         f"{env}-{service}-pipeline": None,
+        **blue_green,
     }
 
 
@@ -95,8 +100,11 @@ def test_no_aws_managed_policies_and_each_inline_policy_on_its_own_role(synth: S
     stack = synth.stack(f"{env}-{service}")
     assert not resources(stack, "aws_iam_role_policy_attachment")
     for policy in resources(stack, "aws_iam_role_policy").values():
-        kind = policy["//"]["metadata"]["path"].rsplit("/", 1)[1].removesuffix("-policy")
-        assert policy["role"] == ref(stack, "aws_iam_role", f"/service/iam/{kind}", "id")
+        parent, name = policy["//"]["metadata"]["path"].rsplit("/", 1)
+        kind = name.removesuffix("-policy")
+        # Roles live in service/iam, a blue/green service's CodeDeploy role in service/blue-green.
+        assert parent.endswith(("/service/iam", "/service/blue-green"))
+        assert policy["role"] == ref(stack, "aws_iam_role", f"{parent.split('/', 1)[1]}/{kind}", "id")
         assert policy["name"] == POLICY_NAMES[kind]
 
 
@@ -157,8 +165,6 @@ def test_pipeline_role_deploys_only_its_own_service(synth: Synth, env: str, serv
         arn("codebuild", f"project/{env}-{service}"),
         arn("codebuild", f"project/{env}-{service}-record"),
     ]
-    assert statements["DeployOwnService"]["resources"] == [arn("ecs", f"service/{env}/{env}-{service}")]
-    assert statements["DeployOwnService"]["actions"] == ["ecs:DescribeServices", "ecs:UpdateService"]
     assert statements["TaskDefinitions"]["resources"] == ["*"]
     # Issue #13 (8), CodePipeline's "Amazon ECS deploy action reference": the action tags the
     # revisions it registers and watches the service's tasks.
@@ -166,13 +172,22 @@ def test_pipeline_role_deploys_only_its_own_service(synth: Synth, env: str, serv
     assert statements["TagRegisteredRevisions"]["condition"] == [
         {"test": "StringEquals", "variable": "ecs:CreateAction", "values": ["RegisterTaskDefinition"]}
     ]
-    assert statements["WatchOwnTasks"] == {
-        "sid": "WatchOwnTasks", "actions": ["ecs:DescribeTasks"], "resources": [arn("ecs", f"task/{env}/*")]
-    }
-    assert statements["ListClusterTasks"]["actions"] == ["ecs:ListTasks"]
-    assert statements["ListClusterTasks"]["condition"] == [
-        {"test": "ArnEquals", "variable": "ecs:cluster", "values": [arn("ecs", f"cluster/{env}")]}
-    ]
+    if spec_of(env, service).deployment.blue_green:
+        # prod-web deploys through CodeDeploy: its own deployment group and application only
+        # (the rest in tests/test_blue_green.py), and nothing of the ECS rolling deploy action.
+        assert statements["DeployThroughCodeDeploy"]["resources"] == [arn("codedeploy", f"deploymentgroup:{env}-{service}/{env}-{service}")]
+        assert statements["TaskDefinitions"]["actions"] == ["ecs:RegisterTaskDefinition"]
+        assert not {"DeployOwnService", "WatchOwnTasks", "ListClusterTasks"} & set(statements)
+    else:
+        assert statements["DeployOwnService"]["resources"] == [arn("ecs", f"service/{env}/{env}-{service}")]
+        assert statements["DeployOwnService"]["actions"] == ["ecs:DescribeServices", "ecs:UpdateService"]
+        assert statements["WatchOwnTasks"] == {
+            "sid": "WatchOwnTasks", "actions": ["ecs:DescribeTasks"], "resources": [arn("ecs", f"task/{env}/*")]
+        }
+        assert statements["ListClusterTasks"]["actions"] == ["ecs:ListTasks"]
+        assert statements["ListClusterTasks"]["condition"] == [
+            {"test": "ArnEquals", "variable": "ecs:cluster", "values": [arn("ecs", f"cluster/{env}")]}
+        ]
     pass_role = statements["PassOwnTaskRoles"]
     assert pass_role["actions"] == ["iam:PassRole"]
     assert pass_role["resources"] == [

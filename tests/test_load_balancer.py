@@ -28,7 +28,8 @@ def env_spec(name: str):  # type: ignore[no-untyped-def]
 def test_http_redirects_and_tls_terminates_with_the_configured_policy(synth: Synth, env: str) -> None:
     stack = synth.stack(f"{env}-platform")
     spec = env_spec(env).load_balancer
-    assert len(resources(stack, "aws_lb_listener")) == 2
+    # prod also has the test listener of blue/green deployments (test_blue_green.py).
+    assert len(resources(stack, "aws_lb_listener")) == (3 if spec.test_listener_port else 2)
     http = by_path(stack, "aws_lb_listener", "/alb/http")
     assert http["port"] == 80 and http["protocol"] == "HTTP"
     assert http["default_action"] == [

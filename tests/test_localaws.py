@@ -539,3 +539,52 @@ def test_efs_file_system_policy_can_be_deleted(endpoint):
     with pytest.raises(efs.exceptions.FileSystemNotFound):
         efs.delete_file_system_policy(FileSystemId="fs-00000000")
     efs.delete_file_system(FileSystemId=fs)
+
+
+def _raw(endpoint: str, service: str, target: str, body: dict) -> dict:
+    """One JSON-protocol call, answered as the Go SDK reads it (no boto3 leniency)."""
+    req = urllib.request.Request(
+        endpoint + "/",
+        data=json.dumps(body).encode(),
+        headers={
+            "X-Amz-Target": target,
+            "Content-Type": "application/x-amz-json-1.1",
+            "Authorization": f"AWS4-HMAC-SHA256 Credential=test/20240101/us-east-1/{service}/aws4_request, "
+            "SignedHeaders=host, Signature=x",
+        },
+        method="POST",
+    )
+    with urllib.request.urlopen(req, timeout=30) as resp:
+        return json.load(resp)
+
+
+def test_codedeploy_application_and_deployment_group_round_trip(endpoint):
+    """S20: a blue/green service's CodeDeploy application and deployment group can be created,
+    read as the provider reads them, changed and deleted."""
+    cd = client("codedeploy", endpoint)
+    cd.create_application(applicationName="shim-app", computePlatform="ECS")
+    raw = _raw(endpoint, "codedeploy", "CodeDeploy_20141006.GetApplication", {"applicationName": "shim-app"})
+    assert isinstance(raw["application"]["createTime"], (int, float))
+    alarms = {"alarms": [{"name": "dev-web-http-5xx"}], "enabled": True}
+    cd.create_deployment_group(
+        applicationName="shim-app",
+        deploymentGroupName="shim-group",
+        serviceRoleArn="arn:aws:iam::123456789012:role/dev-web-codedeploy",
+        deploymentConfigName="CodeDeployDefault.ECSAllAtOnce",
+        alarmConfiguration=alarms,
+        deploymentStyle={"deploymentType": "BLUE_GREEN", "deploymentOption": "WITH_TRAFFIC_CONTROL"},
+    )
+    group = cd.get_deployment_group(applicationName="shim-app", deploymentGroupName="shim-group")["deploymentGroupInfo"]
+    assert group["alarmConfiguration"] == alarms
+    cd.update_deployment_group(
+        applicationName="shim-app", currentDeploymentGroupName="shim-group", alarmConfiguration={"alarms": [], "enabled": False}
+    )
+    group = cd.get_deployment_group(applicationName="shim-app", deploymentGroupName="shim-group")["deploymentGroupInfo"]
+    assert group["alarmConfiguration"] == {"alarms": [], "enabled": False}
+    assert group["deploymentStyle"]["deploymentType"] == "BLUE_GREEN"  # untouched by the update
+    cd.delete_deployment_group(applicationName="shim-app", deploymentGroupName="shim-group")
+    with pytest.raises(cd.exceptions.DeploymentGroupDoesNotExistException):
+        cd.get_deployment_group(applicationName="shim-app", deploymentGroupName="shim-group")
+    cd.delete_application(applicationName="shim-app")
+    with pytest.raises(cd.exceptions.ApplicationDoesNotExistException):
+        cd.get_application(applicationName="shim-app")

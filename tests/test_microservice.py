@@ -26,7 +26,7 @@ EXPECTED_COUNTS: dict[str, dict[str, int]] = {
         "aws_service_discovery_service": 1,
         "aws_lb_target_group": 1,
         "aws_lb_listener_rule": 1,
-        "aws_cloudwatch_metric_alarm": 3,  # cpu, memory, 5xx
+        "aws_cloudwatch_metric_alarm": 4,  # cpu, memory, 5xx, unhealthy hosts
         "aws_iam_role_policy": 5,  # execution, task (the trace collector's X-Ray writes), build, record, pipeline
         "aws_vpc_security_group_ingress_rule": 1,  # from the ALB
         "aws_vpc_security_group_egress_rule": 2,  # HTTPS out; the ALB's egress to it
@@ -217,12 +217,13 @@ def test_image_is_its_own_repository_at_the_tag_the_parameter_holds(synth: Synth
     assert parameter["type"] == "String"
     assert "value" not in parameter and "key_id" not in parameter
 
-    # The recorded tag, unless an operator pins one with -var image_tag (infra.service.variables).
-    repository, tag = container(stack)["image"].split("}:")
+    # The recorded digest (or the initial tag), unless an operator pins one with -var image_tag
+    # (infra.service.variables): `<repository>@sha256:...` for a digest, `<repository>:<tag>` else.
     recorded = ref(stack, "aws_ssm_parameter", "service/image-tag", "insecure_value")
-    assert tag == "${coalesce(var.image_tag, " + recorded[2:-1] + ")}"
+    reference = "coalesce(var.image_tag, " + recorded[2:-1] + ")"
+    repository = ref(stack, "aws_ecr_repository", "service/registry/repository", "repository_url")
+    assert container(stack)["image"] == f'{repository}${{startswith({reference}, "sha256:") ? "@" : ":"}}${{{reference}}}'
     assert stack["variable"]["image_tag"]["default"] is None
-    assert repository + "}" == ref(stack, "aws_ecr_repository", "service/registry/repository", "repository_url")
 
 
 # --- secrets -----------------------------------------------------------------------
@@ -349,7 +350,7 @@ def test_web_gets_a_target_group_and_a_listener_rule(synth: Synth, env: str) -> 
     # Service rules go to the HTTPS listener when there is a certificate, else to HTTP.
     listener = "alb/https" if env_of(env).load_balancer.https else "alb/http"
     spec = spec_of(env, "web")
-    group = only(stack, "aws_lb_target_group")
+    group = by_path(stack, "aws_lb_target_group", "service/route/target-group")
     assert (group["name"], group["port"], group["protocol"], group["target_type"]) == (f"{env}-web", 8080, "HTTP", "ip")
     assert group["deregistration_delay"] == "30"
     assert platform_value(synth, env, group["vpc_id"]) == platform_ref(synth, env, "aws_vpc", "network/vpc", "id")
@@ -364,7 +365,7 @@ def test_web_gets_a_target_group_and_a_listener_rule(synth: Synth, env: str) -> 
         "unhealthy_threshold": 3,
         "matcher": "200-399",
     }
-    rule = only(stack, "aws_lb_listener_rule")
+    rule = by_path(stack, "aws_lb_listener_rule", "service/route/listener-rule")
     assert spec.route is not None
     assert rule["priority"] == spec.route.priority
     # prod's web answers its custom domain too (tests/test_domains.py).
@@ -374,6 +375,9 @@ def test_web_gets_a_target_group_and_a_listener_rule(synth: Synth, env: str) -> 
         {"type": "forward", "target_group_arn": ref(stack, "aws_lb_target_group", "service/route/target-group", "arn")}
     ]
     assert platform_value(synth, env, rule["listener_arn"]) == platform_ref(synth, env, "aws_lb_listener", listener, "arn")
+    # Blue/green in prod: CodeDeploy moves the rule between the two target groups, so Terraform
+    # leaves its action alone (infra.service.route); rolling in dev: Terraform owns it.
+    assert rule.get("lifecycle") == ({"ignore_changes": ["action"]} if spec.deployment.blue_green else None)
 
 
 def test_catch_all_route_gets_a_late_priority_derived_from_the_name(synth: Synth) -> None:
@@ -448,11 +452,24 @@ def test_ecs_service_runs_privately_with_a_rolling_back_circuit_breaker(synth: S
     assert ecs["name"] == f"{env}-{service}"
     assert platform_value(synth, env, ecs["cluster"]) == platform_ref(synth, env, "aws_ecs_cluster", "cluster/cluster", "arn")
     assert ecs["task_definition"] == ref(stack, "aws_ecs_task_definition", "service/task", "arn")
-    assert ecs["deployment_circuit_breaker"] == {"enable": True, "rollback": True}
+    if spec.deployment.blue_green:
+        # prod-web: CodeDeploy's controller; no circuit breaker or ECS alarms (ECS controller only).
+        assert ecs["deployment_controller"] == {"type": "CODE_DEPLOY"}
+        assert "deployment_circuit_breaker" not in ecs and "alarms" not in ecs
+        assert ecs["lifecycle"] == {"ignore_changes": ["desired_count", "task_definition", "load_balancer"]}
+    else:
+        assert "deployment_controller" not in ecs
+        assert ecs["deployment_circuit_breaker"] == {"enable": True, "rollback": True}
+        purposes = {"web": ["http-5xx", "unhealthy-hosts"]}.get(service, ["cpu-high", "memory-high"])
+        assert ecs["alarms"] == {
+            "alarm_names": [ref(stack, "aws_cloudwatch_metric_alarm", f"alarms/{p}", "alarm_name") for p in purposes],
+            "enable": True,
+            "rollback": True,
+        }
+        assert ecs["lifecycle"] == {"ignore_changes": ["desired_count"]}
     assert ecs["deployment_minimum_healthy_percent"] == 100
     assert ecs["deployment_maximum_percent"] == 200
     assert variable(stack, ecs["desired_count"], "desired_count") == spec.desired_count
-    assert ecs["lifecycle"] == {"ignore_changes": ["desired_count"]}
     assert ecs["enable_execute_command"] is False
     assert ecs["propagate_tags"] == "SERVICE"
     assert ecs["enable_ecs_managed_tags"] is True
@@ -487,7 +504,7 @@ def test_capacity_provider_strategy_follows_the_manifest(
 @pytest.mark.parametrize(
     "service, expected",
     [
-        ("web", {"cpu-high": 85, "memory-high": 85, "http-5xx": 10}),
+        ("web", {"cpu-high": 85, "memory-high": 85, "http-5xx": 10, "unhealthy-hosts": 0}),
         ("api", {"cpu-high": 85, "memory-high": 85}),
         ("worker", {"cpu-high": 85, "memory-high": 85, "queue-age": 900, "dlq-not-empty": 0}),
     ],
@@ -501,7 +518,9 @@ def test_service_alarms_notify_the_platform_topic(synth: Synth, service: str, ex
     }
     assert {name: a["threshold"] for name, a in alarms.items()} == expected
     topic = platform_ref(synth, "dev", "aws_sns_topic", "alarms/topic", "arn")
-    service_name = ref(stack, "aws_ecs_service", "service/service", "name")
+    # By name, not a reference: the service names some of them as its rollback alarms.
+    service_name = only(stack, "aws_ecs_service")["name"]
+    assert service_name == f"dev-{service}"
     for name, alarm in alarms.items():
         assert [platform_value(synth, "dev", a) for a in alarm["alarm_actions"]] == [topic], name
         assert alarm["treat_missing_data"] == "notBreaching"

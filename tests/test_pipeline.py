@@ -92,7 +92,9 @@ def test_buildspec_tests_before_it_builds_and_builds_before_it_pushes(service: s
     for phase in ("install", "pre_build", "build"):
         assert document["phases"][phase]["on-failure"] == "ABORT"
     assert document["phases"]["post_build"]["commands"][0] == 'test "$CODEBUILD_BUILD_SUCCEEDING" = "1"'
-    assert document["artifacts"] == {"files": ["imagedefinitions.json"]}
+    # Rolling in dev: the ECS action's imagedefinitions.json (and imageDetail.json, which a
+    # promotion reads).
+    assert document["artifacts"] == {"files": ["imagedefinitions.json", "imageDetail.json"]}
 
 
 @pytest.mark.parametrize("service", SERVICES)
@@ -121,7 +123,9 @@ def test_codebuild_project_builds_with_its_own_role_and_repository_and_the_platf
     variables = {v["name"]: v["value"] for v in environment["environment_variable"]}
     # The image goes to the service's own repository, in its own stack.
     assert variables["REPOSITORY_URI"] == ref(stack, "aws_ecr_repository", "registry/repository", "repository_url")
-    assert set(variables) == {"REPOSITORY_URI"}
+    # Blue/green (prod-web): the family whose latest revision becomes taskdef.json.
+    blue_green = spec_of(env, service).deployment.blue_green
+    assert set(variables) == ({"REPOSITORY_URI", "TASK_FAMILY"} if blue_green else {"REPOSITORY_URI"})
     key = platform_ref(synth, env, "aws_kms_key", "key/key", "arn")
     assert platform_value(synth, env, project["encryption_key"]) == key
     # It runs as the service's own build role, trusted by CodeBuild.
@@ -175,7 +179,12 @@ def test_only_the_record_step_may_write_the_deployed_tag_and_it_runs_after_the_d
     (record,) = stages(stack)["Record"]
     assert (record["provider"], record["input_artifacts"]) == ("CodeBuild", ["build"])
     project = by_path(stack, "aws_codebuild_project", "pipeline/record")
-    assert record["configuration"] == {"ProjectName": ref(stack, "aws_codebuild_project", "pipeline/record", "name")}
+    assert record["configuration"]["ProjectName"] == ref(stack, "aws_codebuild_project", "pipeline/record", "name")
+    # The action names the parameter it records (one record project serves every environment a
+    # promoting pipeline deploys: tests/test_rollouts.py).
+    assert jsondoc(record["configuration"]["EnvironmentVariables"]) == [
+        {"name": "IMAGE_TAG_PARAMETER", "value": f"/ecs-platform/{env}/web/image-tag", "type": "PLAINTEXT"}
+    ]
     assert project["name"] == f"{env}-web-record"
     assert project["service_role"] == ref(stack, "aws_iam_role", "iam/record", "arn")
     assert "privileged_mode" not in project["environment"]
@@ -225,6 +234,10 @@ def test_pipeline_stages_and_approval_only_in_production(synth: Synth, env: str,
     assert (build["provider"], build["input_artifacts"], build["output_artifacts"]) == ("CodeBuild", ["source"], ["build"])
     assert build["configuration"] == {"ProjectName": ref(stack, "aws_codebuild_project", "pipeline/build", "name")}
     (deploy,) = stages(stack)["Deploy"]
+    if spec_of(env, service).deployment.blue_green:
+        # prod-web: CodeDeploy's action (tests/test_blue_green.py has the rest).
+        assert (deploy["category"], deploy["provider"], deploy["input_artifacts"]) == ("Deploy", "CodeDeployToECS", ["build"])
+        return
     assert (deploy["category"], deploy["provider"], deploy["input_artifacts"]) == ("Deploy", "ECS", ["build"])
     config = deploy["configuration"]
     assert config == {

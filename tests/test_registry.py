@@ -66,8 +66,10 @@ def test_lifecycle_policy_expires_untagged_and_keeps_the_last_images(synth: Synt
 @pytest.mark.parametrize("service", SERVICES)
 def test_the_service_pulls_and_builds_with_its_own_repository(synth: Synth, service: str) -> None:
     stack = synth.stack(f"dev-{service}")
+    # The service's own container is first, its sidecars follow.
     container = jsondoc(only(stack, "aws_ecs_task_definition")["container_definitions"])[0]
-    assert container["image"].startswith(ref(stack, "aws_ecr_repository", "/registry/repository", "repository_url") + ":")
+    # `<repository>@<digest>` or `<repository>:<tag>` (infra.service.variables).
+    assert container["image"].startswith(ref(stack, "aws_ecr_repository", "/registry/repository", "repository_url") + "${startswith(")
     exec_policy = by_path(stack, "aws_iam_role_policy", "/iam/exec-policy")
     document = stack["data"]["aws_iam_policy_document"][exec_policy["policy"].split(".")[2]]
     pull = [s["resources"] for s in document["statement"] if s.get("sid") == "PullOwnImage"]

@@ -85,7 +85,9 @@ def service_rules(stack: dict[str, Any]) -> list[tuple[str, str, int, str]]:
 # --- the platform's chain ------------------------------------------------------------
 @pytest.mark.parametrize("env", ENVS)
 def test_the_platform_chain_has_exactly_the_five_groups_rules(synth: Synth, env: str) -> None:
-    assert rule_ids(synth.stack(f"{env}-platform"), "/security/") == {k: v[0] for k, v in PLATFORM_RULES.items()}
+    # prod has the test listener of blue/green deployments, open to the admin network (test_blue_green.py).
+    test_listener = {"alb-in-test": INGRESS} if env == "prod" else {}
+    assert rule_ids(synth.stack(f"{env}-platform"), "/security/") == {k: v[0] for k, v in PLATFORM_RULES.items()} | test_listener
 
 
 @pytest.mark.parametrize("env", ENVS)

@@ -278,6 +278,13 @@ STAR_RESOURCE_ALLOWED = {
     "xray:GetSamplingTargets",
     "xray:PutTelemetryRecords",
     "xray:PutTraceSegments",
+    # CodeDeploy's ECS blue/green role (infra.service.blue_green): the Describe calls of Elastic
+    # Load Balancing have no resource-level permissions; CreateTaskSet has no resource type
+    # (its ecs:service condition names the one service).
+    "elasticloadbalancing:DescribeListeners",
+    "elasticloadbalancing:DescribeRules",
+    "elasticloadbalancing:DescribeTargetGroups",
+    "ecs:CreateTaskSet",
 }
 REFERENCE = re.compile(r"^\$\{data\.aws_iam_policy_document\.([A-Za-z0-9_-]+)\.json\}$")
 # Attributes holding a policy document: identity policies and resource policies.

@@ -196,7 +196,8 @@ def test_a_service_naming_the_changed_one_by_url_changes_exactly_that_url(
     original: dict[str, str], api_changed: dict[str, str]
 ) -> None:
     """web's API_URL is `${service.api.url}`: it follows api's new port, and that is all."""
-    assert api_changed["dev-web"] == original["dev-web"].replace("http://api:8081", "http://api:9090")
+    # web has no Service Connect: api's Cloud Map DNS name (tests/test_domains.py).
+    assert api_changed["dev-web"] == original["dev-web"].replace("http://api.dev.internal:8081", "http://api.dev.internal:9090")
     assert api_changed["dev-web"] != original["dev-web"]
 
 

@@ -90,11 +90,13 @@ def test_service_knobs_are_wired_into_their_resources(synth: Synth) -> None:
     variable(stack, target["max_capacity"], "max_count")
     image = jsondoc(only(stack, "aws_ecs_task_definition")["container_definitions"])[0]["image"]
     recorded = ref(stack, "aws_ssm_parameter", "service/image-tag", "insecure_value")[2:-1]
-    assert image.endswith(f":${{coalesce(var.image_tag, {recorded})}}")
-    # The parameter keeps the pipeline's tag: a pin never writes it.
+    reference = f"coalesce(var.image_tag, {recorded})"
+    # `@` before a digest, `:` before a tag.
+    assert image.endswith(f'${{startswith({reference}, "sha256:") ? "@" : ":"}}${{{reference}}}')
+    # The parameter keeps the pipeline's digest: a pin never writes it.
     assert only(stack, "aws_ssm_parameter")["lifecycle"] == {"ignore_changes": ["insecure_value"]}
     text = json.dumps({k: v for k, v in stack.items() if k != "variable"})
-    assert text.count("var.") == 4
+    assert text.count("var.") == 5
 
 
 @pytest.fixture(scope="module")
@@ -143,6 +145,7 @@ REFUSED = [
     ("dev-api", {"image_tag": "v1 beta"}, 'image_tag: "v1 beta" is not an image tag'),
     ("dev-api", {"image_tag": ".hidden"}, 'image_tag: ".hidden" is not an image tag'),
     ("dev-api", {"image_tag": ""}, 'image_tag: "" is not an image tag'),
+    ("dev-api", {"image_tag": "sha256:abc"}, 'image_tag: "sha256:abc" is not an image tag'),
     ("dev-api", {"desired_count": "2.5"}, "desired_count: 2.5 is not a whole number in 0..1000."),
     ("dev-api", {"desired_count": "-1"}, "desired_count: -1 is not a whole number in 0..1000."),
     ("dev-api", {"desired_count": "9"}, "desired_count: 9 is outside min_count..max_count (1..4)."),
@@ -159,6 +162,7 @@ REFUSED = [
 ACCEPTED = [
     ("dev-api", {}),
     ("dev-api", {"image_tag": "3f2c1a9b7d4e", "max_count": "8"}),
+    ("dev-api", {"image_tag": "sha256:" + "0123456789abcdef" * 4}),
     ("dev-api", {"min_count": "0", "desired_count": "0", "max_count": "1"}),
     ("dev-platform", {}),
     ("dev-platform", {"ec2_min_size": "1", "ec2_max_size": "6", "alb_idle_timeout": "300"}),

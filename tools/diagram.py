@@ -109,6 +109,9 @@ def architecture(env: EnvironmentSpec, services: tuple[ServiceSpec, ...]) -> Gra
 
     g.node(Node("internet", "outside", "Internet", shape="round"))
     listeners = ["HTTPS 443", "HTTP 80 → redirect to 443"] if env.load_balancer.https else ["HTTP 80"]
+    test_port = env.load_balancer.test_listener_port
+    if test_port is not None:  # blue/green deployments' test listener (infra/platform/load_balancer.py)
+        listeners.append(f"test listener {test_port}")
     g.node(Node("alb", "public", "Application Load Balancer", (*listeners, *(["WAF"] if env.load_balancer.waf else []))))
     g.edge("internet", "alb", "80, 443" if env.load_balancer.https else "80, 443 (443 unused)", "sg")
 
@@ -116,8 +119,11 @@ def architecture(env: EnvironmentSpec, services: tuple[ServiceSpec, ...]) -> Gra
         count = zones if net.nat is NatMode.PER_AZ else 1
         g.node(Node("nat", "public", f"NAT gateway × {count}", ("egress of the private subnets",)))
 
-    if env.access.enabled:
+    if env.access.enabled or test_port is not None:
         g.node(Node("admin", "outside", f"Admin network {net.admin_cidr}", shape="round"))
+    if test_port is not None:
+        g.edge("admin", "alb", f"{test_port} (test traffic)", "sg")
+    if env.access.enabled:
         g.node(Node("bastion", "public", "Bastion host", (env.access.instance_type,)))
         g.node(Node("ansible", "private", "Ansible host", (env.access.instance_type,)))
         g.edge("admin", "bastion", "22", "sg")
@@ -176,8 +182,22 @@ def architecture(env: EnvironmentSpec, services: tuple[ServiceSpec, ...]) -> Gra
         )
 
     source = "CodeStar connection" if env.pipeline.source is PipelineSource.CODESTAR else "S3 upload"
-    stages = ["source", "build + test", *(["manual approval"] if env.pipeline.manual_approval else []), "deploy to ECS"]
-    g.node(Node("pipeline", "delivery", "CodePipeline per service", (f"{env.pipeline.repository}@{env.pipeline.branch} ({source})", " → ".join(stages))))
+    approval = ["manual approval"] if env.pipeline.manual_approval else []
+    upstream, home = env.pipeline.promote_from, env.pipeline.promoted_to
+    if home is not None:  # build once, promote (infra/service/delivery.py): another environment's pipeline
+        title, detail = f"{home.name}'s CodePipeline per service", (f"builds once, deploys {env.name} first", "then promotes the digest to " + home.name)
+        if any(spec.job is not None for spec in services):  # jobs are built per environment (has_own_pipeline)
+            detail = (*detail, "jobs: a pipeline of their own here")
+    else:
+        stages = ["source", "build + test"]
+        if upstream is not None:
+            stages += [f"deploy {upstream.name}", *approval, f"promote digest to {env.name}", f"deploy {env.name}"]
+        else:
+            stages += [*approval, "deploy to ECS"]
+        title, detail = "CodePipeline per service", (f"{env.pipeline.repository}@{env.pipeline.branch} ({source})", " → ".join(stages))
+        if upstream is not None and any(spec.job is not None for spec in services):  # jobs are built per environment
+            detail = (*detail, f"jobs: built here, deployed to {env.name} only")
+    g.node(Node("pipeline", "delivery", title, detail))
     g.node(Node("ecr", "delivery", "ECR repository per service", (f"keeps {env.registry.keep_images} images",), "cylinder"))
     g.edge("pipeline", "ecr", "push image", "flow")
     for spec in services:

@@ -30,6 +30,8 @@ LOG_RETENTION_DAYS: tuple[int, ...] = (
 # ALB and target group names: at most 32 characters, letters, digits and hyphens,
 # no leading or trailing hyphen (AWS docs, "CreateLoadBalancer" / "CreateTargetGroup": Name).
 LB_NAME = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,30}[A-Za-z0-9])?$")
+# A blue/green service's second target group: `<env>-<service>` and this suffix.
+SECOND_TARGET_GROUP_SUFFIX = "-g"
 # AWS docs, "CreateService" (ECS API): serviceName, up to 255 letters, digits, hyphens, underscores.
 ECS_NAME = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
 IAM_ROLE_NAME_MAX = 64  # AWS docs, "IAM and AWS STS quotas" (role name length)

@@ -62,6 +62,8 @@ from infra.config.specs import (
     ConditionSpec,
     DatabaseSpec,
     DependencyCondition,
+    DeploymentSpec,
+    DeploymentStrategy,
     Ec2CapacitySpec,
     EnvironmentSpec,
     ExistingNetworkSpec,
@@ -78,6 +80,7 @@ from infra.config.specs import (
     NatMode,
     NetworkSpec,
     ObservabilitySpec,
+    PeerEnvironment,
     PermissionSpec,
     PipelineSource,
     PipelineSpec,
@@ -427,6 +430,7 @@ def _environment_spec(m: EnvironmentFile, name: str, rel: str) -> EnvironmentSpe
             waf=lb.waf,
             access_log_retention_days=lb.access_log_retention_days,
             ip_address_type=LOAD_BALANCER_IP_ADDRESS_TYPE,
+            test_listener_port=lb.test_listener_port,
         ),
         database=DatabaseSpec(
             enabled=db.enabled,
@@ -455,9 +459,13 @@ def _environment_spec(m: EnvironmentFile, name: str, rel: str) -> EnvironmentSpe
             repository=p.repository,
             branch=p.branch,
             manual_approval=p.manual_approval,
+            # Linked to the other environment's spec once every environment is loaded (load_app).
+            promote_from=None if p.promote_from is None else PeerEnvironment(name=p.promote_from, workspaces=True),
+            promoted_to=None,
         ),
         namespace=m.namespace,
         hosted_zone_id=m.hosted_zone_id,
+        account_id=m.account_id,
         imports=tuple(
             ImportSpec(to=i.to, id=i.id, file=rel, field=f"imports[{index}]") for index, i in enumerate(m.imports)
         ),
@@ -568,14 +576,23 @@ def _check_overrides(rel: str, overrides: Any, known_envs: Sequence[str]) -> Non
                 raise ConfigError(rel, f"overrides.{toml_key(env_name)}.{toml_key(key)}", f"cannot be overridden{hint} (allowed: {', '.join(OVERRIDABLE)})")
 
 
+# Override tables merged key by key over the manifest's table (the others replace it).
+MERGED_OVERRIDES = ("environment", "scaling", "routes", "deployment")
+# Keys that moved into a table: the old place is refused with where they are now.
+MOVED_KEYS = {"min_healthy_percent": "min_healthy_percent", "max_percent": "max_percent"}
+
+
 def load_service(root: Path, path: Path, env: EnvironmentSpec, known_envs: Iterable[str]) -> ServiceSpec:
     rel, data = _read_toml(root, path)
     overrides = data.pop("overrides", {})
     _check_overrides(rel, overrides, sorted(known_envs))
     own = overrides.get(env.name, {})
     merged = dict(data)
+    for key in MOVED_KEYS:
+        if key in data:
+            raise ConfigError(rel, key, f"moved: set it under [deployment] ({MOVED_KEYS[key]}), per environment under [overrides.<env>.deployment]")
     for key, value in own.items():
-        if key in ("environment", "scaling", "routes") and isinstance(value, Mapping) and isinstance(data.get(key, {}), Mapping):
+        if key in MERGED_OVERRIDES and isinstance(value, Mapping) and isinstance(data.get(key, {}), Mapping):
             merged[key] = {**data.get(key, {}), **value}
         else:
             merged[key] = value
@@ -614,6 +631,14 @@ def _check_against_environment(m: ServiceFile, env: EnvironmentSpec, rel: str) -
         raise ConfigError(rel, "database", f"is true but the database is disabled in {env.file}")
     if m.routes is not None and m.routes.hosts:
         _check_hosts(m, env, rel)
+    if m.deployment.strategy == DeploymentStrategy.BLUE_GREEN.value and env.load_balancer.test_listener_port is None:
+        # CodeDeploy starts the new task set in the second target group, which a listener must
+        # forward to: the platform's shared test listener (infra.service.blue_green).
+        raise ConfigError(
+            rel,
+            "deployment.strategy",
+            f"blue_green needs the load balancer's test listener: set [load_balancer] test_listener_port in {env.file}",
+        )
     if not env.cluster.container_insights:
         # The backlog per task divides by Container Insights' RunningTaskCount ("Create a
         # target tracking scaling policy for Application Auto Scaling using metric math").
@@ -784,8 +809,13 @@ def _service_spec(m: ServiceFile, directory: Path, rel: str) -> ServiceSpec:
         read_only_root_filesystem=m.read_only_root_filesystem,
         user=m.user,
         enable_exec=m.enable_exec,
-        min_healthy_percent=m.min_healthy_percent,
-        max_percent=m.max_percent,
+        deployment=DeploymentSpec(
+            strategy=DeploymentStrategy(m.deployment.strategy),
+            rollback_alarms=m.deployment.alarm_purposes(m.kind),
+            min_healthy_percent=m.deployment.min_healthy_percent,
+            max_percent=m.deployment.max_percent,
+            termination_wait=m.deployment.termination_wait,
+        ),
         build=BuildSpec(dockerfile=m.build.dockerfile, test_command=m.build.test_command),
         command=m.command,
         entrypoint=m.entrypoint,
@@ -881,12 +911,13 @@ def load_services(root: Path, env: EnvironmentSpec, known_envs: Iterable[str]) -
 SERVICE_REFERENCE = re.compile(r"\$\{service\.([^.}]*)\.([^}]*)\}")
 
 
-def service_url(env: EnvironmentSpec, spec: ServiceSpec) -> str:
+def service_url(env: EnvironmentSpec, spec: ServiceSpec, *, caller_connect: bool = True) -> str:
     """A service's address inside the VPC: its Cloud Map name in the environment's namespace,
     or, with `connect = true`, its Service Connect endpoint (infra.service.connect: the
     client alias `<name>` on its port, answered by the Service Connect proxy of the caller's
-    task)."""
-    if spec.connect:
+    task). `caller_connect=False`: the caller runs no Service Connect proxy, so it gets the
+    Cloud Map DNS name, which a Service Connect backend keeps too."""
+    if spec.connect and caller_connect:
         return f"http://{spec.name}:{spec.port}"
     return f"http://{spec.name}.{env.namespace}:{spec.port}"
 
@@ -928,18 +959,14 @@ def _resolved_environment(
                 raise ConfigError(
                     spec.file, field, f"refers to {name!r}, whose allow_from does not list {spec.name!r}: its tasks could not connect"
                 )
-            if target.connect and not spec.connect:
-                # The name <target> resolves only inside tasks that run the Service Connect
-                # proxy (AWS docs, "Amazon ECS Service Connect",
-                # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-connect.html).
-                raise ConfigError(
-                    spec.file,
-                    field,
-                    f"refers to {name!r}, which is reached through Service Connect (connect = true in {target.file}):"
-                    " set connect = true here too, so this service's tasks run the proxy that answers"
-                    f" http://{name}:{target.port}",
-                )
-            return service_url(env, target)
+            # The short name <target> of a Service Connect backend resolves only inside tasks
+            # that run the Service Connect proxy (AWS docs, "Amazon ECS Service Connect",
+            # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-connect.html).
+            # A caller without connect (e.g. a blue/green web service: Service Connect is not
+            # supported with the CODE_DEPLOY controller) gets the backend's Cloud Map DNS name
+            # instead, which every service keeps beside Service Connect (infra.service.route's
+            # DNS service, the ECS service's service_registries in infra.service.composer).
+            return service_url(env, target, caller_connect=spec.connect)
 
         value = SERVICE_REFERENCE.sub(url, value)
         if "${" in value or "%{" in value:
@@ -980,6 +1007,14 @@ def _check_services(env: EnvironmentSpec, specs: Sequence[ServiceSpec]) -> None:
         resource_name = f"{env.name}-{spec.name}"
         if not limits.LB_NAME.fullmatch(resource_name):
             raise ConfigError(spec.file, "name", f"{resource_name!r} (<env>-<name>) exceeds the 32-character target group name limit")
+        second = f"{resource_name}{limits.SECOND_TARGET_GROUP_SUFFIX}"
+        if spec.deployment.blue_green and not limits.LB_NAME.fullmatch(second):
+            raise ConfigError(
+                spec.file,
+                "deployment.strategy",
+                f"blue_green needs a second target group {second!r}, longer than the 32 characters AWS allows a target"
+                " group name: shorten the service name",
+            )
     _check_subscriptions(env, by_name)
     _check_domains(specs)
     routed = [(s, s.route) for s in specs if s.route is not None]
@@ -1118,25 +1153,31 @@ def _environment_files(root: Path) -> list[Path]:
 
 
 def load_app(root: Path, *, environments: Sequence[str] | None = None, local_endpoint: str | None = None) -> AppSpec:
-    """Load every environment (or the named ones) and every service manifest under `root`."""
+    """Load every environment (or the named ones) and every service manifest under `root`.
+
+    Every environment file is read even when only some are named: which environment's
+    pipelines deploy which (`[pipeline] promote_from`) is a rule between two files."""
     files = _environment_files(root)
     all_names = [p.stem for p in files]
     if environments:
         unknown = [name for name in environments if name not in all_names]
         if unknown:
             raise ConfigError("environments/", "", f"has no {unknown[0]}.toml (known: {', '.join(all_names)})")
-        files = [p for p in files if p.stem in environments]
-    envs = tuple(load_environment(root, path) for path in files)
+    every = tuple(load_environment(root, path) for path in files)
     local = None
     if local_endpoint is not None:
         if not re.fullmatch(r"http://(127\.0\.0\.1|localhost):[0-9]{1,5}", local_endpoint):
             raise ConfigError("PLATFORM_LOCAL_ENDPOINT", "", f"{local_endpoint!r} must be http://127.0.0.1:<port> (loopback only)")
         local = LocalEndpoint(url=local_endpoint)
-        # An emulator deployment is disposable: local state, and nothing that blocks destroy.
-        envs = tuple(
-            replace(env, backend=BackendSpec(kind=BackendKind.LOCAL), deletion_protection=False) for env in envs
+        # An emulator deployment is disposable: local state, nothing that blocks destroy, and
+        # the emulator's own account.
+        every = tuple(
+            replace(env, backend=BackendSpec(kind=BackendKind.LOCAL), deletion_protection=False, account_id=None) for env in every
         )
+    every = _link_promotions(every)
+    envs = tuple(env for env in every if not environments or env.name in environments)
     services = {env.name: load_services(root, env, all_names) for env in envs}
+    services = _link_upstream_strategies(root, every, services, all_names)
     # Only once everything loaded (an error stops the load with one line, and no warnings).
     warnings = tuple(str(w) for env in envs for w in environment_warnings(env)) + tuple(
         dict.fromkeys(str(w) for env in envs for w in subscription_warnings(services[env.name]))
@@ -1144,3 +1185,87 @@ def load_app(root: Path, *, environments: Sequence[str] | None = None, local_end
     for line in warnings:
         print(f"warning: {line}", file=sys.stderr)
     return AppSpec(environments=envs, services=services, local=local, warnings=warnings)
+
+
+# ---------------------------------------------------------------------------------
+# Build once, promote: `[pipeline] promote_from`
+# ---------------------------------------------------------------------------------
+def _peer(env: EnvironmentSpec) -> PeerEnvironment:
+    return PeerEnvironment(name=env.name, workspaces=env.backend.kind is not BackendKind.CLOUD)
+
+
+def _link_promotions(envs: Sequence[EnvironmentSpec]) -> tuple[EnvironmentSpec, ...]:
+    """Check each `promote_from` against the environment it names, and tell that environment
+    whose pipelines deploy it. What is supported: one hop (an environment that is not itself
+    promoted), one promoter per environment, one Region and one account: the home
+    environment's pipeline deploys the other environment's ECS service with its own role, and
+    CodePipeline keeps one artifact store per Region."""
+    by_name = {env.name: env for env in envs}
+    promoter: dict[str, EnvironmentSpec] = {}
+    linked = dict(by_name)
+    for env in envs:
+        source = env.pipeline.promote_from
+        if source is None:
+            continue
+        field = "pipeline.promote_from"
+        upstream = by_name.get(source.name)
+        if upstream is None:
+            raise ConfigError(env.file, field, f"{source.name!r} names no environment (known: {', '.join(sorted(by_name))})")
+        if upstream.name == env.name:
+            raise ConfigError(env.file, field, "names this environment itself")
+        if upstream.pipeline.promote_from is not None:
+            raise ConfigError(
+                env.file,
+                field,
+                f"{upstream.name} is itself promoted from {upstream.pipeline.promote_from.name} ({upstream.file}): a chain of"
+                " promotions is not supported; promote every environment from the one that builds",
+            )
+        if upstream.name in promoter:
+            raise ConfigError(
+                env.file,
+                field,
+                f"{promoter[upstream.name].file} promotes from {upstream.name} already: one environment's pipelines deploy it",
+            )
+        if upstream.region != env.region:
+            raise ConfigError(
+                env.file,
+                field,
+                f"{upstream.name} is in {upstream.region}, {env.name} in {env.region}: one pipeline deploys both only within one"
+                " Region (CodePipeline needs an artifact store in every Region an action runs in); leave promote_from out to"
+                " build in each environment",
+            )
+        if upstream.account_id != env.account_id:
+            known = [f"{e.name}: {e.account_id or 'not set'}" for e in (upstream, env)]
+            raise ConfigError(
+                env.file,
+                field,
+                f"promotes across AWS accounts or cannot tell ({'; '.join(known)}): the pipeline deploys {upstream.name} with"
+                " its own role in one account; set the same account_id in both files, or leave promote_from out to build in"
+                " each environment",
+            )
+        promoter[upstream.name] = env
+        linked[env.name] = replace(env, pipeline=replace(env.pipeline, promote_from=_peer(upstream)))
+    for name, env in promoter.items():
+        upstream = linked[name]
+        linked[name] = replace(upstream, pipeline=replace(upstream.pipeline, promoted_to=_peer(env)))
+    return tuple(linked[env.name] for env in envs)
+
+
+def _link_upstream_strategies(
+    root: Path,
+    every: Sequence[EnvironmentSpec],
+    services: Mapping[str, tuple[ServiceSpec, ...]],
+    known_envs: Sequence[str],
+) -> dict[str, tuple[ServiceSpec, ...]]:
+    """A home environment's pipeline deploys the upstream environment first, the way that
+    environment deploys the service (its `[deployment] strategy`, overrides included)."""
+    by_name = {env.name: env for env in every}
+    linked = dict(services)
+    for name, specs in services.items():
+        source = by_name[name].pipeline.promote_from
+        if source is None:
+            continue
+        upstream = services.get(source.name) or load_services(root, by_name[source.name], known_envs)
+        strategies = {spec.name: spec.deployment.strategy for spec in upstream}
+        linked[name] = tuple(replace(spec, upstream_strategy=strategies[spec.name]) for spec in specs)
+    return linked

@@ -37,12 +37,15 @@ from pydantic_core import PydanticCustomError
 
 from infra.config import aws_tables, iam_actions, limits, sns_filter
 from infra.config.specs import (
+    DEFAULT_ROLLBACK_ALARMS,
     OWN_RESOURCES,
+    SERVICE_ALARMS,
     Architecture,
     BackendKind,
     CapacityProvider,
     DEADLINE_CONTAINER,
     DependencyCondition,
+    DeploymentStrategy,
     ImageSource,
     LOG_ROUTER,
     LogDriver,
@@ -194,6 +197,8 @@ ENV_VAR = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,254}$")
 DYNAMO_TABLE = re.compile(r"^[A-Za-z0-9_.-]{3,255}$")
 KEY_PREFIX = re.compile(r"^[A-Za-z0-9_.-]+(/[A-Za-z0-9_.-]+)*$")
 ORG = re.compile(r"^[A-Za-z0-9_-]{1,64}$")
+# AWS docs, "View AWS account identifiers": a 12-digit number.
+ACCOUNT_ID = re.compile(r"^[0-9]{12}$")
 HOSTNAME = re.compile(r"^(?=.{1,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 INSTANCE_TYPE = re.compile(r"^[a-z][a-z0-9-]*\.[a-z0-9]+$")
 DB_INSTANCE_CLASS = re.compile(r"^db\.[a-z0-9-]+\.[a-z0-9]+$")
@@ -222,6 +227,8 @@ SSL_POLICY = re.compile(r"^ELBSecurityPolicy-(TLS13-1-[23]-[0-9-]+|TLS-1-2-[A-Za
 IMAGE_URI = re.compile(r"^[a-z0-9.-]+(:[0-9]+)?(/[a-z0-9._-]+)+(:[A-Za-z0-9_.-]{1,128}|@sha256:[a-f0-9]{64})$")
 # Image tags: up to 128 characters of [A-Za-z0-9_.-], not starting with . or - (Docker, as ECR takes them).
 IMAGE_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+# An image manifest digest, as ECR reports it ("ImageIdentifier", ECR API Reference).
+IMAGE_DIGEST = re.compile(r"^sha256:[a-f0-9]{64}$")
 # AWS docs, "Health checks for Application Load Balancer target groups": a path up to 1024 characters.
 HEALTH_PATH = re.compile(r"^/[A-Za-z0-9._~/-]{0,1023}$")
 MATCHER = re.compile(r"^[0-9]{3}(-[0-9]{3})?(,[0-9]{3}(-[0-9]{3})?)*$")
@@ -813,11 +820,20 @@ class LoadBalancerModel(Model):
     idle_timeout: Int(1, 4000) = Field(60, description="Connection idle timeout, seconds.")
     waf: bool = Field(None, description="AWS WAF with the managed common, bad-inputs and anonymous-IP rules.")
     access_log_retention_days: Int(1, 3650) = Field(90, description="Days the ALB access logs are kept.")
+    test_listener_port: Int(*limits.PORT_RANGE) = Field(
+        None,
+        description="A test listener on this port (HTTPS with a certificate, else HTTP), open to `admin_cidr` only: "
+        "blue/green deployments send test traffic to the new tasks through it before production traffic.",
+    )
 
     @model_validator(mode="after")
     def _rules(self) -> "LoadBalancerModel":
         if self.certificate_arn and self.domain:
             raise invalid("set either certificate_arn or domain, not both", "domain")
+        # Two listeners of one load balancer cannot share a port ("Listeners for your
+        # Application Load Balancers": a listener is a protocol and port).
+        if self.test_listener_port in (80, 443):
+            raise invalid(f"{self.test_listener_port} is a port of the load balancer's own listeners (80, 443)", "test_listener_port")
         return self
 
 
@@ -897,6 +913,12 @@ class PipelineModel(Model):
     repository: Text(REPOSITORY, "owner/repo") = Field("example/platform", description="The monorepo, `owner/repo`.")
     branch: Text(BRANCH, "a branch name") = Field("main", description="The branch that deploys.")
     manual_approval: bool = Field(None, description="An approval step before deploy.")
+    promote_from: Text(ENV_NAME, "an environment name") = Field(
+        None,
+        description="Build once, promote: each service's one pipeline lives here, deploys this environment first "
+        "and, after the approval, the same image digest here; that environment's services get no pipelines of "
+        "their own (same account and Region). Jobs are built per environment; promotion by digest is for services.",
+    )
 
     @model_validator(mode="after")
     def _rules(self) -> "PipelineModel":
@@ -957,6 +979,9 @@ class EnvironmentFile(Model):
         description="AWS Region of every resource."
     )
     production: bool = Field(False, description="Turns on the production defaults (NAT per AZ, Multi-AZ, WAF, approval).")
+    account_id: Text(ACCOUNT_ID, "a 12-digit AWS account id", max_len=12) = Field(
+        None, description="The AWS account of this environment: Terraform refuses credentials of any other (`allowed_account_ids`)."
+    )
     deletion_protection: bool = Field(
         None, description="ALB/RDS deletion protection, prevent_destroy on RDS, buckets and ECR."
     )
@@ -1161,6 +1186,55 @@ class AlarmModel(Model):
     memory_high: Int(1, 100) = Field(85, description="Percent.")
     http_5xx: Int(1, 1_000_000) = Field(10, description="web: 5xx responses per 5 minutes.")
     queue_age_seconds: Int(60, 1209600) = Field(600, description="worker: age of the oldest message.")
+
+
+ALL_ALARMS = tuple(sorted({purpose for purposes in SERVICE_ALARMS.values() for purpose in purposes}))
+# AWS docs, CodeDeploy API "BlueInstanceTerminationOption": terminationWaitTimeInMinutes, at most
+# 2880 (2 days).
+TERMINATION_WAIT_RANGE = (0, 2880)
+
+
+def _alarms_or_bool(value: Any) -> Any:
+    if isinstance(value, list) and not value:
+        raise invalid("is empty: name the alarms, or false for none")
+    return value
+
+
+class DeploymentModel(Model):
+    """`[deployment]`: how a new task definition reaches the running tasks."""
+
+    strategy: Choice(DeploymentStrategy) = Field(
+        "rolling",
+        description="`rolling` (ECS replaces tasks; circuit breaker and alarms roll back) or `blue_green` (web only: "
+        "CodeDeploy starts a second task set behind a second target group, test traffic first, then all traffic).",
+    )
+    rollback_alarms: Annotated[
+        Strings(OneOf(ALL_ALARMS), max_items=len(ALL_ALARMS)) | bool,
+        BeforeValidator(_alarms_or_bool),
+        Field(json_schema_extra={"anyOf": [{"type": "array", "items": {"enum": list(ALL_ALARMS)}, "minItems": 1, "uniqueItems": True}, {"type": "boolean"}]}),
+    ] = Field(
+        True,
+        description="Alarms that fail and roll back a deployment: `true` the service's own (web: http-5xx and "
+        "unhealthy-hosts; others: cpu-high and memory-high), a list of them by name, or `false`.",
+    )
+    min_healthy_percent: Int(0, 100) = Field(100, description="rolling: tasks that keep running during a deployment, percent of the count.")
+    max_percent: Int(100, 200) = Field(200, description="rolling: tasks that may run during a deployment, percent of the count.")
+    termination_wait: Int(*TERMINATION_WAIT_RANGE) = Field(
+        5, description="blue_green: minutes the old tasks keep running after the traffic moved (a rollback is instant until then)."
+    )
+
+    @model_validator(mode="after")
+    def _rules(self) -> "DeploymentModel":
+        if "termination_wait" in self.model_fields_set and self.strategy != DeploymentStrategy.BLUE_GREEN.value:
+            raise invalid(f"only applies to strategy = \"blue_green\" (strategy is {self.strategy})", "termination_wait")
+        return self
+
+    def alarm_purposes(self, kind: str) -> tuple[str, ...]:
+        if self.rollback_alarms is True:
+            return DEFAULT_ROLLBACK_ALARMS[kind]
+        if self.rollback_alarms is False:
+            return ()
+        return tuple(self.rollback_alarms)
 
 
 class QueueModel(Model):
@@ -1495,6 +1569,7 @@ class OverrideModel(Model):
     routes: RouteModel = Field(
         None, description="Merged key by key over the manifest's [routes] (e.g. the environment's own `hosts`)."
     )
+    deployment: DeploymentModel = Field(None, description="Merged key by key over the manifest's [deployment].")
 
 
 OVERRIDABLE = tuple(OverrideModel.model_fields)
@@ -1538,8 +1613,8 @@ class ServiceFile(Model):
         {},
         description="Plain environment variables; credential-like names and values are refused. "
         "`${service.<name>.url}` is the URL of another service of the same environment (a backend "
-        "whose allow_from names this one), e.g. http://api.dev.internal:8081, or http://api:8081 when that service "
-        "sets connect = true (then this one must too).",
+        "whose allow_from names this one), e.g. http://api.dev.internal:8081, or http://api:8081 when both that "
+        "service and this one set connect = true.",
     )
     secrets: dict[EnvVarName, Text(max_len=2048, check=_secret_reference)] = Field(
         {}, description="Secrets Manager / SSM references (ARN, `secretsmanager:<name>`, `ssm:/<path>`), never values."
@@ -1548,7 +1623,8 @@ class ServiceFile(Model):
     connect: bool = Field(
         False,
         description="ECS Service Connect beside Cloud Map DNS: a backend is also reached at http://<name>:<port> "
-        "by services with connect = true (its `${service.<name>.url}`); web and worker services join as clients.",
+        "by services with connect = true (its `${service.<name>.url}`); web and worker services join as clients. "
+        "Not with `[deployment] strategy = \"blue_green\"` (Service Connect does not support CodeDeploy).",
     )
     queue: QueueModel = Field(None, description="worker only: the SQS queue.")
     scaling: ScalingModel = Field(default_factory=ScalingModel, description="Auto scaling.")
@@ -1556,8 +1632,7 @@ class ServiceFile(Model):
     read_only_root_filesystem: bool = Field(True, description="The container's root file system is read-only.")
     user: Text(USER, "a user name or uid[:gid]", max_len=32, check=_user) = Field("10001", description="Container user; root is refused.")
     enable_exec: bool = Field(False, description="ECS Exec (SSM) into the tasks.")
-    min_healthy_percent: Int(0, 100) = Field(100, description="Deployment minimum healthy percent.")
-    max_percent: Int(100, 200) = Field(200, description="Deployment maximum percent.")
+    deployment: DeploymentModel = Field(default_factory=DeploymentModel, description="Rollouts: strategy, rollback alarms, task bounds.")
     # kind = "job" (infra/service/job.py): an EventBridge Scheduler schedule runs the task. What
     # `timeout` and `retries` do, precisely: see infra/service/job.py ("What a run's limits mean").
     schedule: Text(max_len=256, check=job_schedule_problem) = Field(
@@ -1703,7 +1778,65 @@ class ServiceFile(Model):
             for i, resource in enumerate(permission.resources):
                 if resource in OWN_RESOURCES and kind != "worker":
                     raise invalid(f"{resource!r}: only a worker has a queue and a dead-letter queue", f"permissions[{p}].resources[{i}]")
+        if kind != ServiceKind.JOB.value:  # a job has no ECS service (NOT_FOR_A_JOB: deployment)
+            self._deployment_rules()
         return self
+
+    def _deployment_rules(self) -> None:
+        deployment, kind = self.deployment, self.kind
+        alarms = SERVICE_ALARMS[kind]
+        if isinstance(deployment.rollback_alarms, tuple):
+            for i, purpose in enumerate(deployment.rollback_alarms):
+                if purpose not in alarms:
+                    raise invalid(
+                        f"{purpose!r} is not an alarm of a {kind} service (its alarms: {', '.join(alarms)})",
+                        f"deployment.rollback_alarms[{i}]",
+                    )
+        if deployment.strategy == DeploymentStrategy.BLUE_GREEN.value:
+            # AWS docs, "CodeDeploy blue/green deployments for Amazon ECS" (considerations): the
+            # service must use a load balancer, whose listeners CodeDeploy moves between two
+            # target groups: https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-type-bluegreen.html
+            if kind != "web":
+                raise invalid(f"blue_green moves load balancer traffic: only web services (kind is {kind})", "deployment.strategy")
+            # With the CODE_DEPLOY controller only a CodeDeploy deployment changes the task
+            # definition ("UpdateService", ECS API Reference); an external image has no pipeline
+            # to create one, so a new image would never reach the tasks.
+            if self.image.source == ImageSource.EXTERNAL.value:
+                raise invalid(
+                    "blue_green deploys through the service's pipeline (CodeDeploy); an external image has none",
+                    "deployment.strategy",
+                )
+            # AWS docs, "Amazon ECS Service Connect" (considerations): Service Connect is not
+            # supported with the CODE_DEPLOY (blue/green) deployment controller:
+            # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-connect-concepts-deploy.html
+            if self.connect:
+                raise invalid(
+                    "blue_green (CodeDeploy) cannot run with connect = true: ECS Service Connect is not supported"
+                    " with the CODE_DEPLOY deployment controller; leave connect out (a backend's"
+                    " ${service.<name>.url} is then its Cloud Map DNS name) or use strategy = \"rolling\"",
+                    "connect",
+                )
+            return
+        self._deployment_can_progress()
+
+    def _deployment_can_progress(self) -> None:
+        """AWS docs, "Deploy Amazon ECS services by replacing tasks" (rolling update): with the
+        bounds rounded (minimum up, maximum down), the scheduler must be able to start or stop
+        at least one task, or the deployment never finishes:
+        https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-type-ecs.html"""
+        low, high = self.deployment.min_healthy_percent, self.deployment.max_percent
+        for count in range(max(1, self.min_count), self.max_count + 1):
+            can_start = (count * high) // 100 > count
+            can_stop = -((-count * low) // 100) < count
+            if not (can_start or can_stop):
+                raise_to = -((-(count + 1) * 100) // count)
+                lower = f" or min_healthy_percent to at most {((count - 1) * 100) // count}" if count > 1 else ""
+                raise invalid(
+                    f"{high} with min_healthy_percent {low} lets ECS neither start nor stop a task at {count} running "
+                    f"(the service runs {self.min_count}..{self.max_count}), so a deployment never finishes: raise "
+                    f"max_percent to at least {raise_to}{lower}",
+                    "deployment.max_percent",
+                )
 
     def _job_rules(self) -> None:
         """`kind = "job"`: a scheduled task, without what only an ECS service has."""
@@ -1850,8 +1983,7 @@ NOT_FOR_A_JOB = {
     "min_count": "a job runs one task per scheduled run; no ECS service keeps a count",
     "max_count": "a job runs one task per scheduled run; no ECS service keeps a count",
     "scaling": "a job is not auto scaled",
-    "min_healthy_percent": "a job has no ECS service to deploy",
-    "max_percent": "a job has no ECS service to deploy",
+    "deployment": "a job has no ECS service to deploy (each run starts the task definition's latest revision)",
     "alarms": "a job's alarms are its own (not-started, run-failed); these thresholds watch an ECS service",
     "connect": "Service Connect configures an ECS service; a job's tasks are started by its schedule",
 }

@@ -79,6 +79,11 @@ TRACE_COLLECTOR = "aws-otel-collector"  # [tracing] collector = "adot"
 DEADLINE_CONTAINER = "job_deadline"
 
 
+class DeploymentStrategy(str, Enum):
+    ROLLING = "rolling"  # the ECS deployment controller: rolling update, circuit breaker, alarms
+    BLUE_GREEN = "blue_green"  # CodeDeploy's ECS blue/green (provider 5.x; 6.x has it natively in ECS)
+
+
 # ---------------------------------------------------------------------------------
 # Environment
 # ---------------------------------------------------------------------------------
@@ -171,6 +176,7 @@ class LoadBalancerSpec:
     # platform's load balancer and the services' alias records (AAAA only for dualstack)
     # both read it from here.
     ip_address_type: str
+    test_listener_port: int | None = None  # the shared test listener of blue/green deployments
 
     @property
     def dualstack(self) -> bool:
@@ -217,12 +223,26 @@ class RegistrySpec:
 
 
 @dataclass(frozen=True, kw_only=True)
+class PeerEnvironment:
+    """Another environment of the same account and Region, named by the naming scheme only
+    (never a reference into its stacks)."""
+
+    name: str
+    workspaces: bool  # its names carry the Terraform workspace outside `default` (not a cloud backend)
+
+
+@dataclass(frozen=True, kw_only=True)
 class PipelineSpec:
     source: PipelineSource
     connection_arn: str | None
     repository: str  # "owner/repo" of the monorepo
     branch: str
     manual_approval: bool
+    # Build once, promote: this environment's pipelines build, deploy `promote_from` first and
+    # promote the same image digest here; `promoted_to`: the environment whose pipelines
+    # deploy this one's services (they have none of their own then).
+    promote_from: PeerEnvironment | None = None
+    promoted_to: PeerEnvironment | None = None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -257,6 +277,7 @@ class EnvironmentSpec:
     # Public Route 53 zone of the services' custom domains ([routes] hosts); None: no hosts allowed.
     hosted_zone_id: str | None = None
     file_systems: tuple["FileSystemSpec", ...] = ()  # shared EFS file systems the platform creates
+    account_id: str | None = None  # the account its stacks may be applied to (None: not pinned)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -358,6 +379,40 @@ class PermissionSpec:
 
 # Names a `[[permissions]]` resource may use for the service's own things.
 OWN_RESOURCES = ("queue", "dlq")
+
+# The alarms each kind of service has (infra.service.alarms, by purpose), which
+# `[deployment] rollback_alarms` may name.
+SERVICE_ALARMS: dict[str, tuple[str, ...]] = {
+    "web": ("cpu-high", "memory-high", "http-5xx", "unhealthy-hosts"),
+    "backend": ("cpu-high", "memory-high"),
+    "worker": ("cpu-high", "memory-high", "queue-age", "dlq-not-empty"),
+}
+# `rollback_alarms = true`: what says a release is broken. A web service: its targets answer
+# 5xx or fail the load balancer's health check. Others: AWS recommends CPUUtilization and
+# MemoryUtilization for an existing application ("How CloudWatch alarms detect Amazon ECS
+# deployment failures", Recommended alarms:
+# https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-alarm-failure.html).
+DEFAULT_ROLLBACK_ALARMS: dict[str, tuple[str, ...]] = {
+    "web": ("http-5xx", "unhealthy-hosts"),
+    "backend": ("cpu-high", "memory-high"),
+    "worker": ("cpu-high", "memory-high"),
+    "job": (),  # no ECS service to roll back: `[deployment]` is refused for a job at load
+}
+
+
+@dataclass(frozen=True, kw_only=True)
+class DeploymentSpec:
+    """How a new task definition reaches the running service (`[deployment]`)."""
+
+    strategy: DeploymentStrategy
+    rollback_alarms: tuple[str, ...]  # purposes of the service's own alarms (infra.service.alarms)
+    min_healthy_percent: int
+    max_percent: int
+    termination_wait: int  # blue_green: minutes the old tasks stay after the traffic moved
+
+    @property
+    def blue_green(self) -> bool:
+        return self.strategy is DeploymentStrategy.BLUE_GREEN
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -466,8 +521,7 @@ class ServiceSpec:
     read_only_root_filesystem: bool
     user: str
     enable_exec: bool  # ECS Exec
-    min_healthy_percent: int
-    max_percent: int
+    deployment: DeploymentSpec
     build: BuildSpec
     allow_from: tuple[str, ...] = ()  # backend: the services whose tasks may connect to its port
     permissions: tuple[PermissionSpec, ...] = ()  # the application's own IAM permissions
@@ -490,6 +544,9 @@ class ServiceSpec:
     logging: LoggingSpec | None = None  # None: awslogs
     tracing: TracingSpec | None = None
     volumes: tuple[VolumeSpec, ...] = ()
+    # With `[pipeline] promote_from`: how the service is deployed in that environment, which
+    # this environment's pipeline deploys first.
+    upstream_strategy: DeploymentStrategy | None = None
 
     @property
     def posix_user(self) -> tuple[int, int] | None:

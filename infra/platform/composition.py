@@ -10,7 +10,7 @@ Parts and their typed attributes:
   storage        Storage           logs_bucket_name/arn, alb_log_prefix, artifacts_bucket_name/arn
   alarms         AlarmTopic        topic_arn
   security       SecurityGroups    alb_sg_id, bastion_sg_id, ansible_sg_id, app_sg_id, database_sg_id
-  load_balancer  LoadBalancer      arn, arn_suffix, dns_name, zone_id, listener_arn
+  load_balancer  LoadBalancer      arn, arn_suffix, dns_name, zone_id, listener_arn, test_listener_arn
   boundary       TaskRoleBoundary  arn, name
   cluster        Cluster           name, arn, ec2_capacity_provider_name, exec_log_group_name
   discovery      Discovery         namespace_id, namespace_name, namespace_arn
@@ -143,4 +143,6 @@ class Platform(Construct):
             )
         if self.cluster.ec2_capacity_provider_name is not None:
             values["ec2_capacity_provider_name"] = self.cluster.ec2_capacity_provider_ref
+        if self.load_balancer.test_listener_arn is not None:
+            values["test_listener_arn"] = self.load_balancer.test_listener_arn
         return values

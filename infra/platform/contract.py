@@ -34,6 +34,7 @@ class Presence(str, Enum):
     ALWAYS = "always"
     DATABASE = "when [database] is enabled"
     EC2 = "when [cluster.ec2] is enabled"
+    TEST_LISTENER = "when [load_balancer] test_listener_port is set"
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,12 @@ OUTPUTS: tuple[Output, ...] = (
     Output("alb_dns_name", Kind.STRING, "its DNS name"),
     Output("alb_zone_id", Kind.STRING, "its Route 53 hosted zone (for alias records)"),
     Output("listener_arn", Kind.STRING, "where services add listener rules: HTTPS with a certificate, else HTTP"),
+    Output(
+        "test_listener_arn",
+        Kind.STRING,
+        "the test listener (admin network only): blue/green services add a rule to their second target group",
+        Presence.TEST_LISTENER,
+    ),
     Output("alb_security_group_id", Kind.STRING, "the load balancer's group (services admit it on their port)"),
     Output("app_security_group_id", Kind.STRING, "the application tier's group (EC2 capacity hosts)"),
     Output("database_security_group_id", Kind.STRING, "the database's group (services with database = true admit themselves)"),
@@ -91,9 +98,14 @@ class ContractError(ValueError):
     """The platform publishes more, less or other than the contract says."""
 
 
-def publish(scope: Construct, values: Mapping[str, Any], *, database: bool, ec2: bool) -> None:
+def publish(scope: Construct, values: Mapping[str, Any], *, database: bool, ec2: bool, test_listener: bool = False) -> None:
     """One Terraform output per contract entry that applies to this environment."""
-    present = {Presence.ALWAYS, *([Presence.DATABASE] if database else []), *([Presence.EC2] if ec2 else [])}
+    present = {
+        Presence.ALWAYS,
+        *([Presence.DATABASE] if database else []),
+        *([Presence.EC2] if ec2 else []),
+        *([Presence.TEST_LISTENER] if test_listener else []),
+    }
     expected = {o.name for o in OUTPUTS if o.presence in present}
     missing, extra = sorted(expected - set(values)), sorted(set(values) - expected)
     if missing or extra:

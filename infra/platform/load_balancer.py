@@ -4,7 +4,9 @@ Listeners: with a certificate (an existing `certificate_arn`, or one requested f
 `domain` with DNS validation) port 80 only redirects to 443, and 443 terminates TLS with
 the configured TLS 1.2+ policy. Without one (dev) there is only port 80. Either way the
 default action is a fixed 404: the platform has no target of its own, each web service
-adds a listener rule to `listener_arn` in its own stack.
+adds a listener rule to `listener_arn` in its own stack. With `test_listener_port`, a test
+listener on that port (same protocol, open to the admin network only) carries the test
+traffic of blue/green deployments (`test_listener_arn`).
 
 The WAF (when `load_balancer.waf`) runs AWS managed rule groups: the common rule set,
 known bad inputs (Log4j and similar) and the anonymous IP list, and logs to a
@@ -85,7 +87,7 @@ class LoadBalancer(Construct):
     """Typed outputs: `arn`, `arn_suffix` (for CloudWatch dimensions), `dns_name`, `zone_id`,
     `http_listener_arn`, `https_listener_arn` (None without a certificate), `listener_arn`
     (where services attach their listener rules: HTTPS with a certificate, else HTTP),
-    `https` (bool), `web_acl_arn` (None without WAF)."""
+    `test_listener_arn` (None without `test_listener_port`), `https` (bool), `web_acl_arn` (None without WAF)."""
 
     def __init__(
         self,
@@ -157,11 +159,36 @@ class LoadBalancer(Construct):
             )
             self.https_listener_arn = https.arn
         self.listener_arn = self.https_listener_arn or self.http_listener_arn
+        self.test_listener_arn = self._test_listener(env, lb, certificate_arn)
 
         self.web_acl_arn: str | None = None
         if spec.waf:
             self.web_acl_arn = self._waf(env, lb, kms_key_arn)
         self._alarms(names, alarm_topic_arn)
+
+    def _test_listener(self, env: EnvironmentSpec, lb: Lb, certificate_arn: str | None) -> str | None:
+        """The shared test listener of blue/green deployments: CodeDeploy sends test traffic
+        to a deployment's new task set through it before it moves production traffic
+        ("Deployments on an Amazon ECS compute platform", AllowTestTraffic:
+        https://docs.aws.amazon.com/codedeploy/latest/userguide/deployment-steps-ecs.html).
+        The platform knows no service: each blue/green service adds its own rule here, with
+        its production rule's conditions, forwarding to its second target group. Like the
+        production listener: TLS with the certificate, a 404 for anything no rule matches."""
+        port = env.load_balancer.test_listener_port
+        if port is None:
+            return None
+        tls = certificate_arn is not None
+        listener = LbListener(
+            self,
+            "test",
+            load_balancer_arn=lb.arn,
+            port=port,
+            protocol="HTTPS" if tls else "HTTP",
+            ssl_policy=env.load_balancer.ssl_policy if tls else None,
+            certificate_arn=certificate_arn,
+            default_action=[_not_found()],
+        )
+        return listener.arn
 
     def _certificate(self, env: EnvironmentSpec) -> str | None:
         spec = env.load_balancer

@@ -47,6 +47,11 @@ class SecurityGroups(Construct):
         # ALB: service stacks add the egress to their own group on their port.
         self._ingress("alb-in-http", alb, HTTP, cidr=ANYWHERE, description="HTTP from the internet (redirected to HTTPS when a certificate is set)")
         self._ingress("alb-in-https", alb, HTTPS, cidr=ANYWHERE, description="HTTPS from the internet")
+        test_port = env.load_balancer.test_listener_port
+        if test_port is not None:
+            # Test traffic reaches a blue/green deployment's new tasks before production
+            # traffic does (infra.platform.load_balancer): from the admin network only.
+            self._ingress("alb-in-test", alb, test_port, cidr=str(env.network.admin_cidr), description="Test listener of blue/green deployments, from the admin network")
 
         # Bastion
         self._ingress("bastion-in-ssh", bastion, SSH, cidr=str(env.network.admin_cidr), description="SSH from the admin network")

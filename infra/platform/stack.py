@@ -28,6 +28,7 @@ class PlatformStack(EnvironmentStack):
             self.platform.contract_values(),
             database=self.platform.database is not None,
             ec2=self.platform.cluster.ec2_capacity_provider_name is not None,
+            test_listener=self.platform.load_balancer.test_listener_arn is not None,
         )
         # Last: it checks `[[imports]]` against the stack's final resource addresses.
         apply_imports(self, env.imports, stack_name=id_)

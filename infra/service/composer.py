@@ -2,40 +2,47 @@
 
     log group       /ecs/<env>/<service>, KMS, retention from the environment
     repository      ECR `<env>/<service>` (ECR images)                 infra.service.registry
-    image           ECR: `<repository url>:<tag>`, the tag read from the SSM parameter
-                    /ecs-platform/<env>/<service>/image-tag unless the stack's `image_tag`
-                    variable pins one (infra.service.variables); external: the URI as given
+    image           ECR: `<repository url>@<digest>` (or `:<tag>` before the first pipeline
+                    run), read from the SSM parameter /ecs-platform/<env>/<service>/image-tag
+                    unless the stack's `image_tag` variable pins one (infra.service.variables);
+                    external: the URI as given
     queues          worker: SQS queue + DLQ                             infra.service.queue
     events          `publish`: its SNS topics (TOPIC_<NAME>_ARN);        infra.service.events
                     `subscribe` (worker): its queue's subscriptions and its queue's policy
     security group  its own, and the rules admitting it elsewhere      infra.service.security_group
-    roles           exec / task (under the boundary) / build / pipeline  infra.service.roles
+    roles           exec / task (under the boundary) / build / record / pipeline  infra.service.roles
     task definition family <env>-<service>: the service's container, its sidecars, the log
                     router and trace collector when asked for  infra.service.container_definition
     volumes         EFS: own file system or a shared one, access point  infra.service.volumes
-    route           web: target group + listener rule; all: Cloud Map  infra.service.route
+    route           web: target group(s) + listener rule(s); all: Cloud Map  infra.service.route
     domain          web with [routes] hosts: certificate, listener       infra.service.domain
                     certificate, alias records in the environment's zone
     connect         connect = true: Service Connect in the namespace     infra.service.connect
-    service         ECS service <env>-<service>: circuit breaker with rollback, private
-                    subnets, its own security group, capacity-provider strategy
-    alarms, scaling, pipeline                                           infra.service.alarms / scaling / pipeline
+    alarms          before the service: the rollback alarms are some of them    infra.service.alarms
+    service         ECS service <env>-<service>: private subnets, its own security group,
+                    capacity-provider strategy; `[deployment]`: rolling (circuit breaker and
+                    rollback alarms) or blue_green (the CODE_DEPLOY controller)
+    blue/green      CodeDeploy application, deployment group, role          infra.service.blue_green
+    scaling, pipeline                                                    infra.service.scaling / pipeline
+                    (the pipeline lives in this stack unless another environment promotes
+                    from this one: infra.service.delivery)
     job             kind = "job", in place of service, route, Cloud Map, alarms and scaling:
                     a schedule that runs the task definition, its role, DLQ and alarms;
-                    a deadline container in the task                    infra.service.job
+                    a deadline container in the task; always its own pipeline  infra.service.job
 
 The image tag: Terraform and the pipeline split the work
 ------------------------------------------------------
-For ECR images the pipeline owns the tag. CodeBuild pushes `<repository>:<commit>`; the
-ECS deploy action registers a revision with that image and rolls it out; only when that
-deployment succeeded does the pipeline's record step write `<commit>` to the SSM parameter
-`/ecs-platform/<env>/<service>/image-tag` (an image that was rejected at approval or rolled
-back by the circuit breaker is never recorded). Terraform creates the parameter with
-`image.tag` (default "bootstrap") and ignores later changes to its value, and builds the
-container image from the parameter's *current* value. So a `terraform apply` after a
-pipeline run registers a revision with the image that is running, never the old one and
-never one that did not pass. An operator may pin another tag for one apply with the stack's
-`image_tag` variable (`infra.service.variables`); the parameter keeps the pipeline's tag.
+For ECR images the pipeline owns the image. CodeBuild pushes `<repository>:<commit>` and hands
+the deploy action `<repository>@sha256:<digest>`; the deploy action registers a revision with
+that image and rolls it out; only when that deployment succeeded does the pipeline's record
+step write the digest (`sha256:...`) to the SSM parameter `/ecs-platform/<env>/<service>/image-tag`
+(an image that was rejected at approval or rolled back is never recorded). Terraform creates
+the parameter with `image.tag` (default "bootstrap") and ignores later changes to its value,
+and builds the container image from the parameter's *current* value: `<repository>@<digest>`,
+or `<repository>:<tag>` for a tag. So a `terraform apply` after a pipeline run registers a
+revision with the image that is running, never the old one and never one that did not pass.
+An operator may pin another tag or digest for one apply with the stack's `image_tag` variable
+(`infra.service.variables`); the parameter keeps the pipeline's digest.
 
 Secrets never appear in the configuration, the plan or the task definition: the container
 gets them through `secrets[].valueFrom` (ARNs), the database password as DB_SECRET from the
@@ -50,8 +57,10 @@ from constructs import Construct
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.ecs_service import (
     EcsService,
+    EcsServiceAlarms,
     EcsServiceCapacityProviderStrategy,
     EcsServiceDeploymentCircuitBreaker,
+    EcsServiceDeploymentController,
     EcsServiceLoadBalancer,
     EcsServiceNetworkConfiguration,
     EcsServiceOrderedPlacementStrategy,
@@ -74,7 +83,9 @@ from infra.expressions import jsonencode
 from infra.service import secrets
 from infra.service.alarms import ServiceAlarms
 from infra.service import connect, sidecars
+from infra.service.blue_green import BlueGreenDeployment
 from infra.service.container_definition import ContainerRefs, container_definitions, scratch_volumes
+from infra.service.delivery import deploy_targets, has_own_pipeline
 from infra.service.domain import ServiceDomain
 from infra.service.events import QueueSubscriptions, ServiceTopics
 from infra.service.job import ScheduledJob
@@ -98,8 +109,11 @@ class Microservice(Construct):
     `topics` (None without `publish`), `subscriptions` (None without `subscribe`),
     `security_group`, `volumes` (None without [[volumes]]), `roles`, `container_definitions`,
     `task_definition`, `route` (web), `domain` (web with hosts), `discovery`, `service`,
-    `alarms`, `scaling`, `pipeline` (None for external images), `job` (kind = "job" only; a
-    job has no route, domain, discovery, service, alarms or scaling: None).
+    `alarms`, `blue_green` (None unless `[deployment] strategy = "blue_green"`), `scaling`,
+    `targets` (the environments this stack's pipeline deploys: infra.service.delivery),
+    `pipeline` (None for external images, and when another environment's pipeline deploys
+    this one), `job` (kind = "job" only; a job has no route, domain, discovery, service,
+    blue_green, alarms or scaling: None).
 
     `knobs`: the values operators may set at apply time (the stack's variables); without them,
     the spec's values.
@@ -202,6 +216,10 @@ class Microservice(Construct):
             if spec.volumes
             else None
         )
+        # The environments this stack's pipeline deploys (none: another stack's pipeline deploys
+        # this service, or it has no image to build): infra.service.delivery. A job's pipeline is
+        # always its own, with its own environment as its one target (it registers a revision).
+        self.targets = deploy_targets(self, env, spec) if has_own_pipeline(env, spec) else ()
         self.roles = ServiceRoles(
             self,
             "iam",
@@ -220,6 +238,7 @@ class Microservice(Construct):
                 *sidecars.task_statements(spec, arns, self.log_group.name),
                 *(self.volumes.task_statements if self.volumes else []),
             ],
+            targets=self.targets,
         )
         self.container_definitions = container_definitions(
             spec,
@@ -273,8 +292,9 @@ class Microservice(Construct):
         self.discovery = named(
             discovery_service(self, "discovery", name=name, spec=spec, namespace=env.namespace, platform=platform), spec.name
         )
-        self.service = named(self._service(env, spec, platform, knobs), spec.name)
         target_group = self.route.target_group if self.route else None
+        # Before the service, which names some of them as its rollback alarms; they name the
+        # service by its name (not a reference to it, which would make a cycle).
         self.alarms = ServiceAlarms(
             self,
             "alarms",
@@ -282,11 +302,31 @@ class Microservice(Construct):
             spec=spec.alarms,
             topic_arn=platform.alarm_topic_arn,
             cluster_name=platform.cluster_name,
-            service_name=self.service.name,
+            service_name=name,
             load_balancer_arn_suffix=platform.alb_arn_suffix if target_group else None,
-            target_group_arn_suffix=target_group.arn_suffix if target_group else None,
+            target_group_arn_suffixes=[tg.arn_suffix for tg in self.route.target_groups] if self.route else (),
             queue_name=self.queues.queue.name if self.queues else None,
             dead_letter_queue_name=self.queues.dead_letter_queue.name if self.queues else None,
+        )
+        self.service = named(self._service(env, spec, platform, knobs), spec.name)
+        self.blue_green = (
+            BlueGreenDeployment(
+                self,
+                "blue-green",
+                env=env,
+                spec=spec,
+                platform=platform,
+                arns=arns,
+                name=name,
+                service_name=self.service.name,
+                route=self.route,
+                alarm_names=self.alarms.names(spec.deployment.rollback_alarms),
+                alarm_arns=self.alarms.arns(spec.deployment.rollback_alarms),
+                execution_role_arn=self.roles.execution_role_arn,
+                task_role_arn=self.roles.task_role_arn,
+            )
+            if spec.deployment.blue_green and self.route is not None
+            else None
         )
         self.scaling = ServiceScaling(
             self,
@@ -302,7 +342,7 @@ class Microservice(Construct):
             queue_name=self.queues.queue.name if self.queues else None,
         )
         self.pipeline = None
-        if self.repository is not None and self.roles.build_role_arn and self.roles.record_role_arn and self.roles.pipeline_role_arn:
+        if self.targets and self.repository is not None and self.roles.build_role_arn and self.roles.record_role_arn and self.roles.pipeline_role_arn:
             self.pipeline = ServicePipeline(
                 self,
                 "pipeline",
@@ -314,13 +354,15 @@ class Microservice(Construct):
                 build_role_arn=self.roles.build_role_arn,
                 record_role_arn=self.roles.record_role_arn,
                 pipeline_role_arn=self.roles.pipeline_role_arn,
+                targets=self.targets,
+                promote_role_arn=self.roles.promote_role_arn,
             )
 
     def _job(self, env: EnvironmentSpec, spec: ServiceSpec, platform: PlatformRef, arns: Arns) -> None:
         """kind = "job": a schedule runs the task definition (infra.service.job); there is no ECS
         service, route, Cloud Map entry, scaling or service alarm. Its pipeline registers a
         revision instead of deploying a service."""
-        self.route = self.domain = self.discovery = self.service = self.alarms = self.scaling = None
+        self.route = self.domain = self.discovery = self.service = self.alarms = self.scaling = self.blue_green = None
         self.job = ScheduledJob(
             self,
             "job",
@@ -335,7 +377,7 @@ class Microservice(Construct):
         )
         self.pipeline = None
         roles = self.roles
-        if self.repository is not None and roles.build_role_arn and roles.record_role_arn and roles.pipeline_role_arn:
+        if self.targets and self.repository is not None and roles.build_role_arn and roles.record_role_arn and roles.pipeline_role_arn:
             self.pipeline = ServicePipeline(
                 self,
                 "pipeline",
@@ -347,6 +389,7 @@ class Microservice(Construct):
                 build_role_arn=roles.build_role_arn,
                 record_role_arn=roles.record_role_arn,
                 pipeline_role_arn=roles.pipeline_role_arn,
+                targets=self.targets,
                 deploy_role_arn=roles.deploy_role_arn,
             )
 
@@ -397,6 +440,19 @@ class Microservice(Construct):
     def _service(self, env: EnvironmentSpec, spec: ServiceSpec, platform: PlatformRef, knobs: ServiceKnobs) -> EcsService:
         route = self.route
         on_ec2 = any(item.provider is CapacityProvider.EC2 for item in spec.capacity)
+        deployment = spec.deployment
+        blue_green = deployment.blue_green
+        rollback_alarms = self.alarms.names(deployment.rollback_alarms)
+        # Application Auto Scaling owns the running count once the service exists; without
+        # this every apply would reset it to desired_count (undoing a scale-out under load).
+        # Operators move the count through min_count/max_count (infra.service.variables).
+        ignored = ["desired_count"]
+        if blue_green:
+            # With the CODE_DEPLOY controller only a CodeDeploy deployment changes the task
+            # definition or the load balancer's target group of the service ("UpdateService",
+            # ECS API Reference: https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_UpdateService.html),
+            # and after one the service reports the other target group: both are CodeDeploy's.
+            ignored += ["task_definition", "load_balancer"]
         return EcsService(
             self,
             "service",
@@ -404,9 +460,19 @@ class Microservice(Construct):
             cluster=platform.cluster_arn,
             task_definition=self.task_definition.arn,
             desired_count=knobs.desired_count,
-            deployment_circuit_breaker=EcsServiceDeploymentCircuitBreaker(enable=True, rollback=True),
-            deployment_minimum_healthy_percent=spec.min_healthy_percent,
-            deployment_maximum_percent=spec.max_percent,
+            # AWS docs, "Amazon ECS deployment types": the circuit breaker and the deployment
+            # alarms work with the rolling update (ECS) controller only; CodeDeploy has its own
+            # rollback (infra.service.blue_green), on the same alarms:
+            # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/deployment-alarm-failure.html
+            deployment_controller=EcsServiceDeploymentController(type="CODE_DEPLOY") if blue_green else None,
+            deployment_circuit_breaker=None if blue_green else EcsServiceDeploymentCircuitBreaker(enable=True, rollback=True),
+            alarms=(
+                EcsServiceAlarms(alarm_names=rollback_alarms, enable=True, rollback=True)
+                if rollback_alarms and not blue_green
+                else None
+            ),
+            deployment_minimum_healthy_percent=deployment.min_healthy_percent,
+            deployment_maximum_percent=deployment.max_percent,
             health_check_grace_period_seconds=spec.health_check.grace_period if route else None,
             enable_execute_command=spec.enable_exec,
             network_configuration=EcsServiceNetworkConfiguration(
@@ -443,15 +509,12 @@ class Microservice(Construct):
             propagate_tags="SERVICE",
             enable_ecs_managed_tags=True,
             wait_for_steady_state=False,
-            # Application Auto Scaling owns the running count once the service exists; without
-            # this every apply would reset it to desired_count (undoing a scale-out under load).
-            # Operators move the count through min_count/max_count (infra.service.variables).
-            lifecycle=TerraformResourceLifecycle(ignore_changes=["desired_count"]),
+            lifecycle=TerraformResourceLifecycle(ignore_changes=ignored),
             # The target group must be attached to the listener before ECS registers targets,
             # the first tasks must be able to read their secrets and queue,
             # and its EFS volumes must be mountable (mount targets, access points, NFS rules).
             depends_on=[
-                *([route.listener_rule] if route else []),
+                *(route.listener_rules if route else []),
                 *self.roles.task_policies,
                 *(self.volumes.ready if self.volumes else []),
             ]

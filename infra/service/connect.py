@@ -15,9 +15,12 @@ https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-connect.html
   `appProtocol = "http"` (the proxy then speaks HTTP: retries and HTTP metrics), and the
   service publishes it with the client alias `<name>:<port>`, which is what
   `${service.<name>.url}` resolves to (`http://<name>:<port>`). Web and worker services are
-  clients only: nothing but the load balancer or a queue reaches them. A service that names a
-  Service Connect backend in `${service.<name>.url}` must set `connect = true` itself (the
-  loader refuses it otherwise): the short name resolves only through a task's own proxy.
+  clients only: nothing but the load balancer or a queue reaches them. The short name resolves
+  only through a task's own proxy, so a service that names a Service Connect backend in
+  `${service.<name>.url}` without `connect = true` itself (a blue/green web service cannot
+  have it: Service Connect is not supported with the CODE_DEPLOY deployment controller) gets
+  the backend's Cloud Map DNS name `http://<name>.<namespace>:<port>` instead, which the
+  backend keeps (the ECS service's `service_registries` stay beside Service Connect).
 - ECS creates a Cloud Map service for the backend (`discovery_name`, unique in the
   namespace). Its name `<name>_connect` cannot be a service name (those have no `_`), so it
   never meets the DNS service `<name>` that infra.service.route keeps for every service

@@ -6,16 +6,24 @@
              or, with `pipeline.source = "s3"`, the zip `sources/<env>/<name>.zip` in the
              artifacts bucket (no polling: whoever uploads it starts the pipeline, e.g.
              `aws codepipeline start-pipeline-execution --name <env>-<name>`)
-    Build    CodeBuild with the buildspec of `infra.service.buildspec`: tests, image, push, the
-             image-tag parameter, imagedefinitions.json
+    Build    CodeBuild with the buildspec of `infra.service.buildspec`: tests, image, push, and
+             the image by digest for the deploy action
     Approval manual, when `pipeline.manual_approval` (production by default)
-    Deploy   the ECS deploy action: a new task definition revision with the new image,
-             rolled out by the service (circuit breaker with rollback)
+    Deploy   rolling: the ECS deploy action (a new task definition revision with the new
+             image, rolled out by the service: circuit breaker and alarms with rollback);
+             blue_green: the CodeDeployToECS action (infra.service.blue_green), from the
+             taskdef.json and appspec.yaml the build wrote;
              a job (no service): a CodeBuild step of its own registers a revision of the
              family with the new image (infra.service.buildspec), which the schedule's next
              run takes (it runs the latest ACTIVE revision, infra.service.job)
     Record   only after a successful deployment: a second CodeBuild project with its own
-             role writes the deployed tag to the parameter Terraform reads (infra.service.buildspec)
+             role writes the deployed digest to the parameter Terraform reads (infra.service.buildspec)
+
+With `[pipeline] promote_from = "dev"` (build once, promote: infra.service.delivery) the one
+pipeline of the service lives in this environment's stack and runs
+
+    Source -> Build (into dev's repository) -> Deploy-dev -> Record-dev -> Approval
+           -> Promote (the same digest into this environment's repository) -> Deploy-<env> -> Record-<env>
 
 The build and pipeline roles are the service's own (`infra.service.roles`). Build logs go
 to a KMS-encrypted log group `/codebuild/<env>-<service>`; artifacts are encrypted with
@@ -24,8 +32,11 @@ the platform key; the artifacts bucket is the platform's (from its contract).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from constructs import Construct
 
+from cdktf import Fn, Token
 from cdktf_cdktf_provider_aws.cloudwatch_log_group import CloudwatchLogGroup
 from cdktf_cdktf_provider_aws.codebuild_project import (
     CodebuildProject,
@@ -53,13 +64,18 @@ from cdktf_cdktf_provider_aws.codepipeline import (
 from infra.addresses import named
 from infra import naming
 from infra.naming import Names
+from infra.expressions import jsonencode
 from infra.service.buildspec import (
+    APPSPEC,
     IMAGE_DEFINITIONS,
+    TASK_DEFINITION_TEMPLATE,
     render_buildspec,
     render_job_deploy_buildspec,
+    render_promote_buildspec,
     render_record_buildspec,
     service_dir,
 )
+from infra.service.delivery import DeployTarget
 from infra.config.specs import Architecture, EnvironmentSpec, PipelineSource, ServiceSpec
 from infra.service.platform_ref import PlatformRef
 
@@ -70,8 +86,10 @@ BUILD_IMAGES: dict[Architecture, tuple[str, str]] = {
 }
 BUILD_TIMEOUT_MINUTES = 30
 RECORD_TIMEOUT_MINUTES = 5
+PROMOTE_TIMEOUT_MINUTES = 20
 SOURCE_ARTIFACT = "source"
 BUILD_ARTIFACT = "build"
+PROMOTED_ARTIFACT = "promoted"
 SOURCE_ACTION = "Source"
 
 
@@ -85,7 +103,8 @@ def trigger_file_paths(spec: ServiceSpec) -> list[str]:
 
 
 class ServicePipeline(Construct):
-    """Typed outputs: `project_name`, `project_arn`, `pipeline_name`, `pipeline_arn`,
+    """Typed outputs: `project_name`, `project_arn`, `record_project_name`, `promote_project_name`
+    (None without promote_from), `deploy_project_name` (a job's only), `pipeline_name`, `pipeline_arn`,
     `log_group_name`, `stage_names` (in order)."""
 
     def __init__(
@@ -101,6 +120,8 @@ class ServicePipeline(Construct):
         build_role_arn: str,
         record_role_arn: str,
         pipeline_role_arn: str,
+        targets: Sequence[DeployTarget],
+        promote_role_arn: str | None = None,
         deploy_role_arn: str | None = None,
     ) -> None:
         super().__init__(scope, id_)
@@ -111,6 +132,8 @@ class ServicePipeline(Construct):
         self._name = f"{naming.PREFIX}-{spec.name}"
         self._repository_url = repository_url
         self._build_role_arn = build_role_arn
+        self._service_name = service_name
+        first, home = targets[0], targets[-1]
         log_group = CloudwatchLogGroup(
             self,
             "build-logs",
@@ -119,23 +142,41 @@ class ServicePipeline(Construct):
             kms_key_id=self._platform.kms_key_arn,
         )
         self.log_group_name = log_group.name
-        project = self._build_project(log_group.name)
+        project = self._build_project(log_group.name, first)
         record = self._record_project(log_group.name, record_role_arn)
         self.project_name = project.name
         self.project_arn = project.arn
         self.record_project_name = record.name
+        self.promote_project_name: str | None = None
+        self.deploy_project_name: str | None = None
         stages = {"Source": self._source_stage(), "Build": self._codebuild_stage("Build", "TestBuildPush", project.name, [SOURCE_ARTIFACT], [BUILD_ARTIFACT])}
-        if env.pipeline.manual_approval:
-            stages["Approval"] = self._approval_stage()
-        if spec.job is not None:
-            if deploy_role_arn is None:
-                raise ValueError(f"{spec.file}: a job's pipeline needs its deploy role (infra.service.roles)")
-            stages["Deploy"] = self._job_deploy_stage(log_group.name, deploy_role_arn)
-        elif service_name is None:
-            raise ValueError(f"{spec.file}: a service's pipeline deploys its ECS service: service_name is required")
+        if first.home:
+            if env.pipeline.manual_approval:
+                stages["Approval"] = self._approval_stage()
+            if spec.job is not None:
+                # A job is built and registered per environment: its one target is its own
+                # (infra.service.delivery.deploy_targets), never promoted.
+                if deploy_role_arn is None:
+                    raise ValueError(f"{spec.file}: a job's pipeline needs its deploy role (infra.service.roles)")
+                stages["Deploy"] = self._job_deploy_stage(log_group.name, deploy_role_arn)
+            elif service_name is None:
+                raise ValueError(f"{spec.file}: a service's pipeline deploys its ECS service: service_name is required")
+            else:
+                stages["Deploy"] = self._deploy_stage("Deploy", home, BUILD_ARTIFACT)
+            stages["Record"] = self._record_stage("Record", record.name, home, BUILD_ARTIFACT)
         else:
-            stages["Deploy"] = self._deploy_stage(service_name)
-        stages["Record"] = self._codebuild_stage("Record", "RecordDeployedTag", record.name, [BUILD_ARTIFACT])
+            if promote_role_arn is None:
+                raise ValueError(f"{spec.file}: a pipeline that promotes from {first.env_name} needs the promote role")
+            promote = self._promote_project(log_group.name, promote_role_arn, home)
+            self.promote_project_name = promote.name
+            upstream, own = f"-{first.env_name}", f"-{env.name}"
+            stages["Deploy" + upstream] = self._deploy_stage("Deploy" + upstream, first, BUILD_ARTIFACT)
+            stages["Record" + upstream] = self._record_stage("Record" + upstream, record.name, first, BUILD_ARTIFACT)
+            if env.pipeline.manual_approval:
+                stages["Approval"] = self._approval_stage()
+            stages["Promote"] = self._codebuild_stage("Promote", "PromoteByDigest", promote.name, [BUILD_ARTIFACT], [PROMOTED_ARTIFACT])
+            stages["Deploy" + own] = self._deploy_stage("Deploy" + own, home, PROMOTED_ARTIFACT)
+            stages["Record" + own] = self._record_stage("Record" + own, record.name, home, PROMOTED_ARTIFACT)
         self.stage_names = tuple(stages)
         pipeline = Codepipeline(
             self,
@@ -158,7 +199,22 @@ class ServicePipeline(Construct):
         self.pipeline_name = pipeline.name
         self.pipeline_arn = pipeline.arn
 
-    def _build_project(self, log_group_name: str) -> CodebuildProject:
+    def _target_variables(self, repository_url: str, target: DeployTarget) -> list[CodebuildProjectEnvironmentEnvironmentVariable]:
+        variables = [CodebuildProjectEnvironmentEnvironmentVariable(name="REPOSITORY_URI", value=repository_url)]
+        if target.blue_green:
+            # The task family is named like the service (infra.service.composer).
+            variables.append(CodebuildProjectEnvironmentEnvironmentVariable(name="TASK_FAMILY", value=target.name))
+        return variables
+
+    def _repository_url_of(self, target: DeployTarget) -> str:
+        """This stack's repository, or another environment's in the same registry (one account
+        and Region): `<registry>/<its repository name>`."""
+        if target.home:
+            return self._repository_url
+        registry = Token.as_string(Fn.element(Fn.split("/", self._repository_url), 0))
+        return f"{registry}/{target.repository}"
+
+    def _build_project(self, log_group_name: str, target: DeployTarget) -> CodebuildProject:
         compute, image = BUILD_IMAGES[self._spec.architecture]
         return CodebuildProject(
             self,
@@ -178,13 +234,33 @@ class ServicePipeline(Construct):
                 # Docker builds need the Docker daemon inside the build container, which
                 # CodeBuild only starts in privileged mode.
                 privileged_mode=True,
-                environment_variable=[
-                    CodebuildProjectEnvironmentEnvironmentVariable(
-                        name="REPOSITORY_URI", value=self._repository_url
-                    ),
-                ],
+                environment_variable=self._target_variables(self._repository_url_of(target), target),
             ),
             logs_config=_logs(log_group_name, "build"),
+        )
+
+    def _promote_project(self, log_group_name: str, role_arn: str, target: DeployTarget) -> CodebuildProject:
+        compute, image = BUILD_IMAGES[self._spec.architecture]
+        return CodebuildProject(
+            self,
+            "promote",
+            name=self._names.name(f"{self._name}-promote", naming.CODEBUILD_PROJECT),
+            description=f"{self._env.name}: copy the approved {self._spec.name} image by digest into {self._env.name}'s repository",
+            service_role=role_arn,
+            encryption_key=self._platform.kms_key_arn,
+            build_timeout=PROMOTE_TIMEOUT_MINUTES,
+            source=CodebuildProjectSource(type="CODEPIPELINE", buildspec=render_promote_buildspec(self._spec, self._env, scope=self)),
+            artifacts=CodebuildProjectArtifacts(type="CODEPIPELINE"),
+            environment=CodebuildProjectEnvironment(
+                type=compute,
+                image=image,
+                compute_type="BUILD_GENERAL1_SMALL",
+                image_pull_credentials_type="CODEBUILD",
+                # docker pull / push need the Docker daemon (privileged mode), as the build does.
+                privileged_mode=True,
+                environment_variable=self._target_variables(self._repository_url, target),
+            ),
+            logs_config=_logs(log_group_name, "promote"),
         )
 
     def _record_project(self, log_group_name: str, role_arn: str) -> CodebuildProject:
@@ -283,6 +359,12 @@ class ServicePipeline(Construct):
             ],
         )
 
+    def _approval_question(self) -> str:
+        upstream = self._env.pipeline.promote_from
+        if upstream is None:
+            return f"Deploy the new {self._spec.name} image to {self._env.name}?"
+        return f"Promote the {self._spec.name} image running in {upstream.name} to {self._env.name}?"
+
     def _approval_stage(self) -> CodepipelineStage:
         return CodepipelineStage(
             name="Approval",
@@ -293,7 +375,7 @@ class ServicePipeline(Construct):
                     owner="AWS",
                     provider="Manual",
                     version="1",
-                    configuration={"CustomData": f"Deploy the new {self._spec.name} image to {self._env.name}?"},
+                    configuration={"CustomData": self._approval_question()},
                 )
             ],
         )
@@ -329,25 +411,66 @@ class ServicePipeline(Construct):
         self.deploy_project_name = project.name
         return self._codebuild_stage("Deploy", "RegisterRevision", project.name, [BUILD_ARTIFACT])
 
-    def _deploy_stage(self, service_name: str) -> CodepipelineStage:
+    def _record_stage(self, stage: str, project_name: str, target: DeployTarget, artifact: str) -> CodepipelineStage:
+        """The record step of one environment: the project's IMAGE_TAG_PARAMETER set to that
+        environment's parameter for this action (CodePipeline User Guide, "AWS CodeBuild build
+        and test action reference", EnvironmentVariables)."""
+        variables = jsonencode([{"name": "IMAGE_TAG_PARAMETER", "value": target.parameter, "type": "PLAINTEXT"}], scope=self)
         return CodepipelineStage(
-            name="Deploy",
+            name=stage,
             action=[
                 CodepipelineStageAction(
-                    name="Deploy",
-                    category="Deploy",
+                    name="RecordDeployedTag",
+                    category="Build",
                     owner="AWS",
-                    provider="ECS",
+                    provider="CodeBuild",
                     version="1",
-                    input_artifacts=[BUILD_ARTIFACT],
-                    configuration={
-                        "ClusterName": self._platform.cluster_name,
-                        "ServiceName": service_name,
-                        "FileName": IMAGE_DEFINITIONS,
-                    },
+                    input_artifacts=[artifact],
+                    configuration={"ProjectName": project_name, "EnvironmentVariables": variables},
                 )
             ],
         )
+
+    def _deploy_stage(self, stage: str, target: DeployTarget, artifact: str) -> CodepipelineStage:
+        if target.blue_green:
+            application, group = target.codedeploy
+            # AWS CodePipeline User Guide, "Amazon Elastic Container Service and CodeDeploy
+            # blue-green deploy action reference": the task definition and AppSpec templates and
+            # the image (imageDetail.json) the build wrote into its artifact:
+            # https://docs.aws.amazon.com/codepipeline/latest/userguide/action-reference-ECSbluegreen.html
+            action = CodepipelineStageAction(
+                name="Deploy",
+                category="Deploy",
+                owner="AWS",
+                provider="CodeDeployToECS",
+                version="1",
+                input_artifacts=[artifact],
+                configuration={
+                    "ApplicationName": application,
+                    "DeploymentGroupName": group,
+                    "TaskDefinitionTemplateArtifact": artifact,
+                    "TaskDefinitionTemplatePath": TASK_DEFINITION_TEMPLATE,
+                    "AppSpecTemplateArtifact": artifact,
+                    "AppSpecTemplatePath": APPSPEC,
+                    "Image1ArtifactName": artifact,
+                    "Image1ContainerName": "IMAGE1_NAME",
+                },
+            )
+        else:
+            action = CodepipelineStageAction(
+                name="Deploy",
+                category="Deploy",
+                owner="AWS",
+                provider="ECS",
+                version="1",
+                input_artifacts=[artifact],
+                configuration={
+                    "ClusterName": self._platform.cluster_name if target.home else target.cluster,
+                    "ServiceName": self._service_name if target.home else target.name,
+                    "FileName": IMAGE_DEFINITIONS,
+                },
+            )
+        return CodepipelineStage(name=stage, action=[action])
 
 
 def _logs(group_name: str, stream: str) -> CodebuildProjectLogsConfig:

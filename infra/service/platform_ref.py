@@ -49,6 +49,7 @@ class PlatformRef(Construct):
     alb_dns_name: str
     alb_zone_id: str
     listener_arn: str
+    test_listener_arn: str
     alb_security_group_id: str
     app_security_group_id: str
     database_security_group_id: str

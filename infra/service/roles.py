@@ -7,14 +7,22 @@
             (`task_role_boundary_arn`): its queue (worker), publishing to its own topics
             (`publish`), ECS Exec's channels (`enable_exec`), the manifest's `[[permissions]]`,
             and what its log router, trace collector and EFS volumes need (`extra_task_statements`).
-  build     CodeBuild: its own log group, push/pull on its own repository, the pipeline
-            artifacts. Not the image-tag parameter: the build runs the repository's code.
-  record    the pipeline's last step, after a successful deployment: write the deployed tag
-            to the image-tag parameter, read the build's artifact.
-  pipeline  CodePipeline: artifacts, start its own build, deploy its own ECS service, pass
-            only its own exec/task roles to ECS.
+  build     CodeBuild: its own log group, push/pull on the repository it builds into, the
+            pipeline artifacts. Not the image-tag parameter: the build runs the repository's code.
+  record    after each successful deployment: write the deployed digest to the image-tag
+            parameter of that environment, read the build's artifact.
+  promote   with `[pipeline] promote_from` only: pull the image by digest from the upstream
+            environment's repository, push it to this environment's.
+  pipeline  CodePipeline: artifacts, start its own builds, deploy the service in each
+            environment it deploys (ECS or CodeDeploy), pass only those task roles to ECS.
   deploy    a job's (no ECS service to deploy): register a revision of its own task
             definition family with the new image, pass only its own exec/task roles to ECS.
+
+The CI roles exist in the stack that holds the service's pipeline (infra.service.delivery):
+its own environment's, or with `promote_from` the home environment's, whose roles then also
+reach the upstream environment's service, repository and parameter, named by the naming
+scheme in the same account. A job's are always in its own environment's stack (jobs are
+built per environment; promotion by digest is for services).
 
 Each role has one inline policy per purpose (named after it), so a role's permissions live
 in one state: this stack's.
@@ -23,6 +31,7 @@ in one state: this stack's.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from constructs import Construct
 
@@ -44,7 +53,12 @@ from infra.iam import (
     service_role,
     statement,
 )
+from infra.service.blue_green import DEPLOYMENT_CONFIG
 from infra.service.platform_ref import PlatformRef
+
+if TYPE_CHECKING:
+    from infra.service.delivery import DeployTarget
+
 
 ARTIFACT_OBJECT_ACTIONS = ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"]
 QUEUE_CONSUMER_ACTIONS = [
@@ -70,7 +84,8 @@ def image_tag_parameter_name(service: str) -> str:
 
 class ServiceRoles(Construct):
     """Typed outputs: `execution_role_arn`, `task_role_arn`, `task_role_name`, `build_role_arn`,
-    `record_role_arn`, `pipeline_role_arn` (None for external images: no build, no pipeline), `task_policies`
+    `record_role_arn`, `pipeline_role_arn` (None without a pipeline in this stack), `promote_role_arn`
+    (None without promote_from), `deploy_role_arn` (a job's pipeline only), `task_policies`
     (the inline policies a task needs from its first start: the service waits for them)."""
 
     def __init__(
@@ -90,6 +105,7 @@ class ServiceRoles(Construct):
         build_project_name: str,
         topic_arns: Sequence[str] = (),
         extra_task_statements: Sequence[DataAwsIamPolicyDocumentStatement] = (),
+        targets: Sequence["DeployTarget"] = (),
     ) -> None:
         super().__init__(scope, id_)
         names = Names.of(self)
@@ -137,10 +153,11 @@ class ServiceRoles(Construct):
         self.build_role_arn: str | None = None
         self.record_role_arn: str | None = None
         self.pipeline_role_arn: str | None = None
+        self.promote_role_arn: str | None = None
         self.deploy_role_arn: str | None = None  # jobs only
-        if repository_arn is not None:
+        if repository_arn is not None and targets:
             self._ci_roles(env, spec, platform, arns, prefix, repository_arn, execution.arn, task.arn,
-                           ecs_service_name, build_project_name)
+                           ecs_service_name, build_project_name, targets)
 
     @staticmethod
     def _task_statements(
@@ -203,32 +220,33 @@ class ServiceRoles(Construct):
         task_role_arn: str,
         ecs_service_name: str,
         build_project_name: str,
+        targets: Sequence[DeployTarget],
     ) -> None:
         names = Names.of(self)
         key = platform.kms_key_arn
         artifacts = platform.artifacts_bucket_arn
         artifact_objects = statement("Artifacts", ARTIFACT_OBJECT_ACTIONS, [f"{artifacts}/*"])
+        build_logs = arns.log_group(f"/codebuild/{prefix.format(prefix=naming.PREFIX)}")
+        first, home = targets[0], targets[-1]
+        promotes = len(targets) > 1
+        # The build pushes to the first environment it deploys: its own, or with promote_from
+        # the upstream one's repository (named by the naming scheme, same account).
+        build_repository = repository_arn if first.home else arns.repository(first.repository)
 
         build = service_role(self, "build", name=names.name(f"{prefix}-build", naming.IAM_ROLE), principal="codebuild.amazonaws.com")
-        inline_policy(
-            self,
-            "build-policy",
-            role=build,
-            name="build",
-            statements=[
-                statement(
-                    "WriteBuildLogs",
-                    ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"],
-                    [arns.log_group(f"/codebuild/{prefix.format(prefix=naming.PREFIX)}")],
-                ),
-                ecr_login(),
-                # DescribeImages: the buildspec skips the push of a tag that already exists.
-                statement("PushPullOwnImage", ECR_PULL + ECR_PUSH + ["ecr:DescribeImages"], [repository_arn]),
-                artifact_objects,
-                statement("ArtifactsBucket", ["s3:GetBucketAcl", "s3:GetBucketLocation"], [artifacts]),
-                statement("PlatformKey", ["kms:Decrypt", "kms:GenerateDataKey"], [key]),
-            ],
-        )
+        build_statements = [
+            statement("WriteBuildLogs", ["logs:CreateLogGroup", "logs:CreateLogStream", "logs:PutLogEvents"], [build_logs]),
+            ecr_login(),
+            # DescribeImages: the buildspec skips the push of a tag that already exists, and
+            # reads the digest it deploys.
+            statement("PushPullOwnImage", ECR_PULL + ECR_PUSH + ["ecr:DescribeImages"], [build_repository]),
+            artifact_objects,
+            statement("ArtifactsBucket", ["s3:GetBucketAcl", "s3:GetBucketLocation"], [artifacts]),
+            statement("PlatformKey", ["kms:Decrypt", "kms:GenerateDataKey"], [key]),
+        ]
+        if first.blue_green:
+            build_statements.append(_read_task_definitions())
+        inline_policy(self, "build-policy", role=build, name="build", statements=build_statements)
 
         record = service_role(self, "record", name=names.name(f"{prefix}-record", naming.IAM_ROLE), principal="codebuild.amazonaws.com")
         inline_policy(
@@ -237,53 +255,50 @@ class ServiceRoles(Construct):
             role=record,
             name="record",
             statements=[
-                statement("WriteRecordLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [arns.log_group(f"/codebuild/{prefix.format(prefix=naming.PREFIX)}")]),
+                statement("WriteRecordLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [build_logs]),
                 statement("ReadBuildArtifact", ["s3:GetObject", "s3:GetObjectVersion"], [f"{artifacts}/*"]),
                 statement("ArtifactsBucket", ["s3:GetBucketAcl", "s3:GetBucketLocation"], [artifacts]),
                 statement("PlatformKey", ["kms:Decrypt"], [key]),
-                statement(
-                    "RecordDeployedTag",
-                    ["ssm:PutParameter"],
-                    [arns.parameter(image_tag_parameter_name(spec.name).format(prefix=naming.PREFIX))],
-                ),
+                # The deployed digest of each environment the pipeline deploys, nothing else.
+                statement("RecordDeployedTag", ["ssm:PutParameter"], [arns.parameter(t.parameter) for t in targets]),
             ],
         )
 
+        self.promote_role_arn: str | None = None
+        if promotes:
+            promote = service_role(
+                self, "promote", name=names.name(f"{prefix}-promote", naming.IAM_ROLE), principal="codebuild.amazonaws.com"
+            )
+            promote_statements = [
+                statement("WritePromoteLogs", ["logs:CreateLogStream", "logs:PutLogEvents"], [build_logs]),
+                ecr_login(),
+                statement("PullUpstreamImage", ECR_PULL + ["ecr:DescribeImages"], [arns.repository(first.repository)]),
+                statement("PushOwnImage", ECR_PULL + ECR_PUSH + ["ecr:DescribeImages"], [repository_arn]),
+                artifact_objects,
+                statement("ArtifactsBucket", ["s3:GetBucketAcl", "s3:GetBucketLocation"], [artifacts]),
+                statement("PlatformKey", ["kms:Decrypt", "kms:GenerateDataKey"], [key]),
+            ]
+            if home.blue_green:
+                promote_statements.append(_read_task_definitions())
+            inline_policy(self, "promote-policy", role=promote, name="promote", statements=promote_statements)
+            self.promote_role_arn = promote.arn
+
+        projects = [arns.build_project(build_project_name), arns.build_project(f"{build_project_name}-record")]
+        if promotes:
+            projects.append(arns.build_project(f"{build_project_name}-promote"))
         pipeline_statements = [
             artifact_objects,
             statement("ArtifactsBucket", ["s3:GetBucketAcl", "s3:GetBucketLocation", "s3:GetBucketVersioning"], [artifacts]),
-            statement(
-                "RunOwnBuilds",
-                ["codebuild:BatchGetBuilds", "codebuild:StartBuild"],
-                [arns.build_project(build_project_name), arns.build_project(f"{build_project_name}-record")],
-            ),
-            # AWS CodePipeline User Guide, "Amazon ECS deploy action reference" (service role
-            # permissions): the action updates the service, registers a revision (copying the
-            # current one's tags), and watches the service's tasks until the deployment settles.
-            statement(
-                "DeployOwnService", ["ecs:DescribeServices", "ecs:UpdateService"], [arns.ecs_service(CLUSTER, ecs_service_name)]
-            ),
-            # Tagging on creation needs ecs:TagResource ("Grant permission to tag resources on
-            # creation", Amazon ECS Developer Guide), only for the revisions it registers.
-            statement(
-                "TagRegisteredRevisions",
-                ["ecs:TagResource"],
-                [arns.task_definitions(ecs_service_name)],
-                [condition("StringEquals", "ecs:CreateAction", ["RegisterTaskDefinition"])],
-            ),
-            statement("WatchOwnTasks", ["ecs:DescribeTasks"], [arns.ecs_tasks(CLUSTER)]),
-            # ListTasks without a container instance has no resource ARN; the cluster condition
-            # keeps it to this environment's cluster.
-            statement(
-                "ListClusterTasks", ["ecs:ListTasks"], ["*"], [condition("ArnEquals", "ecs:cluster", [arns.cluster(CLUSTER)])]
-            ),
-            # Task definition registration and lookup support no resource-level
-            # permissions: AWS requires "*".
-            statement("TaskDefinitions", ["ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition"], ["*"]),
+            statement("RunOwnBuilds", ["codebuild:BatchGetBuilds", "codebuild:StartBuild"], projects),
+            *_deploy_statements(targets, arns, ecs_service_name),
             statement(
                 "PassOwnTaskRoles",
                 ["iam:PassRole"],
-                [execution_role_arn, task_role_arn],
+                [
+                    role_arn
+                    for target in targets
+                    for role_arn in ((execution_role_arn, task_role_arn) if target.home else tuple(arns.role(r) for r in target.roles))
+                ],
                 [condition("StringEquals", "iam:PassedToService", [ECS_TASKS])],
             ),
             statement("PlatformKey", ["kms:Decrypt", "kms:GenerateDataKey"], [key]),
@@ -346,3 +361,67 @@ class ServiceRoles(Construct):
         )
         return deploy.arn
 
+
+def _read_task_definitions() -> DataAwsIamPolicyDocumentStatement:
+    # The blue/green deploy action registers its revision from a taskdef.json the build writes
+    # from the family's latest revision; DescribeTaskDefinition supports no resource-level
+    # permissions: AWS requires "*".
+    return statement("ReadTaskDefinitions", ["ecs:DescribeTaskDefinition"], ["*"])
+
+
+def _deploy_statements(
+    targets: Sequence[DeployTarget], arns: Arns, home_service_name: str
+) -> list[DataAwsIamPolicyDocumentStatement]:
+    """What the pipeline's deploy actions do, per environment they deploy."""
+    rolling = [t for t in targets if not t.blue_green]
+    blue_green = [t for t in targets if t.blue_green]
+    services = [arns.ecs_service(t.cluster, home_service_name if t.home else t.name) for t in rolling]
+    # Tagging on creation needs ecs:TagResource ("Grant permission to tag resources on
+    # creation", Amazon ECS Developer Guide), only for the revisions it registers.
+    tag_revisions = statement(
+        "TagRegisteredRevisions",
+        ["ecs:TagResource"],
+        [arns.task_definitions(home_service_name if t.home else t.name) for t in targets],
+        [condition("StringEquals", "ecs:CreateAction", ["RegisterTaskDefinition"])],
+    )
+    statements: list[DataAwsIamPolicyDocumentStatement] = []
+    if rolling:
+        statements += [
+            # AWS CodePipeline User Guide, "Amazon ECS deploy action reference" (service role
+            # permissions): the action updates the service, registers a revision (copying the
+            # current one's tags), and watches the service's tasks until the deployment settles.
+            statement("DeployOwnService", ["ecs:DescribeServices", "ecs:UpdateService"], services),
+            tag_revisions,
+            statement("WatchOwnTasks", ["ecs:DescribeTasks"], [arns.ecs_tasks(t.cluster) for t in rolling]),
+            # ListTasks without a container instance has no resource ARN; the cluster condition
+            # keeps it to the environments' clusters.
+            statement(
+                "ListClusterTasks",
+                ["ecs:ListTasks"],
+                ["*"],
+                [condition("ArnEquals", "ecs:cluster", [arns.cluster(t.cluster) for t in rolling])],
+            ),
+            statement("TaskDefinitions", ["ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition"], ["*"]),
+        ]
+    if blue_green:
+        # AWS CodePipeline User Guide, "Manage the CodePipeline service role" (permissions of the
+        # CodeDeployToECS action: CreateDeployment, GetDeployment, GetApplication,
+        # GetApplicationRevision, RegisterApplicationRevision, GetDeploymentConfig and
+        # ecs:RegisterTaskDefinition), each on its resource type:
+        # https://docs.aws.amazon.com/codepipeline/latest/userguide/security-iam.html#how-to-custom-role
+        statements += [
+            statement(
+                "DeployThroughCodeDeploy",
+                ["codedeploy:CreateDeployment", "codedeploy:GetDeployment"],
+                [arns.codedeploy_deployment_group(*t.codedeploy) for t in blue_green],
+            ),
+            statement(
+                "RegisterRevisions",
+                ["codedeploy:GetApplication", "codedeploy:GetApplicationRevision", "codedeploy:RegisterApplicationRevision"],
+                [arns.codedeploy_application(t.codedeploy[0]) for t in blue_green],
+            ),
+            statement("ReadDeploymentConfig", ["codedeploy:GetDeploymentConfig"], [arns.codedeploy_config(DEPLOYMENT_CONFIG)]),
+        ]
+        if not rolling:
+            statements += [statement("TaskDefinitions", ["ecs:RegisterTaskDefinition"], ["*"]), tag_revisions]
+    return statements

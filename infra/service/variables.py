@@ -1,7 +1,8 @@
 """The variables of a service stack `<env>-<service>`: what an operator turns at apply time.
 
-    image_tag      ECR images: pin the image the task definition runs (default null: the tag
-                   the pipeline recorded in /ecs-platform/<env>/<service>/image-tag)
+    image_tag      ECR images: pin the image the task definition runs, by tag or digest
+                   (default null: the digest the pipeline recorded in
+                   /ecs-platform/<env>/<service>/image-tag)
     desired_count  tasks when the ECS service is created (these three: not for a job, which
                    has no ECS service; its image tag is its only variable)
     min_count      Application Auto Scaling minimum (the running count never goes below it)
@@ -9,10 +10,13 @@
 
 The image tag
 -------------
-Unset (null, the default), the task definition's image is `<repository>:<the parameter's
-value>`, as before: the tag the pipeline's record step wrote after a successful deployment
-(see `infra.service.composer`). Set, the task definition runs `<repository>:<image_tag>` —
-a pin, to roll back to a known image or to hold one. The pin lives only in the plan it is
+Unset (null, the default), the task definition's image is the parameter's value: the digest
+the pipeline's record step wrote after a successful deployment, as `<repository>@sha256:...`
+(see `infra.service.composer`), or before the first run the initial tag, `<repository>:<tag>`.
+Set, the task definition runs `<repository>:<image_tag>`, or `<repository>@<image_tag>` for a
+digest `sha256:<64 hex>` — a pin, to roll back to a known image or to hold one. (A blue/green
+service only registers that revision: CodeDeploy owns its task definition, and its next
+deployment rolls the revision out; infra.service.blue_green.) The pin lives only in the plan it is
 given to: the parameter keeps the pipeline's tag (Terraform ignores its value), the next
 pipeline run deploys its own image through the ECS deploy action, and the next apply without
 `-var image_tag` returns the task definition to the recorded tag. Put a pin that must last in
@@ -36,10 +40,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from cdktf import Fn
+from cdktf import Fn, Token
 from constructs import Construct
 
-from infra.config.schema import IMAGE_TAG, ServiceFile
+from infra.config.schema import IMAGE_DIGEST, IMAGE_TAG, ServiceFile
 from infra.config.specs import ImageSource, ServiceSpec
 from infra.variables import Knob, Validation, declare, not_greater, schema_range, whole_number
 
@@ -53,10 +57,10 @@ MAXIMUM = schema_range(ServiceFile, "max_count")
 IMAGE_TAG_KNOB = Knob(
     "image_tag",
     "string",
-    "Image tag the task definition runs (must exist in the service's ECR repository); "
-    "null: the tag the pipeline recorded in SSM after its last successful deployment.",
-    default_from="null: the tag in SSM `/ecs-platform/<env>/<service>/image-tag`",
-    rules="null, or a Docker tag: `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`",
+    "Image tag or digest (sha256:...) the task definition runs (must exist in the service's ECR "
+    "repository); null: the digest the pipeline recorded in SSM after its last successful deployment.",
+    default_from="null: the digest (or initial tag) in SSM `/ecs-platform/<env>/<service>/image-tag`",
+    rules="null, a Docker tag `[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}`, or a digest `sha256:[a-f0-9]{64}`",
     present="ECR images (`[image] source = \"ecr\"`)",
 )
 DESIRED_COUNT = Knob(
@@ -114,8 +118,10 @@ class ServiceKnobs:
                 default=None,
                 validations=[
                     (
-                        f'${{var.image_tag == null || can(regex("{IMAGE_TAG.pattern}", var.image_tag))}}',
-                        f"image_tag: ${{jsonencode(var.image_tag)}} is not an image tag (must match {IMAGE_TAG.pattern}).",
+                        f'${{var.image_tag == null || can(regex("{IMAGE_TAG.pattern}", var.image_tag))'
+                        f' || can(regex("{IMAGE_DIGEST.pattern}", var.image_tag))}}',
+                        f"image_tag: ${{jsonencode(var.image_tag)}} is not an image tag (must match {IMAGE_TAG.pattern})"
+                        f" or digest ({IMAGE_DIGEST.pattern}).",
                     )
                 ],
             )
@@ -149,11 +155,12 @@ class ServiceKnobs:
         )
 
     def image(self, repository_url: str, recorded_tag: str) -> str:
-        """`<repository>:<tag>`: the pinned tag when one is given, else the recorded one
-        (`coalesce` skips null; the validation refuses an empty tag)."""
-        if self.image_tag is None:
-            return f"{repository_url}:{recorded_tag}"
-        return f"{repository_url}:{Fn.coalesce([self.image_tag, recorded_tag])}"
+        """`<repository>@<digest>` or `<repository>:<tag>`: the pinned one when given, else the
+        recorded one (`coalesce` skips null; the validation refuses an empty tag). A digest is
+        `sha256:...` (no tag can be: a tag has no colon)."""
+        reference = recorded_tag if self.image_tag is None else Fn.coalesce([self.image_tag, recorded_tag])
+        separator = Token.as_string(Fn.conditional(Fn.startswith(reference, "sha256:"), "@", ":"))
+        return f"{repository_url}{separator}{reference}"
 
 
 def _schedule_floor(spec: ServiceSpec) -> list[Validation]:
