@@ -765,6 +765,33 @@ def _patch_logs_kms_association() -> None:
     LogsResponse.disassociate_kms_key = lambda self: _set_key(self, None)
 
 
+def _patch_codebuild_delete_by_arn() -> None:
+    """SHIM (CodeBuild ``DeleteProject`` named by ARN).
+
+    Why: the provider deletes an ``aws_codebuild_project`` by its resource id, which is the
+    project's ARN when Terraform created it (``DeleteProjectInput{Name: d.Id()}``;
+    ``findProjectByNameOrARN`` reads it the same way). moto looks the value up as a project name
+    and, finding none, deletes nothing and answers success: after ``terraform destroy`` the
+    project is still there, and the next apply's ``CreateProject`` fails with
+    ``ResourceAlreadyExistsException`` (what the CLI test's first SIGINT step ran into). Fix: a
+    project ARN names the project after ``project/``. Stand-in for moto's gap.
+    """
+    from moto.codebuild import models as codebuild_models
+
+    cls = codebuild_models.CodeBuildBackend
+    original = cls.delete_project
+    if getattr(original, "_localaws_shim", False):
+        return
+
+    def delete_project(self: Any, project_name: str) -> None:
+        if project_name.startswith("arn:") and ":project/" in project_name:
+            project_name = project_name.split(":project/", 1)[1]
+        original(self, project_name)
+
+    delete_project._localaws_shim = True  # type: ignore[attr-defined]
+    cls.delete_project = delete_project
+
+
 def apply_moto_patches() -> None:
     """Apply all monkeypatches once per process (idempotent)."""
     global _PATCHED
@@ -787,4 +814,5 @@ def apply_moto_patches() -> None:
         _patch_elbv2_external_certificates()
         _patch_codebuild_encryption_key()
         _patch_logs_kms_association()
+        _patch_codebuild_delete_by_arn()
         _PATCHED = True
