@@ -50,7 +50,7 @@ help:
 	@echo "make scan           Checkov on every synthesized stack"
 	@echo "make fuzz           the configuration fuzz test with 2,000 random examples (make test repeats a fixed 80)"
 	@echo "make e2e            apply/re-plan/destroy every stack of dev against moto"
-	@echo "make cli            every Terraform CLI command on the dev stacks against moto (about 10 minutes)"
+	@echo "make cli            every Terraform CLI command on the dev stacks against moto (15-35 minutes; not in make test)"
 	@echo "make bench          synthesis time and memory: the app, what each speed-up saves, the targets"
 	@echo "make local-deploy   start moto on loopback and apply dev to it; make local-destroy undoes it"
 	@echo "eval \$$(make -s tf-env)  export the Terraform CLI config for cdktf/terraform used by hand"
