@@ -21,8 +21,10 @@ addresses here instead (`EnvironmentStack._allocate_logical_id`, CDKTF's documen
 Renames ship a `moved` block (https://developer.hashicorp.com/terraform/language/modules/develop/refactoring):
 every resource moves from the hashed address CDKTF gave it before this scheme, so a stack
 applied with an earlier version plans no replacement; `named(..., was=...)` records a later
-rename the same way. A `moved` block whose `from` is not in the state is ignored by Terraform,
-so a fresh stack is unaffected.
+rename as the next link of the chain (hashed → was → name: Terraform follows a chain and
+refuses two moves to one address). A `moved` block whose `from` is not in the state is
+ignored by Terraform, so a fresh stack is unaffected. The JSON and the HCL output
+(`make hcl`) carry the same blocks (infra.stacks).
 """
 
 from __future__ import annotations
@@ -120,8 +122,16 @@ class Addresses:
                 " give one of them another construct id or an explicit name (infra.addresses.named)"
             )
         if kind == "resource":
-            for old in sorted({legacy, getattr(element, _RENAMED_FROM, None) or legacy} - {name}):
-                self.moves.append({"from": f"{type_}.{old}", "to": f"{type_}.{name}"})
+            # One chain per resource, oldest first: the hashed address, then the name it had
+            # before a rename. Terraform refuses two moves to one address ("Ambiguous move
+            # statements: each resource can have moved from only one source") and follows a chain.
+            chain: list[str] = []
+            for step in (legacy, getattr(element, _RENAMED_FROM, None)):
+                if step is not None and step != name and step not in chain:
+                    chain.append(step)
+            chain.append(name)
+            for earlier, later in zip(chain, chain[1:]):
+                self.moves.append({"from": f"{type_}.{earlier}", "to": f"{type_}.{later}"})
         return name
 
     def _derived(self, components: list[str]) -> str:

@@ -115,6 +115,23 @@ def test_a_namespace_prefixes_what_it_holds_and_a_rename_ships_a_moved_block() -
     assert {"from": "aws_sqs_queue.events", "to": "aws_sqs_queue.events_queue"} in out["moved"]
 
 
+def test_a_later_rename_chains_its_moves_and_the_hcl_output_carries_them_too() -> None:
+    """hashed → was → name: Terraform follows a chain but refuses two moves to one address. CDKTF's
+    HCL writer drops the JSON's stack-level list; the stack gives it the same blocks."""
+    app, stack = _stack()
+    named(SqsQueue(Construct(stack, "events"), "queue", name="events"), "events_queue", was="events")
+    stack.prepare_stack()  # what App.synth does to every stack before it writes any
+    out = json.loads(cdktf.Testing.synth(stack))
+    legacy = legacy_logical_id(["events", "queue"])
+    assert out["moved"] == [
+        {"from": f"aws_sqs_queue.{legacy}", "to": "aws_sqs_queue.events"},
+        {"from": "aws_sqs_queue.events", "to": "aws_sqs_queue.events_queue"},
+    ]
+    hcl = cdktf.Testing.synth_hcl(stack)
+    blocks = re.findall(r"moved \{\s*from = (\S+)\s*to = (\S+)\s*\}", hcl)
+    assert blocks == [(m["from"], m["to"]) for m in out["moved"]], hcl
+
+
 def test_named_refuses_what_terraform_would_not_accept_as_a_name() -> None:
     app, stack = _stack()
     with pytest.raises(ValueError, match="is not a Terraform resource name"):
