@@ -17,9 +17,14 @@ earning at least 10% of the default app's synthesis time or a clear memory gain
                      ``lib/index.js`` (kernel_preload.js, preloaded through NODE_OPTIONS)
   fast_kernel        jsii's per-call Python work done directly, and the kernel started
                      without jsii's relay process (fast_kernel.py)
+  project_bytecode   the project's own modules keep their compiled bytecode where
+                     PYTHONDONTWRITEBYTECODE is set (project_bytecode.py)
   gc                 no cyclic garbage collection during the short synthesis process,
                      which would walk the large provider bindings again and again;
                      ``before_exit()`` freezes so the interpreter's last collection is spared
+  kernel_prestart    the kernel loads the assemblies on a second thread while the app
+                     reads and validates its configuration (kernel_prestart.py); installed
+                     last, once the others are in place for the first jsii import
 
 Two more are how the app is run and installed, not something a process can switch on:
 ``python -O`` (cdktf.json; the bindings' per-call typeguard checks run only under
@@ -52,7 +57,7 @@ from __future__ import annotations
 import gc as _gc
 from dataclasses import dataclass, field
 
-from infra.speedups import fast_imports, fast_kernel, kernel_preload, report, versions
+from infra.speedups import fast_imports, fast_kernel, kernel_preload, kernel_prestart, project_bytecode, report, versions
 
 SWITCH = "PLATFORM_SPEEDUPS"
 
@@ -61,7 +66,9 @@ REQUIRES: dict[str, tuple[str, ...]] = {
     "fast_imports": ("jsii", "cdktf-cdktf-provider-aws"),
     "kernel_lazy_index": ("cdktf-cdktf-provider-aws",),
     "fast_kernel": ("jsii",),
+    "project_bytecode": (),
     "gc": (),
+    "kernel_prestart": (),
 }
 NAMES: tuple[str, ...] = tuple(REQUIRES)
 
@@ -98,6 +105,7 @@ class Installed:
 
     def before_exit(self) -> None:
         """Call last thing before the process exits (main.py does)."""
+        kernel_prestart.wait()  # an early exit (a configuration error) comes before its imports end
         if "gc" in self.active:
             # Everything left is about to be freed by exit; spare the final collection.
             _gc.freeze()
@@ -134,7 +142,11 @@ def _install_one(name: str) -> str | None:
         return kernel_preload.install(True)
     if name == "fast_kernel":
         return fast_kernel.install()
+    if name == "project_bytecode":
+        return project_bytecode.install()
     if name == "gc":
         _gc.disable()
         return None
+    if name == "kernel_prestart":
+        return kernel_prestart.install()
     raise ValueError(f"unknown speed-up {name!r}")
