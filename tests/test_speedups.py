@@ -624,3 +624,31 @@ def test_kernel_prestart_leaves_a_failing_import_to_the_caller(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert _last_json(proc.stdout) == {"raised": "No module named 'no_such_module_for_the_prestart'"}
     assert proc.stderr == ""  # nothing printed from the thread: the caller's own import raised it
+
+
+def test_fast_imports_asks_for_each_distributions_version_once(tmp_path):
+    """Every generated jsii module asks importlib.metadata for typeguard's version at import."""
+    script = tmp_path / "versions.py"
+    script.write_text(textwrap.dedent(f"""
+        import importlib.metadata, json, os, sys
+        sys.path.insert(0, {str(ROOT)!r})
+        asked, original = [], importlib.metadata.version
+        importlib.metadata.version = lambda name: (asked.append(name), original(name))[1]
+        from infra import speedups
+        speedups.install(sys.argv[1])
+        start = len(asked)
+        import cdktf_cdktf_provider_aws.vpc, cdktf_cdktf_provider_aws.subnet, cdktf_cdktf_provider_aws.iam_role
+        from cdktf_cdktf_provider_aws import s3_bucket
+        print(json.dumps({{"typeguard": asked[start:].count("typeguard"), "answer": importlib.metadata.version("typeguard"),
+                          "original": original("typeguard")}}))
+    """))
+    runs = {}
+    # Without the prestart thread, whose first imports could ask at the same moment as these.
+    for switch in ("all,-kernel_prestart", "none"):
+        proc = subprocess.run([sys.executable, "-O", str(script), switch], cwd=tmp_path, env=_env(), capture_output=True,
+                              text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        runs[switch] = _last_json(proc.stdout)
+    fast = runs["all,-kernel_prestart"]
+    assert fast["typeguard"] == 1 and fast["answer"] == fast["original"]
+    assert runs["none"]["typeguard"] > 1000  # the stock provider package imports all its submodules
