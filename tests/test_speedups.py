@@ -302,10 +302,10 @@ def test_synth_is_byte_identical_with_all_none_and_fallen_back_speedups(tmp_path
     assert stock["children"] == ["jsii-runtime.js"] and str(PRELOAD_PATH) not in stock["node_options"]
     assert fast["modules"] < 50 < stock["modules"]
     # With a version table the installed packages do not match, each speed-up relying on
-    # them falls back with exactly one line naming it and why; the GC switch, the project's
-    # bytecode and the kernel prestart rely on none.
+    # them falls back with exactly one line naming it and why; the GC switch and the project's
+    # bytecode rely on none.
     independent = sorted(name for name in speedups.NAMES if not speedups.REQUIRES[name])
-    assert independent == ["gc", "kernel_prestart", "project_bytecode"]
+    assert independent == ["gc", "project_bytecode"]
     assert fallback["active"] == independent
     lines = _fallbacks(stderrs["fallback"])
     assert sorted(name for name, _ in lines) == sorted(set(speedups.NAMES) - set(independent)), stderrs["fallback"]
@@ -578,52 +578,57 @@ def test_project_bytecode_keeps_the_projects_own_modules_compiled(tmp_path):
 # --- the kernel prestart -------------------------------------------------------------
 
 PRESTART_PROBE = """
-import threading, time
+import threading
 from infra.speedups import kernel_prestart
 started = [t.name for t in threading.enumerate() if t.name == "kernel_prestart"]
 kernel_prestart.wait()  # the caller's own work would go here; it imports nothing of jsii
-loaded = sorted(m for m in sys.modules if m in ("cdktf", "cdktf._jsii", "constructs._jsii", "cdktf_cdktf_provider_aws._jsii"))
-submodules = [m for m in sys.modules if m.startswith("cdktf_cdktf_provider_aws.") and m.split(".")[1] not in ("_jsii", "_private")]
+imported = sorted(m for m in sys.modules if m.split(".")[0] in ("cdktf", "constructs", "cdktf_cdktf_provider_aws"))
 from cdktf import App, TerraformStack
 from cdktf_cdktf_provider_aws.provider import AwsProvider
 app = App(outdir=sys.argv[1])
 AwsProvider(TerraformStack(app, "s"), "aws", region="eu-west-1")
 app.synth()
-print(json.dumps({"active": sorted(INSTALLED.active), "started": started, "loaded": loaded, "submodules": submodules}))
+print(json.dumps({"active": sorted(INSTALLED.active), "started": started, "imported": imported}))
 """
+ASSEMBLIES = ["constructs", "cdktf", "@cdktf/provider-aws"]
+
+
+def _prestart_run(tmp_path: Path, script: Path) -> tuple[dict, list[str], list[str]]:
+    """The probe's answer, and the assemblies the kernel loaded and looked up again (its debug trace)."""
+    proc = subprocess.run([sys.executable, "-O", str(script), str(tmp_path / "out")], cwd=tmp_path,
+                          env=_env(JSII_DEBUG="1"), capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    loaded = re.findall(r'^> \{"name":"([^"]+)","version":"[^"]+","tarball":"[^"]+","api":"load"\}$', proc.stderr, re.MULTILINE)
+    again = re.findall(r"^\[@jsii/kernel\] look up already-loaded assembly (\S+)$", proc.stderr, re.MULTILINE)
+    assert "Traceback" not in proc.stderr and not _fallbacks(proc.stderr)
+    assert (tmp_path / "out" / "stacks" / "s" / "cdk.tf.json").is_file()
+    return _last_json(proc.stdout), loaded, again
 
 
 @pytest.mark.timeout(300)
-def test_kernel_prestart_loads_the_assemblies_on_its_thread(tmp_path):
-    script = _write(tmp_path, "prestart.py", PRESTART_PROBE)
-    proc = subprocess.run([sys.executable, "-O", str(script), str(tmp_path / "out")], cwd=tmp_path, env=_env(),
-                          capture_output=True, text=True, timeout=240)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    out = _last_json(proc.stdout)
+def test_kernel_prestart_loads_the_assemblies_before_the_first_import(tmp_path):
+    out, loaded, again = _prestart_run(tmp_path, _write(tmp_path, "prestart.py", PRESTART_PROBE))
     assert "kernel_prestart" in out["active"] and out["started"] == ["kernel_prestart"]
-    # Loaded before the caller imported anything of jsii; the provider still lazily (fast_imports).
-    assert out["loaded"] == ["cdktf", "cdktf._jsii", "cdktf_cdktf_provider_aws._jsii", "constructs._jsii"]
-    assert out["submodules"] == []
-    assert proc.stderr == ""
-    assert (tmp_path / "out" / "stacks" / "s" / "cdk.tf.json").is_file()
+    assert out["imported"] == []  # the thread imports no Python module of them
+    # Each assembly loaded once, in dependency order; the packages' own loads find it loaded.
+    assert loaded == ASSEMBLIES * 2 and again == ASSEMBLIES
 
 
-def test_kernel_prestart_leaves_a_failing_import_to_the_caller(tmp_path):
-    script = _write(tmp_path, "failing.py", """
+@pytest.mark.timeout(300)
+def test_kernel_prestart_leaves_a_failed_load_to_the_caller(tmp_path):
+    script = _write(tmp_path, "failing.py", PRESTART_PROBE)
+    # The provider's tarball, as the thread reads it, does not exist: its load fails there.
+    patch = textwrap.dedent("""
         from infra.speedups import kernel_prestart
-        kernel_prestart.wait()
-        try:
-            import no_such_module_for_the_prestart
-        except ModuleNotFoundError as exc:
-            print(json.dumps({"raised": str(exc)}))
+        _request = kernel_prestart._load_request
+        kernel_prestart._load_request = lambda package: (
+            _request(package) if package != "cdktf_cdktf_provider_aws" else ("@cdktf/provider-aws", "20.1.0", "/nonexistent.tgz"))
     """)
-    prelude_patch = "from infra.speedups import kernel_prestart\nkernel_prestart.PACKAGES = ('no_such_module_for_the_prestart', 'cdktf')\n"
-    script.write_text(script.read_text().replace("INSTALLED = ", prelude_patch + "INSTALLED = ", 1))
-    proc = subprocess.run([sys.executable, "-O", str(script)], cwd=tmp_path, env=_env(), capture_output=True, text=True,
-                          timeout=120)
-    assert proc.returncode == 0, proc.stderr
-    assert _last_json(proc.stdout) == {"raised": "No module named 'no_such_module_for_the_prestart'"}
-    assert proc.stderr == ""  # nothing printed from the thread: the caller's own import raised it
+    script.write_text(script.read_text().replace("INSTALLED = ", patch + "INSTALLED = ", 1))
+    out, loaded, again = _prestart_run(tmp_path, script)
+    assert "kernel_prestart" in out["active"]
+    # Nothing of the failure shows: the provider package's own import loaded it.
+    assert loaded == ASSEMBLIES * 2 and again == ["constructs", "cdktf"]
 
 
 def test_fast_imports_asks_for_each_distributions_version_once(tmp_path):

@@ -22,9 +22,9 @@ earning at least 10% of the default app's synthesis time or a clear memory gain
   gc                 no cyclic garbage collection during the short synthesis process,
                      which would walk the large provider bindings again and again;
                      ``before_exit()`` freezes so the interpreter's last collection is spared
-  kernel_prestart    the kernel loads the assemblies on a second thread while the app
-                     reads and validates its configuration (kernel_prestart.py); installed
-                     last, once the others are in place for the first jsii import
+  kernel_prestart    the kernel starts and loads its assemblies on a second thread while
+                     the app reads and validates its configuration (kernel_prestart.py);
+                     installed last, once the others are in place for the kernel's start
 
 Two more are how the app is run and installed, not something a process can switch on:
 ``python -O`` (cdktf.json; the bindings' per-call typeguard checks run only under
@@ -68,7 +68,7 @@ REQUIRES: dict[str, tuple[str, ...]] = {
     "fast_kernel": ("jsii",),
     "project_bytecode": (),
     "gc": (),
-    "kernel_prestart": (),
+    "kernel_prestart": ("jsii", "cdktf", "cdktf-cdktf-provider-aws"),
 }
 NAMES: tuple[str, ...] = tuple(REQUIRES)
 
@@ -105,7 +105,7 @@ class Installed:
 
     def before_exit(self) -> None:
         """Call last thing before the process exits (main.py does)."""
-        kernel_prestart.wait()  # an early exit (a configuration error) comes before its imports end
+        kernel_prestart.wait()  # an early exit (a configuration error) may come before its loads end
         if "gc" in self.active:
             # Everything left is about to be freed by exit; spare the final collection.
             _gc.freeze()
