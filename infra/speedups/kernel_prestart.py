@@ -16,27 +16,33 @@ How it works
 requests, exactly those the generated ``<package>/_jsii/__init__.py`` modules send
 (``jsii.JSIIAssembly.load("cdktf", "0.21.0", ..., "cdktf@0.21.0.jsii.tgz")``: read from those
 files, in their dependency order). The thread imports no Python module: the packages' own
-imports happen later, on the caller's thread, as without this speed-up. When the caller
-then imports cdktf, the generated modules send their ``load`` requests again, and the
-kernel answers each from what it already loaded (it checks the name and version and
-extracts nothing).
+imports happen later, on the caller's thread, as without this speed-up.
+
+When the caller then imports cdktf, each generated module asks jsii to load its assembly
+again (``Kernel.load``), which the kernel would answer from what it already has (it checks
+name and version, and extracts nothing). Such a load, of an assembly handed to the thread,
+returns at once instead: the caller's imports go on (cdktf's, the provider modules', its own,
+all Python work) while the kernel is still loading. Its first real request waits for the
+thread (below). Only then is a load the thread did not complete (it failed, or the kernel
+did not start) sent as the caller's own, in the order the caller asked, and it raises there
+as it would have at the import: the same error, at the first construct instead of the
+import.
 
 The kernel is one process spoken to over one pipe, one request at a time, so no other thread
 may use it while the thread does: every request goes through jsii's
 ``ProcessProvider._process`` (which also starts the process on first use), and that property
 is wrapped to wait for the thread first, on any thread but the prestart's own. The caller
-therefore never sees a half-started kernel, and the kernel receives the same requests in the
-same order from one thread at a time (tests/test_speedups.py checks the output byte for byte).
+therefore never sees a half-started kernel, and the kernel receives its requests from one
+thread at a time: the three loads, then the caller's requests as before, less the repeated
+loads (tests/test_speedups.py checks the output byte for byte).
 
 Python's imports are left alone on purpose: two threads importing the same jsii-generated
 package are not safe (``publication.publish()`` puts the package's public module in
 ``sys.modules`` before it has copied anything into it, ``__path__`` and ``__spec__``
 included, so a second thread can find an empty package there).
 
-A failure on the thread (node missing, an assembly that does not load) is dropped; the
-caller's own import of the package sends the same request and raises there, as it would
-have without this speed-up. ``wait()`` joins the thread (``Installed.before_exit()`` calls
-it, so a process that exits early, on a configuration error, still stops node cleanly).
+``wait()`` joins the thread (``Installed.before_exit()`` calls it, so a process that exits
+early, on a configuration error, still stops node cleanly).
 
 It relies on jsii's private ``ProcessProvider._process`` and on the generated ``_jsii``
 modules' shape, so ``infra.speedups`` installs it only with the versions of versions.py, and
@@ -66,6 +72,10 @@ _LOAD_CALL = re.compile(
 
 _thread: threading.Thread | None = None
 _done = threading.Event()
+_handed: set[tuple[str, str]] = set()  # (assembly, version) the thread loads
+_loaded: set[tuple[str, str]] = set()  # ... and those it has loaded
+_deferred: list[tuple[str, str, str]] = []  # loads the caller asked for before the thread was done
+_lock = threading.Lock()
 
 
 def kernel_running() -> bool:
@@ -81,6 +91,7 @@ def install() -> str | None:
     if kernel_running():
         return "the jsii kernel was already running (install() must come before the first jsii import)"
     try:
+        from jsii._kernel import Kernel
         from jsii._kernel.providers.process import ProcessProvider
         from jsii._runtime import kernel
     except ImportError as exc:
@@ -88,13 +99,18 @@ def install() -> str | None:
     process = ProcessProvider.__dict__.get("_process")
     if not isinstance(process, property) or process.fget is None:
         return "jsii has no ProcessProvider._process property"
+    if not callable(Kernel.__dict__.get("load")):
+        return "jsii has no Kernel.load"
     loads = []
     for package in PACKAGES:
         request = _load_request(package)
         if isinstance(request, str):
             return request
         loads.append(request)
-    ProcessProvider._process = property(_waiting(process.fget), doc=process.__doc__)  # type: ignore[assignment]
+    _handed.update((name, version) for name, version, _ in loads)
+    load = Kernel.load
+    ProcessProvider._process = property(_waiting(process.fget, lambda *request: load(kernel, *request)), doc=process.__doc__)  # type: ignore[assignment]
+    Kernel.load = _not_again(load)  # type: ignore[method-assign]
     _thread = threading.Thread(target=_load_all, args=(kernel, loads), name=NAME)
     _thread.start()
     return None
@@ -124,11 +140,35 @@ def _load_request(package: str) -> tuple[str, str, str] | str:
     return name, version, os.path.join(folder, filename)
 
 
-def _waiting(fget: Any) -> Any:
+def _not_again(load: Any) -> Any:
+    """Kernel.load: an assembly handed to the thread is not sent again by another thread."""
+
+    def _load(self: Any, name: str, version: str, tarball: str) -> None:
+        if (name, version) in _handed and _thread is not threading.current_thread():
+            with _lock:
+                if not _done.is_set():
+                    _deferred.append((name, version, tarball))  # settled at the first real request
+                    return None
+            if (name, version) in _loaded:
+                return None
+        return load(self, name, version, tarball)
+
+    return _load
+
+
+def _waiting(fget: Any, load: Any) -> Any:
     def _process(self: Any) -> Any:
-        if not _done.is_set() and _thread is not threading.current_thread():
-            wait()
-        return fget(self)
+        if _thread is not threading.current_thread():
+            if not _done.is_set():
+                wait()
+            if _deferred:
+                with _lock:
+                    deferred = [request for request in _deferred if request[:2] not in _loaded]
+                    _deferred.clear()
+                for request in deferred:  # what the thread did not load: the caller's own loads, now
+                    load(*request)  # jsii's own Kernel.load, back through here (nothing deferred now)
+                    _loaded.add(request[:2])
+        return fget(self)  # jsii's: starts the kernel on first use
 
     return _process
 
@@ -137,7 +177,9 @@ def _load_all(kernel: Any, loads: list[tuple[str, str, str]]) -> None:
     try:
         for name, version, tarball in loads:
             kernel.load(name, version, tarball)
-    except Exception:  # noqa: BLE001 - the caller's own import sends the same request and raises there
+            _loaded.add((name, version))
+    except Exception:  # noqa: BLE001 - the caller's own load is sent again, and raises there
         pass
     finally:
-        _done.set()
+        with _lock:
+            _done.set()
