@@ -1,4 +1,5 @@
-"""Synthesis speed-ups: installed by one explicit call, before anything imports jsii.
+"""Synthesis speed-ups: installed by one explicit call, before anything imports jsii or the
+project's own modules.
 
     from infra import speedups
     SPEEDUPS = speedups.install(os.environ.get("PLATFORM_SPEEDUPS", "all"))   # main.py
@@ -8,11 +9,12 @@
 Importing ``infra`` (or this package) changes nothing; ``install()`` does, and only for
 the speed-ups its argument names. Each speed-up leaves the synthesized files
 byte-identical (tests/test_speedups.py) and is kept only where ``make bench`` measures it
-earning at least 10% of the default app's synthesis time or a clear memory gain
-(README, "Synthesis speed"):
+earning at least 10% of the synthesis time of the default app or of the edit loop (one
+service stack alone, issue #11), or a clear memory gain (README, "Synthesis speed"):
 
   fast_imports       Python imports only the provider submodules used; the provider
-                     package's ``__init__`` imports all 2,135 (fast_imports.py)
+                     package's ``__init__`` imports all 2,135; each distribution's
+                     version is looked up once (fast_imports.py)
   kernel_lazy_index  the jsii kernel (node) does the same with the provider's
                      ``lib/index.js`` (kernel_preload.js, preloaded through NODE_OPTIONS)
   fast_kernel        jsii's per-call Python work done directly, and the kernel started

@@ -25,7 +25,8 @@ Only the project's own modules: the rest of the process keeps PYTHONDONTWRITEBYT
 set. Where it is not set, Python writes the bytecode itself and this changes nothing. A
 file that cannot be written (a read-only checkout) is skipped, as Python skips it.
 Modules imported before ``install()`` (``infra`` and ``infra.speedups``) are compiled as
-before.
+before. Switched off, it writes nothing; bytecode kept earlier is still read, as Python reads
+any valid cache (so ``make bench`` measures it in a copy of the project that has none).
 """
 
 from __future__ import annotations
