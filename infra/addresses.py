@@ -101,15 +101,19 @@ class Addresses:
         self.moves: list[dict[str, str]] = []
 
     def allocate(self, element: Any) -> str:
-        path: str = element.node.path
-        components = path.split("/")[1:]
-        legacy = legacy_logical_id(components)
         if isinstance(element, TerraformResource):
             kind = "resource"
         elif isinstance(element, TerraformDataSource):
             kind = "data"
         else:
-            return legacy
+            return legacy_logical_id(element.node.path.split("/")[1:])
+        # A construct's string form is its path (constructs' Construct.toString(): `this.node.path`,
+        # overridden by neither cdktf's resources and data sources nor the generated provider
+        # classes): one jsii call instead of two (`node`, then its `path`) for each element of
+        # every stack. tests/test_addresses.py checks it against the path CDKTF writes.
+        path: str = element.to_string()
+        components = path.split("/")[1:]
+        legacy = legacy_logical_id(components)
         type_ = _type_of(element)
         name = getattr(element, _ADDRESS, None) or self._derived(components)
         if not _NAME.match(name):

@@ -14,6 +14,7 @@ from cdktf import App, TerraformStack
 from constructs import Construct
 
 from cdktf_cdktf_provider_aws.provider import AwsProvider
+from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import DataAwsIamPolicyDocument
 from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
 
 from infra.addresses import legacy_logical_id, named, namespace
@@ -88,6 +89,18 @@ def test_the_hashed_address_is_exactly_what_cdktf_allocates(path: list[str]) -> 
         scope = Construct(scope, component)
     queue = SqsQueue(scope, path[-1], name="q")
     assert legacy_logical_id(path) == queue.friendly_unique_id
+
+
+def test_a_resources_string_form_is_its_construct_path() -> None:
+    """Addresses.allocate reads an element's path as its string form (one jsii call, not two);
+    in the app, the moved-block test above checks every resource's against CDKTF's metadata."""
+    app, stack = _stack()
+    group = Construct(Construct(stack, "a"), "b")
+    elements = [SqsQueue(group, "queue", name="q"), DataAwsIamPolicyDocument(group, "doc"), SqsQueue(stack, "top", name="t")]
+    assert [element.to_string() for element in elements] == [element.node.path for element in elements]
+    assert [element.to_string() for element in elements] == ["dev-test/a/b/queue", "dev-test/a/b/doc", "dev-test/top"]
+    out = json.loads(cdktf.Testing.synth(stack))
+    assert set(out["resource"]["aws_sqs_queue"]) == {"queue", "top"} and set(out["data"]["aws_iam_policy_document"]) == {"doc"}
 
 
 def _stack() -> tuple[App, EnvironmentStack]:
