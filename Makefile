@@ -47,7 +47,7 @@ ifneq ($(strip $(SERVICES)),)
 export PLATFORM_SERVICES := $(SERVICES)
 endif
 
-.PHONY: help install synth hcl test unit validate scan fuzz e2e bench plan deploy destroy doctor local-deploy local-destroy cost diagram service tf-env clean FORCE
+.PHONY: help install synth hcl test unit validate scan fuzz cli e2e bench plan deploy destroy doctor local-deploy local-destroy cost diagram service tf-env clean FORCE
 
 help:
 	@echo "make synth          install (first run only) and synthesize every environment into cdktf.out/"
@@ -58,6 +58,7 @@ help:
 	@echo "make scan           Checkov on every synthesized stack"
 	@echo "make fuzz           the configuration fuzz test with 2,000 random examples (make test repeats a fixed 80)"
 	@echo "make e2e            apply/re-plan/destroy every stack of dev against moto"
+	@echo "make cli            every Terraform CLI command on the dev stacks against moto (15-35 minutes; not in make test)"
 	@echo "make bench          synthesis time and memory: the app, what each speed-up saves, the targets"
 	@echo "make cost ENV=dev   synthesize ENV and print its monthly estimate (ENV=dev,prod: side by side; README: What it costs)"
 	@echo "make service NAME=billing KIND=web   a new services/billing/ (web, backend, worker or job) that synthesizes and tests as is"
@@ -134,6 +135,9 @@ validate: install
 
 scan: install
 	@$(PY) -m pytest tests/test_checkov.py
+
+cli: install
+	@PLATFORM_TEST_CLI=1 $(PY) -m pytest tests/test_cli.py -n 0 -s
 
 fuzz: install
 	@HYPOTHESIS_PROFILE=explore $(PY) -m pytest tests/test_config_fuzz.py -n 0 -q

@@ -23,13 +23,15 @@ import sys
 from pathlib import Path
 
 from infra import speedups
-from infra.config import ConfigError, load_app
 
-try:  # first: the speed-ups act on the first import of jsii and the provider
+try:  # first: the speed-ups act on the first import of jsii, the provider and the project's modules
     SPEEDUPS = speedups.install(os.environ.get("PLATFORM_SPEEDUPS", "all"))
 except ValueError as exc:
     print(f"error: {exc}", file=sys.stderr)
     sys.exit(2)
+
+# While the kernel loads its assemblies (speed-up kernel_prestart), import and run the loader.
+from infra.config import ConfigError, load_app  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent
 

@@ -21,8 +21,10 @@ addresses here instead (`EnvironmentStack._allocate_logical_id`, CDKTF's documen
 Renames ship a `moved` block (https://developer.hashicorp.com/terraform/language/modules/develop/refactoring):
 every resource moves from the hashed address CDKTF gave it before this scheme, so a stack
 applied with an earlier version plans no replacement; `named(..., was=...)` records a later
-rename the same way. A `moved` block whose `from` is not in the state is ignored by Terraform,
-so a fresh stack is unaffected.
+rename as the next link of the chain (hashed → was → name: Terraform follows a chain and
+refuses two moves to one address). A `moved` block whose `from` is not in the state is
+ignored by Terraform, so a fresh stack is unaffected. The JSON and the HCL output
+(`make hcl`) carry the same blocks (infra.stacks).
 """
 
 from __future__ import annotations
@@ -99,15 +101,19 @@ class Addresses:
         self.moves: list[dict[str, str]] = []
 
     def allocate(self, element: Any) -> str:
-        path: str = element.node.path
-        components = path.split("/")[1:]
-        legacy = legacy_logical_id(components)
         if isinstance(element, TerraformResource):
             kind = "resource"
         elif isinstance(element, TerraformDataSource):
             kind = "data"
         else:
-            return legacy
+            return legacy_logical_id(element.node.path.split("/")[1:])
+        # A construct's string form is its path (constructs' Construct.toString(): `this.node.path`,
+        # overridden by neither cdktf's resources and data sources nor the generated provider
+        # classes): one jsii call instead of two (`node`, then its `path`) for each element of
+        # every stack. tests/test_addresses.py checks it against the path CDKTF writes.
+        path: str = element.to_string()
+        components = path.split("/")[1:]
+        legacy = legacy_logical_id(components)
         type_ = _type_of(element)
         name = getattr(element, _ADDRESS, None) or self._derived(components)
         if not _NAME.match(name):
@@ -120,8 +126,16 @@ class Addresses:
                 " give one of them another construct id or an explicit name (infra.addresses.named)"
             )
         if kind == "resource":
-            for old in sorted({legacy, getattr(element, _RENAMED_FROM, None) or legacy} - {name}):
-                self.moves.append({"from": f"{type_}.{old}", "to": f"{type_}.{name}"})
+            # One chain per resource, oldest first: the hashed address, then the name it had
+            # before a rename. Terraform refuses two moves to one address ("Ambiguous move
+            # statements: each resource can have moved from only one source") and follows a chain.
+            chain: list[str] = []
+            for step in (legacy, getattr(element, _RENAMED_FROM, None)):
+                if step is not None and step != name and step not in chain:
+                    chain.append(step)
+            chain.append(name)
+            for earlier, later in zip(chain, chain[1:]):
+                self.moves.append({"from": f"{type_}.{earlier}", "to": f"{type_}.{later}"})
         return name
 
     def _derived(self, components: list[str]) -> str:

@@ -13,7 +13,17 @@ from __future__ import annotations
 from typing import Any
 
 import jsii
-from cdktf import CloudBackend, IAnyProducer, IResolveContext, Lazy, LocalBackend, NamedCloudWorkspace, S3Backend, TerraformStack
+from cdktf import (
+    CloudBackend,
+    IAnyProducer,
+    IResolveContext,
+    Lazy,
+    LocalBackend,
+    NamedCloudWorkspace,
+    S3Backend,
+    TerraformElement,
+    TerraformStack,
+)
 from constructs import Construct
 
 from cdktf_cdktf_provider_aws.provider import AwsProvider, AwsProviderDefaultTags, AwsProviderEndpoints
@@ -43,8 +53,11 @@ class EnvironmentStack(TerraformStack):
         super().__init__(scope, id_)
         self.env = env
         self.addresses = Addresses(id_)
-        # Resolved when the stack is written, after every element has its address.
+        # The JSON's `moved` list: a stack override, resolved when the stack is written, after
+        # every element has its address. CDKTF's HCL writer renders no stack-level block but
+        # `terraform`, so the HCL gets the same list from an element (`_HclMovedBlocks`).
         self.add_override("moved", Lazy.any_value(_MovedBlocks(self.addresses)))
+        _HclMovedBlocks(self, "moved-blocks", addresses=self.addresses)
         self.names = Names(env_name=env.name, stack=id_, workspaces=env.backend.kind is not BackendKind.CLOUD)
         self.names.bind(self)
         tags = {
@@ -81,6 +94,37 @@ class _MovedBlocks:
 
     def produce(self, context: IResolveContext) -> Any:  # noqa: ARG002 (the producer protocol)
         return self.addresses.moved_blocks()
+
+
+class _HclMovedBlocks(TerraformElement):
+    """The `moved` blocks in `cdktf synth --hcl` output (the exit ramp, tools/hcl.py).
+
+    CDKTF's HCL writer (cdktf 0.21 TerraformStack.toHclTerraform) renders the `moved` fragment
+    of each element and, of the stack's own overrides, only `terraform`: the JSON's stack-level
+    `moved` list never reaches the HCL. This element returns the same list as a fragment, in
+    the form the writer renders as `moved { from = <address> to = <address> }`. Its JSON
+    fragment is empty (the stack override writes the JSON's). Every address is allocated by
+    then: `App.synth` resolves every element of every stack once (`prepareStack`) before it
+    writes any, so the list is complete wherever this element stands in the tree.
+    """
+
+    def __init__(self, scope: Construct, id_: str, *, addresses: Addresses) -> None:
+        super().__init__(scope, id_)
+        self._addresses = addresses
+
+    def to_terraform(self) -> Any:
+        return {}
+
+    def to_hcl_terraform(self) -> Any:
+        moves = self._addresses.moved_blocks()
+        if not moves:
+            return {}
+        return {"moved": [{"from": _hcl_reference(move["from"]), "to": _hcl_reference(move["to"])} for move in moves]}
+
+
+def _hcl_reference(address: str) -> dict[str, Any]:
+    """An address as CDKTF's HCL writer takes a reference: written bare, not quoted."""
+    return {"value": address, "isBlock": False, "type": "simple", "storageClassType": "reference"}
 
 
 def _local_provider_options(local: LocalEndpoint) -> dict[str, object]:

@@ -860,6 +860,33 @@ def _patch_efs_delete_file_system_policy() -> None:
     efs_responses.EFSResponse.delete_file_system_policy = delete_file_system_policy  # type: ignore[attr-defined]
 
 
+def _patch_codebuild_delete_by_arn() -> None:
+    """SHIM (CodeBuild ``DeleteProject`` named by ARN).
+
+    Why: the provider deletes an ``aws_codebuild_project`` by its resource id, which is the
+    project's ARN when Terraform created it (``DeleteProjectInput{Name: d.Id()}``;
+    ``findProjectByNameOrARN`` reads it the same way). moto looks the value up as a project name
+    and, finding none, deletes nothing and answers success: after ``terraform destroy`` the
+    project is still there, and the next apply's ``CreateProject`` fails with
+    ``ResourceAlreadyExistsException`` (what the CLI test's first SIGINT step ran into). Fix: a
+    project ARN names the project after ``project/``. Stand-in for moto's gap.
+    """
+    from moto.codebuild import models as codebuild_models
+
+    cls = codebuild_models.CodeBuildBackend
+    original = cls.delete_project
+    if getattr(original, "_localaws_shim", False):
+        return
+
+    def delete_project(self: Any, project_name: str) -> None:
+        if project_name.startswith("arn:") and ":project/" in project_name:
+            project_name = project_name.split(":project/", 1)[1]
+        original(self, project_name)
+
+    delete_project._localaws_shim = True  # type: ignore[attr-defined]
+    cls.delete_project = delete_project
+
+
 def _patch_codedeploy() -> None:
     """SHIM (CodeDeploy ``GetApplication`` / ``GetDeploymentGroup`` / ``DeleteApplication`` /
     ``DeleteDeploymentGroup`` / ``UpdateDeploymentGroup``).
@@ -978,5 +1005,6 @@ def apply_moto_patches() -> None:
         _patch_logs_kms_association()
         _patch_acm_dns_validation()
         _patch_efs_delete_file_system_policy()
+        _patch_codebuild_delete_by_arn()
         _patch_codedeploy()
         _PATCHED = True

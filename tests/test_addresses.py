@@ -14,6 +14,7 @@ from cdktf import App, TerraformStack
 from constructs import Construct
 
 from cdktf_cdktf_provider_aws.provider import AwsProvider
+from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import DataAwsIamPolicyDocument
 from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
 
 from infra.addresses import legacy_logical_id, named, namespace
@@ -90,6 +91,18 @@ def test_the_hashed_address_is_exactly_what_cdktf_allocates(path: list[str]) -> 
     assert legacy_logical_id(path) == queue.friendly_unique_id
 
 
+def test_a_resources_string_form_is_its_construct_path() -> None:
+    """Addresses.allocate reads an element's path as its string form (one jsii call, not two);
+    in the app, the moved-block test above checks every resource's against CDKTF's metadata."""
+    app, stack = _stack()
+    group = Construct(Construct(stack, "a"), "b")
+    elements = [SqsQueue(group, "queue", name="q"), DataAwsIamPolicyDocument(group, "doc"), SqsQueue(stack, "top", name="t")]
+    assert [element.to_string() for element in elements] == [element.node.path for element in elements]
+    assert [element.to_string() for element in elements] == ["dev-test/a/b/queue", "dev-test/a/b/doc", "dev-test/top"]
+    out = json.loads(cdktf.Testing.synth(stack))
+    assert set(out["resource"]["aws_sqs_queue"]) == {"queue", "top"} and set(out["data"]["aws_iam_policy_document"]) == {"doc"}
+
+
 def _stack() -> tuple[App, EnvironmentStack]:
     app = cdktf.Testing.app()
     return app, EnvironmentStack(app, "dev-test", env=env_of("dev"), local=None, component="test")
@@ -113,6 +126,23 @@ def test_a_namespace_prefixes_what_it_holds_and_a_rename_ships_a_moved_block() -
     out = json.loads(cdktf.Testing.synth(stack))
     assert set(out["resource"]["aws_sqs_queue"]) == {"orders_queue", "billing_queue", "events_queue"}
     assert {"from": "aws_sqs_queue.events", "to": "aws_sqs_queue.events_queue"} in out["moved"]
+
+
+def test_a_later_rename_chains_its_moves_and_the_hcl_output_carries_them_too() -> None:
+    """hashed → was → name: Terraform follows a chain but refuses two moves to one address. CDKTF's
+    HCL writer drops the JSON's stack-level list; the stack gives it the same blocks."""
+    app, stack = _stack()
+    named(SqsQueue(Construct(stack, "events"), "queue", name="events"), "events_queue", was="events")
+    stack.prepare_stack()  # what App.synth does to every stack before it writes any
+    out = json.loads(cdktf.Testing.synth(stack))
+    legacy = legacy_logical_id(["events", "queue"])
+    assert out["moved"] == [
+        {"from": f"aws_sqs_queue.{legacy}", "to": "aws_sqs_queue.events"},
+        {"from": "aws_sqs_queue.events", "to": "aws_sqs_queue.events_queue"},
+    ]
+    hcl = cdktf.Testing.synth_hcl(stack)
+    blocks = re.findall(r"moved \{\s*from = (\S+)\s*to = (\S+)\s*\}", hcl)
+    assert blocks == [(m["from"], m["to"]) for m in out["moved"]], hcl
 
 
 def test_named_refuses_what_terraform_would_not_accept_as_a_name() -> None:

@@ -33,6 +33,10 @@ def graph(app: Any, env: str) -> diagram.Graph:
 
 def node_of(expression: str, stack: str) -> str:
     """The diagram node that holds the security group a rule names."""
+    if m := re.fullmatch(r"\$\{data\.terraform_remote_state\.platform\.outputs\.file_systems\.(\w+)\.security_group_id\}", expression):
+        return diagram.file_system_node_id(None, m.group(1))
+    if (m := re.fullmatch(r"\$\{aws_security_group\.(\w+)_efs\.id\}", expression)) and not stack.endswith("-platform"):
+        return diagram.file_system_node_id(stack.split("-", 1)[1], m.group(1))  # a service's own volume
     if m := re.fullmatch(r"\$\{aws_security_group\.(\w+)\.id\}", expression):
         return PLATFORM_GROUPS[m.group(1)] if stack.endswith("-platform") else diagram.service_node_id(m.group(1))
     if m := re.fullmatch(r"\$\{data\.terraform_remote_state\.platform\.outputs\.(\w+)\}", expression):

@@ -1,7 +1,7 @@
 """`make hcl`, the exit ramp from CDKTF: every stack's HCL passes `terraform init -backend=false`,
 `terraform validate` (no warning) and `terraform fmt -check`, and names exactly the resources,
-data sources and outputs of the JSON that `cdktf deploy` applies, so a team that leaves CDKTF
-keeps its state.
+data sources, outputs and `moved` blocks of the JSON that `cdktf deploy` applies, so a team that
+leaves CDKTF keeps its state, even one last applied with the hashed addresses of earlier versions.
 
 One synthesis as HCL of the tests' configuration for the module, as `make hcl` runs it (the app
 with SYNTH_HCL_OUTPUT=true, what `cdktf synth --hcl` runs), repaired by tools.hcl; the stacks are initialized with one shared plugin cache (from the mirror), two
@@ -159,6 +159,16 @@ def _addresses(doc: dict[str, Any]) -> dict[str, set[str]]:
     }
 
 
+def _moves(doc: dict[str, Any]) -> list[tuple[str, str]]:
+    """(from, to) of every `moved` block, each address as written: hcl2json gives a bare
+    reference as its interpolation (`${aws_x.y}`), the JSON has the address itself."""
+
+    def bare(address: str) -> str:
+        return address[2:-1] if address.startswith("${") and address.endswith("}") else address
+
+    return sorted((bare(move["from"]), bare(move["to"])) for move in doc.get("moved", []))
+
+
 def _constants(value: Any, key: str | None = None, found: Counter[tuple[str | None, str]] | None = None) -> Counter[tuple[str | None, str]]:
     """Every constant of a document (a leaf that is no expression), by the name it stands under."""
     found = Counter() if found is None else found
@@ -182,10 +192,11 @@ def _names(items: Any) -> list[str]:
 
 
 @pytest.mark.terraform
-def test_the_hcl_names_every_address_and_constant_of_the_json(hcl: tuple[Path, dict[str, str]], synth: Synth) -> None:
+def test_the_hcl_names_every_address_move_and_constant_of_the_json(hcl: tuple[Path, dict[str, str]], synth: Synth) -> None:
     """Read by HashiCorp's own HCL parser (@cdktf/hcl2json, the Go library), not tools.hcl: the
-    same addresses, and every constant value (names, ports, policies' literal parts) the same,
-    so a plan of the HCL against the JSON's state finds nothing to change in them."""
+    same addresses, the same `moved` blocks (from, to), and every constant value (names, ports,
+    policies' literal parts) the same, so a plan of the HCL against the JSON's state finds nothing
+    to change in them, and a state with the hashed addresses of earlier versions moves as well."""
     out, env = hcl
     script = (
         'const { parse } = require("@cdktf/hcl2json"); const fs = require("fs");'
@@ -201,6 +212,10 @@ def test_the_hcl_names_every_address_and_constant_of_the_json(hcl: tuple[Path, d
         json_addresses = _addresses(synth.raw(name))
         assert hcl_addresses == json_addresses, name
         assert len(json_addresses["resource"]) > 20
+        # The moves from earlier addresses: one per resource (the hashed address it had), the same in both.
+        hcl_moves, json_moves = _moves(documents[str(out / "stacks" / name / "cdk.tf")]), _moves(synth.raw(name))
+        assert hcl_moves == json_moves, f"{name}: moved blocks differ"
+        assert len(json_moves) == len(json_addresses["resource"]), name
         hcl_doc, json_doc = documents[str(out / "stacks" / name / "cdk.tf")], synth.raw(name)
         for part in ("resource", "data", "output"):
             assert _constants(hcl_doc.get(part, {})) == _constants(json_doc.get(part, {})), f"{name}: {part}"

@@ -411,6 +411,27 @@ def test_codebuild_keeps_the_requested_encryption_key(endpoint):
     assert cb.batch_get_projects(names=["shim-build-key"])["projects"][0]["encryptionKey"] == key
 
 
+def test_codebuild_project_deleted_by_arn_is_gone(endpoint):
+    """The provider deletes a project by its ARN (its resource id); a second project of the
+    same name can then be created, as after `terraform destroy` and a new apply."""
+    iam = client("iam", endpoint)
+    cb = client("codebuild", endpoint)
+    role = _pipeline_role(iam, "cb-delete-role", "codebuild.amazonaws.com")
+    project = {
+        "name": "shim-build-delete",
+        "source": {"type": "CODEPIPELINE", "buildspec": "version: 0.2"},
+        "artifacts": {"type": "CODEPIPELINE"},
+        "environment": {"type": "LINUX_CONTAINER", "image": "aws/codebuild/standard:7.0", "computeType": "BUILD_GENERAL1_SMALL"},
+        "serviceRole": role,
+    }
+    arn = cb.create_project(**project)["project"]["arn"]
+    cb.delete_project(name=arn)
+    assert "shim-build-delete" not in cb.list_projects()["projects"]
+    cb.create_project(**project)
+    cb.delete_project(name="shim-build-delete")  # by name, as before
+    assert "shim-build-delete" not in cb.list_projects()["projects"]
+
+
 def test_monitor_instances_sets_detailed_monitoring(endpoint):
     ec2 = client("ec2", endpoint)
     image = ec2.describe_images()["Images"][0]["ImageId"]

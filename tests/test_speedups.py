@@ -240,20 +240,22 @@ def test_fast_kernel_refuses_a_jsii_of_another_shape(monkeypatch):
 
 def test_importing_infra_installs_nothing():
     script = textwrap.dedent(f"""
-        import gc, json, os, sys
+        import gc, json, os, sys, threading
         import infra, infra.config, infra.speedups
         print(json.dumps({{
-            "finders": [type(f).__name__ for f in sys.meta_path if getattr(f, "_platform_fast_imports", False)],
+            "finders": [type(f).__name__ for f in sys.meta_path
+                        if getattr(f, "_platform_fast_imports", False) or getattr(f, "_platform_project_bytecode", False)],
             "jsii": sorted(m for m in sys.modules if m == "jsii" or m.startswith("jsii.")),
             "node_options": os.environ.get("NODE_OPTIONS"),
             "gc": gc.isenabled(),
+            "threads": threading.active_count(),
         }}))
     """)
     env = _env()
     env.pop("NODE_OPTIONS", None)
     proc = subprocess.run([sys.executable, "-O", "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
-    assert _last_json(proc.stdout) == {"finders": [], "jsii": [], "node_options": None, "gc": True}
+    assert _last_json(proc.stdout) == {"finders": [], "jsii": [], "node_options": None, "gc": True, "threads": 1}
     assert proc.stderr == ""
 
 
@@ -300,10 +302,13 @@ def test_synth_is_byte_identical_with_all_none_and_fallen_back_speedups(tmp_path
     assert stock["children"] == ["jsii-runtime.js"] and str(PRELOAD_PATH) not in stock["node_options"]
     assert fast["modules"] < 50 < stock["modules"]
     # With a version table the installed packages do not match, each speed-up relying on
-    # them falls back with exactly one line naming it and why; the GC switch relies on none.
-    assert fallback["active"] == ["gc"]
+    # them falls back with exactly one line naming it and why; the GC switch and the project's
+    # bytecode rely on none.
+    independent = sorted(name for name in speedups.NAMES if not speedups.REQUIRES[name])
+    assert independent == ["gc", "project_bytecode"]
+    assert fallback["active"] == independent
     lines = _fallbacks(stderrs["fallback"])
-    assert sorted(name for name, _ in lines) == sorted(set(speedups.NAMES) - {"gc"}), stderrs["fallback"]
+    assert sorted(name for name, _ in lines) == sorted(set(speedups.NAMES) - set(independent)), stderrs["fallback"]
     for name, why in lines:
         distribution = speedups.REQUIRES[name][0]
         assert why == (f"{distribution} {versions.installed(distribution)} is installed, verified with 0.0.0 "
@@ -502,8 +507,154 @@ def test_installing_after_the_kernel_started_says_what_is_off(tmp_path):
     proc = subprocess.run([sys.executable, "-O", str(script)], cwd=tmp_path, env=_env(), capture_output=True, text=True,
                           timeout=120)
     assert proc.returncode == 0, proc.stderr
-    assert _last_json(proc.stdout) == ["fast_imports", "fast_kernel", "gc"]
+    assert _last_json(proc.stdout) == ["fast_imports", "fast_kernel", "gc", "project_bytecode"]
     assert _fallbacks(proc.stderr) == [
         ("kernel_lazy_index", "the jsii kernel was already running (install() must come before the first jsii import)"),
         ("fast_kernel (kernel relay)", "the jsii kernel was already running, started through jsii's relay"),
+        ("kernel_prestart", "the jsii kernel was already running (install() must come before the first jsii import)"),
     ]
+
+
+# --- the project's own bytecode ------------------------------------------------------
+
+BYTECODE_PROBE = """
+import json, os, sys
+sys.path.insert(0, os.getcwd())
+from infra import speedups
+installed = speedups.install(sys.argv[1])
+import infra.config.limits, other
+print(json.dumps({"active": sorted(installed.active), "edited": getattr(infra.config.limits, "EDITED", False)}))
+"""
+
+
+def _bytecode_run(root: Path, switch: str) -> tuple[dict, str]:
+    env = _env(PYTHONDONTWRITEBYTECODE="1")
+    proc = subprocess.run([sys.executable, "-O", "-v", "probe.py", switch], cwd=root, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return _last_json(proc.stdout), proc.stderr
+
+
+def test_project_bytecode_keeps_the_projects_own_modules_compiled(tmp_path):
+    import importlib.util
+    import marshal
+
+    shutil.copytree(ROOT / "infra", tmp_path / "infra", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+    (tmp_path / "other.py").write_text("X = 1\n")
+    (tmp_path / "probe.py").write_text(BYTECODE_PROBE)
+    source = tmp_path / "infra" / "config" / "limits.py"
+    cached = source.parent / "__pycache__" / f"limits.{sys.implementation.cache_tag}.opt-1.pyc"
+
+    # Switched off, PYTHONDONTWRITEBYTECODE holds for every module, as Python does it.
+    out, _ = _bytecode_run(tmp_path, "none")
+    assert out["active"] == [] and not list(tmp_path.rglob("*.pyc"))
+
+    # On: the project's modules imported after install() keep their bytecode, nothing else.
+    out, stderr = _bytecode_run(tmp_path, "none,project_bytecode")
+    assert out["active"] == ["project_bytecode"]
+    assert cached.is_file()
+    assert not (tmp_path / "__pycache__").exists()  # `other` is not the project's package
+    assert not (tmp_path / "infra" / "speedups" / "__pycache__").exists()  # imported before install()
+    # What Python writes itself (PEP 552): magic, flags 0, the source's mtime and size, the code.
+    data, stat = cached.read_bytes(), source.stat()
+    assert data[:4] == importlib.util.MAGIC_NUMBER and data[4:8] == b"\0\0\0\0"
+    assert int.from_bytes(data[8:12], "little") == int(stat.st_mtime) & 0xFFFFFFFF
+    assert int.from_bytes(data[12:16], "little") == stat.st_size
+    assert marshal.loads(data[16:]) == compile(source.read_bytes(), str(source), "exec", dont_inherit=True, optimize=1)
+    assert f"code object from '{cached}'" not in stderr  # compiled this time
+
+    # The next run reads it the standard way.
+    _, stderr = _bytecode_run(tmp_path, "none,project_bytecode")
+    assert f"code object from '{cached}'" in stderr
+
+    # An edited source no longer matches it: compiled again, and kept again.
+    source.write_text(source.read_text() + "EDITED = True\n")
+    os.utime(source, (stat.st_atime, stat.st_mtime + 10))
+    out, stderr = _bytecode_run(tmp_path, "none,project_bytecode")
+    assert out["edited"] is True and f"code object from '{cached}'" not in stderr
+    assert int.from_bytes(cached.read_bytes()[12:16], "little") == source.stat().st_size
+
+
+# --- the kernel prestart -------------------------------------------------------------
+
+PRESTART_PROBE = """
+import threading
+from infra.speedups import kernel_prestart
+started = [t.name for t in threading.enumerate() if t.name == "kernel_prestart"]
+kernel_prestart.wait()  # the caller's own work would go here; it imports nothing of jsii
+imported = sorted(m for m in sys.modules if m.split(".")[0] in ("cdktf", "constructs", "cdktf_cdktf_provider_aws"))
+from cdktf import App, TerraformStack
+from cdktf_cdktf_provider_aws.provider import AwsProvider
+app = App(outdir=sys.argv[1])
+AwsProvider(TerraformStack(app, "s"), "aws", region="eu-west-1")
+app.synth()
+print(json.dumps({"active": sorted(INSTALLED.active), "started": started, "imported": imported}))
+"""
+ASSEMBLIES = ["constructs", "cdktf", "@cdktf/provider-aws"]
+
+
+def _prestart_run(tmp_path: Path, script: Path) -> tuple[dict, list[str], list[str]]:
+    """The probe's answer, and the assemblies the kernel loaded and looked up again (its debug trace)."""
+    proc = subprocess.run([sys.executable, "-O", str(script), str(tmp_path / "out")], cwd=tmp_path,
+                          env=_env(JSII_DEBUG="1"), capture_output=True, text=True, timeout=240)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    loaded = re.findall(r'^> \{"name":"([^"]+)","version":"[^"]+","tarball":"[^"]+","api":"load"\}$', proc.stderr, re.MULTILINE)
+    again = re.findall(r"^\[@jsii/kernel\] look up already-loaded assembly (\S+)$", proc.stderr, re.MULTILINE)
+    assert "Traceback" not in proc.stderr and not _fallbacks(proc.stderr)
+    assert (tmp_path / "out" / "stacks" / "s" / "cdk.tf.json").is_file()
+    return _last_json(proc.stdout), loaded, again
+
+
+@pytest.mark.timeout(300)
+def test_kernel_prestart_loads_the_assemblies_before_the_first_import(tmp_path):
+    out, loaded, again = _prestart_run(tmp_path, _write(tmp_path, "prestart.py", PRESTART_PROBE))
+    assert "kernel_prestart" in out["active"] and out["started"] == ["kernel_prestart"]
+    assert out["imported"] == []  # the thread imports no Python module of them
+    # Each assembly loaded once, by the thread, in dependency order; the packages' own loads
+    # are not sent again.
+    assert loaded == ASSEMBLIES and again == []
+
+
+@pytest.mark.timeout(300)
+def test_kernel_prestart_leaves_a_failed_load_to_the_caller(tmp_path):
+    script = _write(tmp_path, "failing.py", PRESTART_PROBE)
+    # The provider's tarball, as the thread reads it, does not exist: its load fails there.
+    patch = textwrap.dedent("""
+        from infra.speedups import kernel_prestart
+        _request = kernel_prestart._load_request
+        kernel_prestart._load_request = lambda package: (
+            _request(package) if package != "cdktf_cdktf_provider_aws" else ("@cdktf/provider-aws", "20.1.0", "/nonexistent.tgz"))
+    """)
+    script.write_text(script.read_text().replace("INSTALLED = ", patch + "INSTALLED = ", 1))
+    out, loaded, again = _prestart_run(tmp_path, script)
+    assert "kernel_prestart" in out["active"]
+    # Nothing of the failure shows: the provider package's own load was sent after all.
+    assert loaded == [*ASSEMBLIES, "@cdktf/provider-aws"] and again == []
+
+
+def test_fast_imports_asks_for_each_distributions_version_once(tmp_path):
+    """Every generated jsii module asks importlib.metadata for typeguard's version at import."""
+    script = tmp_path / "versions.py"
+    script.write_text(textwrap.dedent(f"""
+        import importlib.metadata, json, os, sys
+        sys.path.insert(0, {str(ROOT)!r})
+        asked, original = [], importlib.metadata.version
+        importlib.metadata.version = lambda name: (asked.append(name), original(name))[1]
+        from infra import speedups
+        speedups.install(sys.argv[1])
+        start = len(asked)
+        import cdktf_cdktf_provider_aws.vpc, cdktf_cdktf_provider_aws.subnet, cdktf_cdktf_provider_aws.iam_role
+        from cdktf_cdktf_provider_aws import s3_bucket
+        print(json.dumps({{"typeguard": asked[start:].count("typeguard"), "answer": importlib.metadata.version("typeguard"),
+                          "original": original("typeguard")}}))
+    """))
+    runs = {}
+    # Without the prestart thread, whose first imports could ask at the same moment as these.
+    for switch in ("all,-kernel_prestart", "none"):
+        proc = subprocess.run([sys.executable, "-O", str(script), switch], cwd=tmp_path, env=_env(), capture_output=True,
+                              text=True, timeout=300)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        runs[switch] = _last_json(proc.stdout)
+    fast = runs["all,-kernel_prestart"]
+    assert fast["typeguard"] == 1 and fast["answer"] == fast["original"]
+    assert runs["none"]["typeguard"] > 1000  # the stock provider package imports all its submodules

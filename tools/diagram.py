@@ -100,6 +100,11 @@ def topic_node_id(service: str, topic: str) -> str:
     return f"topic_{service}_{topic}".replace("-", "_")
 
 
+def file_system_node_id(service: str | None, name: str) -> str:
+    """An EFS file system: the environment's shared one (`service` None) or a service's own volume."""
+    return (f"efs_{name}" if service is None else f"efs_{service}_{name}").replace("-", "_")
+
+
 def architecture(env: EnvironmentSpec, services: tuple[ServiceSpec, ...]) -> Graph:
     """The environment as nodes and edges; both drawings are made from this."""
     net = env.network
@@ -134,6 +139,9 @@ def architecture(env: EnvironmentSpec, services: tuple[ServiceSpec, ...]) -> Gra
         if env.access.enabled:
             g.edge("ansible", "app", "22", "sg")
 
+    for fs in env.file_systems:  # the platform's, mounted by name
+        users = sorted(s.name for s in services if any(v.file_system == fs.name for v in s.volumes))
+        g.node(Node(file_system_node_id(None, fs.name), "private", f"EFS {fs.name} (shared)", (f"mounted by {', '.join(users) or 'no service'}",), "cylinder"))
     names = {s.name for s in services}
     for spec in sorted(services, key=lambda s: (s.kind.value != "web", s.name)):
         node = service_node_id(spec.name)
@@ -164,6 +172,14 @@ def architecture(env: EnvironmentSpec, services: tuple[ServiceSpec, ...]) -> Gra
             g.edge(queue, node, "messages", "flow")
         if spec.database and env.database.enabled:
             g.edge(node, "database", "3306", "sg")
+        for volume in spec.volumes:  # NFS from the service's group into the mount targets' group
+            if volume.file_system is None:
+                efs = file_system_node_id(spec.name, volume.name)
+                g.node(Node(efs, "private", f"EFS {spec.name}/{volume.name}", (f"its own, at {volume.path}",), "cylinder"))
+            else:
+                efs = file_system_node_id(None, volume.file_system)
+            if not any((e.source, e.target) == (node, efs) for e in g.edges):
+                g.edge(node, efs, "2049", "sg")
     for spec in services:  # subscriptions, once every topic is a node
         for subscription in spec.subscribe:
             where = "filtered" if subscription.filter_policy else "every message"

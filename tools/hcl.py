@@ -15,7 +15,10 @@ three gaps of its writer, cdktf 0.21 lib/hcl/render.js, that no construct can av
   3. the references of `depends_on`, `ignore_changes` and `replace_triggered_by` are written
      quoted, which Terraform still reads but warns about as deprecated.
 
-This module repairs exactly these, by parsing the HCL (a tokenizer and a block/attribute
+(A fourth, the writer rendering no stack-level `moved` list, is closed where the list is made:
+each stack hands the writer its moved blocks as an element, infra.stacks._HclMovedBlocks.)
+
+This module repairs exactly those three, by parsing the HCL (a tokenizer and a block/attribute
 parser for HCL's native syntax, no pattern matching on the text) and asking the provider's
 schema (`terraform providers schema -json`, through the mirror when TF_PROVIDER_MIRROR is
 set) which names are blocks. Everything else of the text stays as CDKTF wrote it, and

@@ -1,4 +1,5 @@
-"""Synthesis speed-ups: installed by one explicit call, before anything imports jsii.
+"""Synthesis speed-ups: installed by one explicit call, before anything imports jsii or the
+project's own modules.
 
     from infra import speedups
     SPEEDUPS = speedups.install(os.environ.get("PLATFORM_SPEEDUPS", "all"))   # main.py
@@ -8,18 +9,24 @@
 Importing ``infra`` (or this package) changes nothing; ``install()`` does, and only for
 the speed-ups its argument names. Each speed-up leaves the synthesized files
 byte-identical (tests/test_speedups.py) and is kept only where ``make bench`` measures it
-earning at least 10% of the default app's synthesis time or a clear memory gain
-(README, "Synthesis speed"):
+earning at least 10% of the synthesis time of the default app or of the edit loop (one
+service stack alone, issue #11), or a clear memory gain (README, "Synthesis speed"):
 
   fast_imports       Python imports only the provider submodules used; the provider
-                     package's ``__init__`` imports all 2,135 (fast_imports.py)
+                     package's ``__init__`` imports all 2,135; each distribution's
+                     version is looked up once (fast_imports.py)
   kernel_lazy_index  the jsii kernel (node) does the same with the provider's
                      ``lib/index.js`` (kernel_preload.js, preloaded through NODE_OPTIONS)
   fast_kernel        jsii's per-call Python work done directly, and the kernel started
                      without jsii's relay process (fast_kernel.py)
+  project_bytecode   the project's own modules keep their compiled bytecode where
+                     PYTHONDONTWRITEBYTECODE is set (project_bytecode.py)
   gc                 no cyclic garbage collection during the short synthesis process,
                      which would walk the large provider bindings again and again;
                      ``before_exit()`` freezes so the interpreter's last collection is spared
+  kernel_prestart    the kernel starts and loads its assemblies on a second thread while
+                     the app reads and validates its configuration (kernel_prestart.py);
+                     installed last, once the others are in place for the kernel's start
 
 Two more are how the app is run and installed, not something a process can switch on:
 ``python -O`` (cdktf.json; the bindings' per-call typeguard checks run only under
@@ -52,7 +59,7 @@ from __future__ import annotations
 import gc as _gc
 from dataclasses import dataclass, field
 
-from infra.speedups import fast_imports, fast_kernel, kernel_preload, report, versions
+from infra.speedups import fast_imports, fast_kernel, kernel_preload, kernel_prestart, project_bytecode, report, versions
 
 SWITCH = "PLATFORM_SPEEDUPS"
 
@@ -61,7 +68,9 @@ REQUIRES: dict[str, tuple[str, ...]] = {
     "fast_imports": ("jsii", "cdktf-cdktf-provider-aws"),
     "kernel_lazy_index": ("cdktf-cdktf-provider-aws",),
     "fast_kernel": ("jsii",),
+    "project_bytecode": (),
     "gc": (),
+    "kernel_prestart": ("jsii", "cdktf", "cdktf-cdktf-provider-aws"),
 }
 NAMES: tuple[str, ...] = tuple(REQUIRES)
 
@@ -98,6 +107,7 @@ class Installed:
 
     def before_exit(self) -> None:
         """Call last thing before the process exits (main.py does)."""
+        kernel_prestart.wait()  # an early exit (a configuration error) may come before its loads end
         if "gc" in self.active:
             # Everything left is about to be freed by exit; spare the final collection.
             _gc.freeze()
@@ -134,7 +144,11 @@ def _install_one(name: str) -> str | None:
         return kernel_preload.install(True)
     if name == "fast_kernel":
         return fast_kernel.install()
+    if name == "project_bytecode":
+        return project_bytecode.install()
     if name == "gc":
         _gc.disable()
         return None
+    if name == "kernel_prestart":
+        return kernel_prestart.install()
     raise ValueError(f"unknown speed-up {name!r}")
