@@ -1806,8 +1806,9 @@ class ServiceFile(Model):
                     "blue_green deploys through the service's pipeline (CodeDeploy); an external image has none",
                     "deployment.strategy",
                 )
-            # AWS docs, "Amazon ECS Service Connect" (considerations): Service Connect is not
-            # supported with the CODE_DEPLOY (blue/green) deployment controller:
+            # AWS docs, "Amazon ECS Service Connect components" (Considerations): "Service Connect
+            # doesn't support ... Services that use the blue/green powered by CodeDeploy and
+            # external deployment types":
             # https://docs.aws.amazon.com/AmazonECS/latest/developerguide/service-connect-concepts-deploy.html
             if self.connect:
                 raise invalid(
