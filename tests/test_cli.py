@@ -63,6 +63,14 @@ def _copy_project(target: Path, services: tuple[str, ...]) -> Path:
         shutil.copytree(ROOT / name, target / name, ignore=ignore)
     for service in services:
         shutil.copytree(ROOT / "services" / service, target / "services" / service, ignore=ignore)
+        # Subscriptions to topics of services left out of the copy (the worker's api.orders)
+        # would be refused at load: the publisher is not there to apply first.
+        manifest = target / "services" / service / "service.toml"
+        spec = tomllib.loads(manifest.read_text())
+        kept = [s for s in spec.get("subscribe", []) if s["topic"].split(".")[0] in services]
+        if kept != spec.get("subscribe", []):
+            spec["subscribe"] = kept
+            manifest.write_text(to_toml({k: v for k, v in spec.items() if v != []}))
     for name in ("main.py", "cdktf.json"):  # cdktf.json: `cdktf deploy` runs the app it names
         shutil.copy2(ROOT / name, target / name)
     (target / ".venv").symlink_to(ROOT / ".venv")
