@@ -43,6 +43,7 @@ from typing import Any
 import boto3
 import pytest
 
+from infra.platform.contract import CONTRACT_VERSION
 from localaws import running
 from tests.config_builder import to_toml
 from tests.conftest import ROOT
@@ -186,7 +187,7 @@ def _plan_out_and_apply_that_plan(platform: Path, worker: Path) -> None:
     tf(worker, "apply", "-input=false", "cli.tfplan")
     assert _converged(worker) and _converged(platform)
     outputs = json.loads(tf(platform, "output", "-json").stdout)
-    assert outputs["contract_version"]["value"] == "1.0" and outputs["cluster_name"]["value"] == "dev", outputs
+    assert outputs["contract_version"]["value"] == CONTRACT_VERSION and outputs["cluster_name"]["value"] == "dev", outputs
 
 
 def _state_commands_and_import(worker: Path) -> None:
