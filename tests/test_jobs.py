@@ -460,6 +460,85 @@ def test_the_deploy_buildspec_registers_a_copy_of_the_latest_revision_with_the_n
     assert (tmp_path / REVISION_IN).exists() and (tmp_path / REVISION_OUT).exists()
 
 
+REGISTRY = "123456789012.dkr.ecr.us-east-1.amazonaws.com"
+DIGEST = "sha256:" + "0123456789abcdef" * 4
+OLD_DIGEST = "sha256:" + "f" * 64
+
+
+def run_deploy(tmp_path: Path, *, family: str, repository: str, running: str, handed: str) -> subprocess.CompletedProcess[str]:
+    """The deploy buildspec's commands, with FAMILY and REPOSITORY_URI as a Deploy action passes
+    them, against a family whose containers run `running` and an artifact handing over `handed`."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    current = {
+        "taskDefinition": {
+            "family": family,
+            "revision": 3,
+            "status": "ACTIVE",
+            "taskRoleArn": f"arn:aws:iam::123456789012:role/{family}-task",
+            "executionRoleArn": f"arn:aws:iam::123456789012:role/{family}-exec",
+            "containerDefinitions": [
+                {"name": "cleanup", "image": running, "essential": True},
+                {"name": DEADLINE_CONTAINER, "image": running, "essential": True},
+            ],
+        }
+    }
+    (tmp_path / "bin").mkdir(exist_ok=True)
+    fake = tmp_path / "bin" / "aws"
+    fake.write_text(FAKE_AWS)
+    fake.chmod(0o755)
+    (tmp_path / "imagedefinitions.json").write_text(json.dumps([{"name": "cleanup", "imageUri": handed}]))
+    (tmp_path / "current.json").write_text(json.dumps(current))
+    env = dict(
+        os.environ,
+        PATH=f"{tmp_path / 'bin'}:{os.environ['PATH']}",
+        CODEBUILD_SRC_DIR=str(tmp_path),
+        FAMILY=family,
+        REPOSITORY_URI=repository,
+        FAKE_CURRENT=str(tmp_path / "current.json"),
+        FAKE_REGISTERED=str(tmp_path / "registered.json"),
+    )
+    (app,) = load_app(FIXTURE, environments=["prod"]).environments
+    commands = job_deploy_buildspec_document(spec_of("prod", "cleanup"), app)["phases"]["build"]["commands"]  # type: ignore[index]
+    return subprocess.run(
+        ["bash", "-euo", "pipefail", "-c", "\n".join(commands)],
+        env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=60,
+    )
+
+
+@pytest.mark.parametrize("env, artifact", [("dev", "the build's"), ("prod", "the promotion's")])
+def test_the_deploy_buildspec_registers_the_digest_in_the_family_the_action_names(tmp_path: Path, env: str, artifact: str) -> None:
+    """Images are handed over and recorded by digest: a family that runs `<repository>@sha256:...`
+    gets the new `<repository>@sha256:...` (the promoting pipeline's Deploy-dev with the build's
+    artifact, Deploy-prod with the promotion's, each naming its family and repository)."""
+    repository = f"{REGISTRY}/{env}/cleanup"
+    result = run_deploy(tmp_path, family=f"{env}-cleanup", repository=repository, running=f"{repository}@{OLD_DIGEST}", handed=f"{repository}@{DIGEST}")
+    assert result.returncode == 0, result.stderr
+    registered = json.loads((tmp_path / "registered.json").read_text())
+    assert registered["family"] == f"{env}-cleanup"
+    assert {c["name"]: c["image"] for c in registered["containerDefinitions"]} == {
+        "cleanup": f"{repository}@{DIGEST}",
+        DEADLINE_CONTAINER: f"{repository}@{DIGEST}",
+    }
+    assert registered["executionRoleArn"].endswith(f"role/{env}-cleanup-exec")
+
+
+def test_the_deploy_buildspec_registers_nothing_for_another_repositorys_image_or_a_family_without_it(tmp_path: Path) -> None:
+    dev, prod = f"{REGISTRY}/dev/cleanup", f"{REGISTRY}/prod/cleanup"
+    # dev's image handed to prod's family (the build's artifact in place of the promotion's):
+    # prod's execution role could not pull it, so nothing is registered.
+    result = run_deploy(tmp_path / "crossed", family="prod-cleanup", repository=prod, running=f"{prod}@{OLD_DIGEST}", handed=f"{dev}@{DIGEST}")
+    assert result.returncode != 0 and "is not an image of" in result.stderr
+    assert not (tmp_path / "crossed" / "registered.json").exists()
+    # A family none of whose containers runs the repository named: nothing to swap, nothing registered.
+    result = run_deploy(tmp_path / "elsewhere", family="prod-cleanup", repository=prod, running=f"{dev}@{OLD_DIGEST}", handed=f"{prod}@{DIGEST}")
+    assert result.returncode != 0 and "no container of prod-cleanup" in result.stderr
+    assert not (tmp_path / "elsewhere" / "registered.json").exists()
+    # Without the action's variables (the promoting project has none of its own) it stops first.
+    result = run_deploy(tmp_path / "unnamed", family="", repository="", running=f"{prod}@{OLD_DIGEST}", handed=f"{prod}@{DIGEST}")
+    assert result.returncode != 0
+    assert not (tmp_path / "unnamed" / "registered.json").exists()
+
+
 # ---------------------------------------------------------------------------------
 # Other configurations: EC2 capacity, an external image
 # ---------------------------------------------------------------------------------

@@ -9,8 +9,9 @@
 
 The tests' configuration (tests/fixtures/app) has prod's web on blue/green; a second, small
 configuration (`variants`) has dev promoted to prod, web on blue/green in both,
-per-environment `[deployment]` values and a job (built in each environment, never promoted). The shell the buildspecs run is run here too, against
-stand-ins for `aws` and `docker`, so the digest checks are tested by what they do.
+per-environment `[deployment]` values and a job (built once and promoted like a service: its
+Deploy registers a revision of each environment's family). The shell the buildspecs run is run
+here too, against stand-ins for `aws` and `docker`, so the digest checks are tested by what they do.
 """
 
 from __future__ import annotations
@@ -365,7 +366,7 @@ def variants_project(tmp_path: Path) -> Project:
         overrides={"prod": {"deployment": {"min_healthy_percent": 100, "max_percent": 150}}},
     )
     project.service("jobs", WORKER, deployment={"rollback_alarms": False})
-    project.service("cleanup", JOB)  # a scheduled job: built per environment, never promoted
+    project.service("cleanup", JOB)  # a scheduled job: built once in dev, promoted to prod
     return project
 
 
@@ -406,34 +407,102 @@ def test_rollback_alarms_follow_the_manifest_per_environment(variants: Synth) ->
     assert "alarms" not in jobs and jobs["deployment_circuit_breaker"] == {"enable": True, "rollback": True}
 
 
-@pytest.mark.parametrize("service", ["web", "api", "jobs"])
+@pytest.mark.parametrize("service", ["web", "api", "jobs", "cleanup"])
 def test_the_promoted_environment_has_no_pipeline_of_its_own(variants: Synth, service: str) -> None:
     stack = variants.stack(f"dev-{service}")
     for type_ in ("aws_codepipeline", "aws_codebuild_project"):
         assert not resources(stack, type_)
     roles = {r["name"] for r in resources(stack, "aws_iam_role").values()}
-    assert not [r for r in roles if r.endswith(("-build", "-record", "-pipeline", "-promote"))]
+    assert not [r for r in roles if r.endswith(("-build", "-record", "-pipeline", "-promote", "-deploy"))]
     # It keeps its repository and the parameter the home pipeline records its digest in.
     assert only(stack, "aws_ecr_repository")["name"] == f"dev/{service}"
     assert only(stack, "aws_ssm_parameter")["name"] == f"/ecs-platform/dev/{service}/image-tag"
 
 
-@pytest.mark.parametrize("env", ["dev", "prod"])
-def test_a_job_keeps_its_own_pipeline_in_each_environment(variants: Synth, env: str) -> None:
-    """Jobs are built per environment; promotion by digest is for services (has_own_pipeline):
-    a job has no ECS service, its Deploy registers a revision of its own family."""
-    stack = variants.stack(f"{env}-cleanup")
+def test_one_job_pipeline_builds_once_registers_dev_then_promotes_the_digest_to_prod(variants: Synth) -> None:
+    """A job follows the services' model: prod's stack holds its one pipeline; each Deploy runs
+    the job's one deploy project with its environment's family and repository as the action's
+    EnvironmentVariables (a job has no ECS service: it registers a revision of the family)."""
+    stack = variants.stack("prod-cleanup")
     found = stages(stack)
-    assert list(found) == ["Source", "Build", *(["Approval"] if env == "prod" else []), "Deploy", "Record"]
-    assert (found["Deploy"]["provider"], found["Deploy"]["name"]) == ("CodeBuild", "RegisterRevision")
-    assert jsondoc(found["Record"]["configuration"]["EnvironmentVariables"])[0]["value"] == f"/ecs-platform/{env}/cleanup/image-tag"
-    # The build pushes into this environment's own repository.
+    assert list(found) == ["Source", "Build", "Deploy-dev", "Record-dev", "Approval", "Promote", "Deploy-prod", "Record-prod"]
+    assert found["Approval"]["configuration"] == {"CustomData": "Promote the cleanup image running in dev to prod?"}
+    assert not [a for a in found.values() if a["provider"] in ("ECS", "CodeDeployToECS")]
+    repository_url = ref(stack, "aws_ecr_repository", "registry/repository", "repository_url")[2:-1]
+    dev_repository = f'${{element(split("/", {repository_url}), 0)}}/dev/cleanup'
+    # The build pushes into dev's repository, as a service's does.
     build = by_path(stack, "aws_codebuild_project", "pipeline/build")
-    variables = {v["name"]: v["value"] for v in build["environment"]["environment_variable"]}
-    assert variables == {"REPOSITORY_URI": ref(stack, "aws_ecr_repository", "registry/repository", "repository_url")}
+    assert {v["name"]: v["value"] for v in build["environment"]["environment_variable"]} == {"REPOSITORY_URI": dev_repository}
+    # One deploy project for both environments: the action names the environment, not the project.
+    deploy = by_path(stack, "aws_codebuild_project", "pipeline/deploy")
+    assert deploy["name"] == "prod-cleanup-deploy"
+    assert deploy["service_role"] == ref(stack, "aws_iam_role", "iam/deploy", "arn")
+    assert "environment_variable" not in deploy["environment"]
+    project = ref(stack, "aws_codebuild_project", "pipeline/deploy", "name")
+    for stage, artifact, family, repository in (
+        ("Deploy-dev", "build", "dev-cleanup", dev_repository),
+        ("Deploy-prod", "promoted", "prod-cleanup", f"${{{repository_url}}}"),
+    ):
+        action = found[stage]
+        assert (action["provider"], action["category"], action["name"]) == ("CodeBuild", "Build", "RegisterRevision")
+        assert action["input_artifacts"] == [artifact]
+        assert action["configuration"]["ProjectName"] == project
+        assert jsondoc(action["configuration"]["EnvironmentVariables"]) == [
+            {"name": "FAMILY", "value": family, "type": "PLAINTEXT"},
+            {"name": "REPOSITORY_URI", "value": repository, "type": "PLAINTEXT"},
+        ]
+    # dev's digest is recorded from the build's artifact, prod's from the promotion's.
+    for env, artifact in (("dev", "build"), ("prod", "promoted")):
+        assert found[f"Record-{env}"]["input_artifacts"] == [artifact]
+        assert jsondoc(found[f"Record-{env}"]["configuration"]["EnvironmentVariables"])[0]["value"] == f"/ecs-platform/{env}/cleanup/image-tag"
+    assert (found["Promote"]["input_artifacts"], found["Promote"]["output_artifacts"]) == (["build"], ["promoted"])
+    promote = by_path(stack, "aws_codebuild_project", "pipeline/promote")
+    assert promote["name"] == "prod-cleanup-promote" and promote["service_role"] == ref(stack, "aws_iam_role", "iam/promote", "arn")
+    assert {v["name"]: v["value"] for v in promote["environment"]["environment_variable"]} == {"REPOSITORY_URI": f"${{{repository_url}}}"}
     roles = {r["name"] for r in resources(stack, "aws_iam_role").values()}
-    assert {f"{env}-cleanup-{purpose}" for purpose in ("build", "record", "pipeline", "deploy")} <= roles
-    assert f"{env}-cleanup-promote" not in roles
+    assert {f"prod-cleanup-{purpose}" for purpose in ("build", "record", "pipeline", "deploy", "promote")} <= roles
+
+
+def test_the_job_deploy_role_reaches_exactly_both_families_and_both_environments_roles(variants: Synth) -> None:
+    stack = variants.stack("prod-cleanup")
+    deploy = statements(stack, "iam/deploy-policy-document")
+    assert deploy["TagRegisteredRevisions"]["resources"] == [
+        arn("ecs", "task-definition/dev-cleanup:*"),
+        arn("ecs", "task-definition/prod-cleanup:*"),
+    ]
+    assert deploy["TagRegisteredRevisions"]["condition"] == [
+        {"test": "StringEquals", "variable": "ecs:CreateAction", "values": ["RegisterTaskDefinition"]}
+    ]
+    assert deploy["PassOwnTaskRoles"]["actions"] == ["iam:PassRole"]
+    assert deploy["PassOwnTaskRoles"]["resources"] == [
+        arn("iam", "role/dev-cleanup-exec", regional=False),
+        arn("iam", "role/dev-cleanup-task", regional=False),
+        ref(stack, "aws_iam_role", "iam/exec", "arn"),
+        ref(stack, "aws_iam_role", "iam/task", "arn"),
+    ]
+    assert deploy["PassOwnTaskRoles"]["condition"] == [
+        {"test": "StringEquals", "variable": "iam:PassedToService", "values": ["ecs-tasks.amazonaws.com"]}
+    ]
+    actions = {a for statement in deploy.values() for a in statement["actions"]}
+    assert not {"ecs:UpdateService", "ecs:RunTask", "ssm:PutParameter"} & actions
+    assert not [a for a in actions if a.startswith("ecr:")]
+    # The dev names follow the naming scheme, workspace-aware (never dev's state).
+    raw = variants.raw("prod-cleanup")
+    assert raw["locals"]["dev_name_prefix"] == '${terraform.workspace == "default" ? "dev" : "dev-${local.workspace}"}'
+    assert "dev-platform" not in json.dumps(raw.get("data", {}).get("terraform_remote_state", {}))
+    # The record role writes both parameters; the pipeline role starts the deploy and promote
+    # projects and deploys no ECS service.
+    assert statements(stack, "iam/record-policy-document")["RecordDeployedTag"]["resources"] == [
+        arn("ssm", "parameter/ecs-platform/dev/cleanup/image-tag"),
+        arn("ssm", "parameter/ecs-platform/prod/cleanup/image-tag"),
+    ]
+    pipeline = statements(stack, "iam/pipeline-policy-document")
+    assert pipeline["RunOwnBuilds"]["resources"][-1] == arn("codebuild", "project/prod-cleanup-promote")
+    assert pipeline["RunOwnDeployBuild"]["resources"] == [arn("codebuild", "project/prod-cleanup-deploy")]
+    assert not [a for st in pipeline.values() for a in st["actions"] if a.startswith(("ecs:", "iam:"))]
+    promote = statements(stack, "iam/promote-policy-document")
+    assert promote["PullUpstreamImage"]["resources"] == [arn("ecr", "repository/dev/cleanup")]
+    assert statements(stack, "iam/build-policy-document")["PushPullOwnImage"]["resources"] == [arn("ecr", "repository/dev/cleanup")]
 
 
 def test_one_pipeline_builds_once_deploys_dev_then_promotes_the_digest_to_prod(variants: Synth) -> None:
@@ -553,7 +622,7 @@ def test_the_promotion_copies_the_same_digest_or_stops(tmp_path: Path) -> None:
 def test_the_promoting_stacks_validate_and_pass_checkov(variants: Synth, terraform_env: dict[str, str], tmp_path: Path) -> None:
     from tests.test_checkov import STATE_ONLY_BLOCKS, _accepted
 
-    names = ["dev-web", "prod-web", "prod-api", "dev-cleanup"]
+    names = ["dev-web", "prod-web", "prod-api", "dev-cleanup", "prod-cleanup"]
     for name in names:
         workdir = tmp_path / name
         shutil.copytree(variants.stack_dir(name), workdir)

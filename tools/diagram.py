@@ -202,8 +202,6 @@ def architecture(env: EnvironmentSpec, services: tuple[ServiceSpec, ...]) -> Gra
     upstream, home = env.pipeline.promote_from, env.pipeline.promoted_to
     if home is not None:  # build once, promote (infra/service/delivery.py): another environment's pipeline
         title, detail = f"{home.name}'s CodePipeline per service", (f"builds once, deploys {env.name} first", "then promotes the digest to " + home.name)
-        if any(spec.job is not None for spec in services):  # jobs are built per environment (has_own_pipeline)
-            detail = (*detail, "jobs: a pipeline of their own here")
     else:
         stages = ["source", "build + test"]
         if upstream is not None:
@@ -211,8 +209,6 @@ def architecture(env: EnvironmentSpec, services: tuple[ServiceSpec, ...]) -> Gra
         else:
             stages += [*approval, "deploy to ECS"]
         title, detail = "CodePipeline per service", (f"{env.pipeline.repository}@{env.pipeline.branch} ({source})", " → ".join(stages))
-        if upstream is not None and any(spec.job is not None for spec in services):  # jobs are built per environment
-            detail = (*detail, f"jobs: built here, deployed to {env.name} only")
     g.node(Node("pipeline", "delivery", title, detail))
     g.node(Node("ecr", "delivery", "ECR repository per service", (f"keeps {env.registry.keep_images} images",), "cylinder"))
     g.edge("pipeline", "ecr", "push image", "flow")

@@ -917,7 +917,8 @@ class PipelineModel(Model):
         None,
         description="Build once, promote: each service's one pipeline lives here, deploys this environment first "
         "and, after the approval, the same image digest here; that environment's services get no pipelines of "
-        "their own (same account and Region). Jobs are built per environment; promotion by digest is for services.",
+        "their own (same account and Region). Jobs too: the job's Deploy registers a revision of its task "
+        "definition family in each environment.",
     )
 
     @model_validator(mode="after")

@@ -83,9 +83,8 @@ def service_dir(spec: ServiceSpec) -> str:
 
 def _target_strategy(spec: ServiceSpec, env: EnvironmentSpec) -> DeploymentStrategy:
     """How the environment the build deploys first runs the service: the upstream one with
-    `promote_from` (a service's; a job is built per environment: infra.service.delivery), else
-    this one."""
-    if env.pipeline.promote_from is not None and spec.upstream_strategy is not None and spec.job is None:
+    `promote_from` (infra.service.delivery), else this one."""
+    if env.pipeline.promote_from is not None and spec.upstream_strategy is not None:
         return spec.upstream_strategy
     return spec.deployment.strategy
 
@@ -323,16 +322,26 @@ def job_deploy_buildspec_document(spec: ServiceSpec, env: EnvironmentSpec) -> di
     with every container that ran the job's image (`<repository>:<tag>` before the first
     recorded digest, `<repository>@sha256:<digest>` after it) now running the image just built. The
     schedule runs the family's latest ACTIVE revision, so the next run takes it. Values only
-    known at deploy time come as project variables: FAMILY (the workspace's family name) and
-    REPOSITORY_URI."""
+    known at deploy time come as variables: FAMILY (the workspace's family name) and
+    REPOSITORY_URI, the project's, or with `promote_from` each Deploy action's (one project
+    registers in the upstream environment's family, then in this one's: infra.service.pipeline).
+
+    The image handed over is `<repository>@sha256:<digest>` (the build's or the promotion's
+    imagedefinitions.json). It must be in REPOSITORY_URI, the repository of the family it is
+    registered in (the environment's execution role pulls only from its own), and some container
+    of the family must run that repository: otherwise the step stops, registering nothing."""
     if spec.job is None:
         raise ValueError(f"{spec.file}: only a job has a deploy step of its own")
     swap = (
         "import json,sys; current=json.load(open(sys.argv[1])); image, repository=sys.argv[2], sys.argv[3]; "
+        # `<repository>@sha256:<digest>` or `<repository>:<tag>`: the repository is what precedes them.
+        "own=lambda uri: uri.split('@', 1)[0].rsplit(':', 1)[0] == repository; "
+        "own(image) or sys.exit('refused: ' + image + ' is not an image of ' + repository); "
         "revision=current['taskDefinition']; "
         f"keep={list(REGISTER_KEYS)!r}; "
         "new={k: revision[k] for k in keep if k in revision}; "
-        "[c.update(image=image) for c in new['containerDefinitions'] if c['image'].split('@', 1)[0].rsplit(':', 1)[0] == repository]; "
+        "swapped=[c.update(image=image) for c in new['containerDefinitions'] if own(c['image'])]; "
+        "swapped or sys.exit('refused: no container of ' + new['family'] + ' runs an image of ' + repository); "
         "new.update(tags=current['tags']) if current.get('tags') else None; "
         "json.dump(new, open(sys.argv[4], 'w'))"
     )

@@ -28,7 +28,8 @@
                     from this one: infra.service.delivery)
     job             kind = "job", in place of service, route, Cloud Map, alarms and scaling:
                     a schedule that runs the task definition, its role, DLQ and alarms;
-                    a deadline container in the task; always its own pipeline  infra.service.job
+                    a deadline container in the task; its pipeline registers a revision
+                    (where the service's would deploy the service)  infra.service.job
 
 The image tag: Terraform and the pipeline split the work
 ------------------------------------------------------
@@ -217,8 +218,8 @@ class Microservice(Construct):
             else None
         )
         # The environments this stack's pipeline deploys (none: another stack's pipeline deploys
-        # this service, or it has no image to build): infra.service.delivery. A job's pipeline is
-        # always its own, with its own environment as its one target (it registers a revision).
+        # this service, or it has no image to build): infra.service.delivery. A job's pipeline
+        # registers a revision of its family in each of them.
         self.targets = deploy_targets(self, env, spec) if has_own_pipeline(env, spec) else ()
         self.roles = ServiceRoles(
             self,
@@ -390,6 +391,7 @@ class Microservice(Construct):
                 record_role_arn=roles.record_role_arn,
                 pipeline_role_arn=roles.pipeline_role_arn,
                 targets=self.targets,
+                promote_role_arn=roles.promote_role_arn,
                 deploy_role_arn=roles.deploy_role_arn,
             )
 

@@ -12,6 +12,10 @@ stops) and deploys and records prod. The dev stacks have no pipeline, build or r
 their own. Each environment keeps its own repository: what runs in prod never depends on dev's
 repository, its lifecycle policy or its existence.
 
+A job (`kind = "job"`) is built once and promoted the same way: it has no ECS service, so each
+Deploy registers a revision of that environment's task family (`<prefix>-<job>`) with the
+digest, through the job's one deploy project (infra.service.pipeline, infra.service.roles).
+
 Nothing here reads another stack: dev's resources are named by the naming scheme
 (`infra.naming.Names.peer_prefix`: `dev` in `default`, `dev-<workspace>` elsewhere), in this
 stack's account and Region (checked at load: one account, one Region, one hop).
@@ -76,23 +80,19 @@ class DeployTarget:
 
 def has_own_pipeline(env: EnvironmentSpec, spec: ServiceSpec) -> bool:
     """A pipeline in this environment's stack: for images it builds (ECR), unless another
-    environment's pipeline deploys this one (`promote_from` there).
-
-    A job (kind = "job") always has its own: it has no ECS service to deploy, its pipeline's
-    Deploy registers a revision of its own family (infra.service.pipeline), and promotion by
-    digest across environments is for services only. Jobs are built per environment."""
+    environment's pipeline deploys this one (`promote_from` there). Services and jobs alike:
+    a job's Deploy registers a revision of its family in each environment the pipeline deploys."""
     if spec.image.source is not ImageSource.ECR:
         return False
-    return spec.job is not None or env.pipeline.promoted_to is None
+    return env.pipeline.promoted_to is None
 
 
 def deploy_targets(scope: Construct, env: EnvironmentSpec, spec: ServiceSpec) -> tuple[DeployTarget, ...]:
     """The environments the pipeline in this stack deploys, in order: the upstream one first
-    with `promote_from` (services only), then this one."""
+    with `promote_from`, then this one."""
     home = DeployTarget(env_name=env.name, prefix=naming.PREFIX, service=spec.name, strategy=spec.deployment.strategy, home=True)
     upstream = env.pipeline.promote_from
-    # A job is built and registered in its own environment only (see has_own_pipeline).
-    if upstream is None or spec.job is not None:
+    if upstream is None:
         return (home,)
     if spec.upstream_strategy is None:
         raise ValueError(f"{spec.file}: the loader left the upstream deployment strategy of {upstream.name} unset")

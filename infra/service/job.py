@@ -50,7 +50,10 @@ https://docs.aws.amazon.com/AmazonECS/latest/APIReference/API_RunTask.html). The
 pipeline registers a revision with the new image (infra.service.pipeline, a CodeBuild deploy
 step in place of the ECS deploy action, which needs a service), then records the tag in SSM
 as for a service; a later `terraform apply` registers the revision Terraform describes with
-that tag, which is again the latest. IAM evaluates RunTask against the ARN the caller gives,
+that tag, which is again the latest. With `[pipeline] promote_from` one pipeline, in the home
+environment's stack, registers the revision in the upstream environment first and, after the
+approval, with the same digest in the home environment (infra.service.delivery), as it
+deploys a service. IAM evaluates RunTask against the ARN the caller gives,
 so the scheduler role may run `<family>` and `<family>:*`, nothing else.
 """
 

@@ -15,7 +15,9 @@
              taskdef.json and appspec.yaml the build wrote;
              a job (no service): a CodeBuild step of its own registers a revision of the
              family with the new image (infra.service.buildspec), which the schedule's next
-             run takes (it runs the latest ACTIVE revision, infra.service.job)
+             run takes (it runs the latest ACTIVE revision, infra.service.job); with
+             promote_from, the same project in both Deploy stages, each action naming its
+             environment's family and repository
     Record   only after a successful deployment: a second CodeBuild project with its own
              role writes the deployed digest to the parameter Terraform reads (infra.service.buildspec)
 
@@ -24,6 +26,9 @@ pipeline of the service lives in this environment's stack and runs
 
     Source -> Build (into dev's repository) -> Deploy-dev -> Record-dev -> Approval
            -> Promote (the same digest into this environment's repository) -> Deploy-<env> -> Record-<env>
+
+for services and jobs alike (a job's Deploy-dev and Deploy-<env> register a revision of dev's
+and this environment's family).
 
 The build and pipeline roles are the service's own (`infra.service.roles`). Build logs go
 to a KMS-encrypted log group `/codebuild/<env>-<service>`; artifacts are encrypted with
@@ -91,6 +96,7 @@ SOURCE_ARTIFACT = "source"
 BUILD_ARTIFACT = "build"
 PROMOTED_ARTIFACT = "promoted"
 SOURCE_ACTION = "Source"
+JOB_DEPLOY_ACTION = "RegisterRevision"
 
 
 def source_object_key(env: EnvironmentSpec, spec: ServiceSpec) -> str:
@@ -154,11 +160,9 @@ class ServicePipeline(Construct):
             if env.pipeline.manual_approval:
                 stages["Approval"] = self._approval_stage()
             if spec.job is not None:
-                # A job is built and registered per environment: its one target is its own
-                # (infra.service.delivery.deploy_targets), never promoted.
-                if deploy_role_arn is None:
-                    raise ValueError(f"{spec.file}: a job's pipeline needs its deploy role (infra.service.roles)")
-                stages["Deploy"] = self._job_deploy_stage(log_group.name, deploy_role_arn)
+                # A job has no ECS service: its deploy project registers a revision of its family.
+                deploy = self._job_deploy_project(log_group.name, deploy_role_arn, targets)
+                stages["Deploy"] = self._codebuild_stage("Deploy", JOB_DEPLOY_ACTION, deploy.name, [BUILD_ARTIFACT])
             elif service_name is None:
                 raise ValueError(f"{spec.file}: a service's pipeline deploys its ECS service: service_name is required")
             else:
@@ -170,12 +174,21 @@ class ServicePipeline(Construct):
             promote = self._promote_project(log_group.name, promote_role_arn, home)
             self.promote_project_name = promote.name
             upstream, own = f"-{first.env_name}", f"-{env.name}"
-            stages["Deploy" + upstream] = self._deploy_stage("Deploy" + upstream, first, BUILD_ARTIFACT)
+            if spec.job is not None:
+                # A job: one deploy project, run once per environment with that environment's
+                # family and repository as the action's variables.
+                deploy = self._job_deploy_project(log_group.name, deploy_role_arn, targets)
+                stages["Deploy" + upstream] = self._job_deploy_stage("Deploy" + upstream, deploy.name, first, BUILD_ARTIFACT)
+            else:
+                stages["Deploy" + upstream] = self._deploy_stage("Deploy" + upstream, first, BUILD_ARTIFACT)
             stages["Record" + upstream] = self._record_stage("Record" + upstream, record.name, first, BUILD_ARTIFACT)
             if env.pipeline.manual_approval:
                 stages["Approval"] = self._approval_stage()
             stages["Promote"] = self._codebuild_stage("Promote", "PromoteByDigest", promote.name, [BUILD_ARTIFACT], [PROMOTED_ARTIFACT])
-            stages["Deploy" + own] = self._deploy_stage("Deploy" + own, home, PROMOTED_ARTIFACT)
+            if spec.job is not None:
+                stages["Deploy" + own] = self._job_deploy_stage("Deploy" + own, deploy.name, home, PROMOTED_ARTIFACT)
+            else:
+                stages["Deploy" + own] = self._deploy_stage("Deploy" + own, home, PROMOTED_ARTIFACT)
             stages["Record" + own] = self._record_stage("Record" + own, record.name, home, PROMOTED_ARTIFACT)
         self.stage_names = tuple(stages)
         pipeline = Codepipeline(
@@ -380,15 +393,30 @@ class ServicePipeline(Construct):
             ],
         )
 
-    def _job_deploy_stage(self, log_group_name: str, role_arn: str) -> CodepipelineStage:
+    def _job_deploy_project(
+        self, log_group_name: str, role_arn: str | None, targets: Sequence[DeployTarget]
+    ) -> CodebuildProject:
         """A job's deploy: its own CodeBuild project registers the revision (no ECS service to
-        hand the image to; infra.service.buildspec.job_deploy_buildspec_document)."""
+        hand the image to; infra.service.buildspec.job_deploy_buildspec_document).
+
+        FAMILY and REPOSITORY_URI name the environment it registers in. With one target they are
+        the project's own; with promote_from the project has none, and each Deploy action passes
+        its environment's (`_job_deploy_stage`): a build started without them stops at its first
+        command instead of registering in some default environment."""
+        if role_arn is None:
+            raise ValueError(f"{self._spec.file}: a job's pipeline needs its deploy role (infra.service.roles)")
         compute, image = BUILD_IMAGES[self._spec.architecture]
+        promotes = len(targets) > 1
+        where = " then ".join(t.env_name for t in targets)
         project = CodebuildProject(
             self,
             "deploy",
             name=self._names.name(f"{self._name}-deploy", naming.CODEBUILD_PROJECT),
-            description=f"{self._env.name}: register the new revision of the job {self._spec.name}",
+            description=(
+                f"{self._env.name}: register the new revision of the job {self._spec.name} in {where}"
+                if promotes
+                else f"{self._env.name}: register the new revision of the job {self._spec.name}"
+            ),
             service_role=role_arn,
             encryption_key=self._platform.kms_key_arn,
             build_timeout=RECORD_TIMEOUT_MINUTES,
@@ -401,7 +429,9 @@ class ServicePipeline(Construct):
                 image=image,
                 compute_type="BUILD_GENERAL1_SMALL",
                 image_pull_credentials_type="CODEBUILD",
-                environment_variable=[
+                environment_variable=None
+                if promotes
+                else [
                     CodebuildProjectEnvironmentEnvironmentVariable(name="FAMILY", value=self._name),
                     CodebuildProjectEnvironmentEnvironmentVariable(name="REPOSITORY_URI", value=self._repository_url),
                 ],
@@ -409,7 +439,39 @@ class ServicePipeline(Construct):
             logs_config=_logs(log_group_name, "deploy"),
         )
         self.deploy_project_name = project.name
-        return self._codebuild_stage("Deploy", "RegisterRevision", project.name, [BUILD_ARTIFACT])
+        return project
+
+    def _job_deploy_stage(self, stage: str, project_name: str, target: DeployTarget, artifact: str) -> CodepipelineStage:
+        """A promoting job pipeline's deploy in one environment: the deploy project with that
+        environment's family (`<prefix>-<job>`, named like the service's: infra.service.delivery)
+        and repository as the action's EnvironmentVariables, which CodePipeline hands to the build
+        (AWS CodePipeline User Guide, "AWS CodeBuild build and test action reference",
+        EnvironmentVariables:
+        https://docs.aws.amazon.com/codepipeline/latest/userguide/action-reference-CodeBuild.html),
+        as the record step gets its parameter. The image is the one in `artifact`'s
+        imagedefinitions.json, by digest: the build's (dev's repository) or the promotion's
+        (this environment's)."""
+        variables = jsonencode(
+            [
+                {"name": "FAMILY", "value": target.name, "type": "PLAINTEXT"},
+                {"name": "REPOSITORY_URI", "value": self._repository_url_of(target), "type": "PLAINTEXT"},
+            ],
+            scope=self,
+        )
+        return CodepipelineStage(
+            name=stage,
+            action=[
+                CodepipelineStageAction(
+                    name=JOB_DEPLOY_ACTION,
+                    category="Build",
+                    owner="AWS",
+                    provider="CodeBuild",
+                    version="1",
+                    input_artifacts=[artifact],
+                    configuration={"ProjectName": project_name, "EnvironmentVariables": variables},
+                )
+            ],
+        )
 
     def _record_stage(self, stage: str, project_name: str, target: DeployTarget, artifact: str) -> CodepipelineStage:
         """The record step of one environment: the project's IMAGE_TAG_PARAMETER set to that

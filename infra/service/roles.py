@@ -15,14 +15,14 @@
             environment's repository, push it to this environment's.
   pipeline  CodePipeline: artifacts, start its own builds, deploy the service in each
             environment it deploys (ECS or CodeDeploy), pass only those task roles to ECS.
-  deploy    a job's (no ECS service to deploy): register a revision of its own task
-            definition family with the new image, pass only its own exec/task roles to ECS.
+  deploy    a job's (no ECS service to deploy): register a revision of its task definition
+            family with the new image in each environment the pipeline deploys, pass only those
+            families' exec/task roles to ECS.
 
 The CI roles exist in the stack that holds the service's pipeline (infra.service.delivery):
 its own environment's, or with `promote_from` the home environment's, whose roles then also
-reach the upstream environment's service, repository and parameter, named by the naming
-scheme in the same account. A job's are always in its own environment's stack (jobs are
-built per environment; promotion by digest is for services).
+reach the upstream environment's service (a job's: its task family), repository and
+parameter, named by the naming scheme in the same account.
 
 Each role has one inline policy per purpose (named after it), so a role's permissions live
 in one state: this stack's.
@@ -315,7 +315,9 @@ class ServiceRoles(Construct):
             pipeline_statements.append(
                 statement("RunOwnDeployBuild", ["codebuild:BatchGetBuilds", "codebuild:StartBuild"], [arns.build_project(f"{build_project_name}-deploy")])
             )
-            self.deploy_role_arn = self._job_deploy_role(platform, arns, prefix, execution_role_arn, task_role_arn, ecs_service_name)
+            self.deploy_role_arn = self._job_deploy_role(
+                platform, arns, prefix, execution_role_arn, task_role_arn, ecs_service_name, targets
+            )
         pipeline = service_role(self, "pipeline", name=names.name(f"{prefix}-pipeline", naming.IAM_ROLE), principal="codepipeline.amazonaws.com")
         inline_policy(self, "pipeline-policy", role=pipeline, name="pipeline", statements=pipeline_statements)
         self.build_role_arn = build.arn
@@ -323,10 +325,25 @@ class ServiceRoles(Construct):
         self.pipeline_role_arn = pipeline.arn
 
     def _job_deploy_role(
-        self, platform: PlatformRef, arns: Arns, prefix: str, execution_role_arn: str, task_role_arn: str, family: str
+        self,
+        platform: PlatformRef,
+        arns: Arns,
+        prefix: str,
+        execution_role_arn: str,
+        task_role_arn: str,
+        family: str,
+        targets: Sequence[DeployTarget],
     ) -> str:
-        """A job's deploy step: a revision of its own family with the image just built
-        (infra.service.buildspec.job_deploy_buildspec_document), copying the latest one."""
+        """A job's deploy step: a revision of its family with the image just built
+        (infra.service.buildspec.job_deploy_buildspec_document), copying the latest one, in each
+        environment the pipeline deploys: its own, and with promote_from first the upstream one,
+        whose family and roles are named by the naming scheme (infra.service.delivery)."""
+        families = [family if t.home else t.name for t in targets]
+        passed = [
+            role_arn
+            for t in targets
+            for role_arn in ((execution_role_arn, task_role_arn) if t.home else tuple(arns.role(r) for r in t.roles))
+        ]
         names = Names.of(self)
         deploy = service_role(self, "deploy", name=names.name(f"{prefix}-deploy", naming.IAM_ROLE), principal="codebuild.amazonaws.com")
         artifacts = platform.artifacts_bucket_arn
@@ -348,13 +365,17 @@ class ServiceRoles(Construct):
                 statement(
                     "TagRegisteredRevisions",
                     ["ecs:TagResource"],
-                    [arns.task_definitions(family)],
+                    [arns.task_definitions(f) for f in families],
                     [condition("StringEquals", "ecs:CreateAction", ["RegisterTaskDefinition"])],
                 ),
+                # A revision names its execution and task roles: registering it passes them
+                # (AWS docs, "Grant a user permissions to pass a role to an AWS service", IAM User
+                # Guide: https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_passrole.html),
+                # only to ECS tasks, and only the roles of the families it registers.
                 statement(
                     "PassOwnTaskRoles",
                     ["iam:PassRole"],
-                    [execution_role_arn, task_role_arn],
+                    passed,
                     [condition("StringEquals", "iam:PassedToService", [ECS_TASKS])],
                 ),
             ],
