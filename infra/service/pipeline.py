@@ -227,71 +227,81 @@ class ServicePipeline(Construct):
         registry = Token.as_string(Fn.element(Fn.split("/", self._repository_url), 0))
         return f"{registry}/{target.repository}"
 
-    def _build_project(self, log_group_name: str, target: DeployTarget) -> CodebuildProject:
+    def _project(
+        self,
+        id_: str,
+        *,
+        name: str,
+        description: str,
+        role_arn: str,
+        timeout: int,
+        buildspec: str,
+        log_group_name: str,
+        privileged: bool = False,
+        variables: list[CodebuildProjectEnvironmentEnvironmentVariable] | None = None,
+    ) -> CodebuildProject:
+        """One CodeBuild project of the pipeline: the source and artifacts are CodePipeline's,
+        the key the platform's, the image the service's architecture's; its log stream is `id_`."""
         compute, image = BUILD_IMAGES[self._spec.architecture]
         return CodebuildProject(
             self,
-            "build",
-            name=self._names.name(self._name, naming.CODEBUILD_PROJECT),
-            description=f"{self._env.name}: test, build and push {self._spec.name}",
-            service_role=self._build_role_arn,
+            id_,
+            name=self._names.name(name, naming.CODEBUILD_PROJECT),
+            description=description,
+            service_role=role_arn,
             encryption_key=self._platform.kms_key_arn,
-            build_timeout=BUILD_TIMEOUT_MINUTES,
-            source=CodebuildProjectSource(type="CODEPIPELINE", buildspec=render_buildspec(self._spec, self._env, scope=self)),
+            build_timeout=timeout,
+            source=CodebuildProjectSource(type="CODEPIPELINE", buildspec=buildspec),
             artifacts=CodebuildProjectArtifacts(type="CODEPIPELINE"),
             environment=CodebuildProjectEnvironment(
                 type=compute,
                 image=image,
                 compute_type="BUILD_GENERAL1_SMALL",
                 image_pull_credentials_type="CODEBUILD",
-                # Docker builds need the Docker daemon inside the build container, which
-                # CodeBuild only starts in privileged mode.
-                privileged_mode=True,
-                environment_variable=self._target_variables(self._repository_url_of(target), target),
+                privileged_mode=privileged or None,
+                environment_variable=variables,
             ),
-            logs_config=_logs(log_group_name, "build"),
+            logs_config=_logs(log_group_name, id_),
+        )
+
+    def _build_project(self, log_group_name: str, target: DeployTarget) -> CodebuildProject:
+        return self._project(
+            "build",
+            name=self._name,
+            description=f"{self._env.name}: test, build and push {self._spec.name}",
+            role_arn=self._build_role_arn,
+            timeout=BUILD_TIMEOUT_MINUTES,
+            buildspec=render_buildspec(self._spec, self._env, scope=self),
+            log_group_name=log_group_name,
+            # Docker builds need the Docker daemon inside the build container, which
+            # CodeBuild only starts in privileged mode.
+            privileged=True,
+            variables=self._target_variables(self._repository_url_of(target), target),
         )
 
     def _promote_project(self, log_group_name: str, role_arn: str, target: DeployTarget) -> CodebuildProject:
-        compute, image = BUILD_IMAGES[self._spec.architecture]
-        return CodebuildProject(
-            self,
+        return self._project(
             "promote",
-            name=self._names.name(f"{self._name}-promote", naming.CODEBUILD_PROJECT),
+            name=f"{self._name}-promote",
             description=f"{self._env.name}: copy the approved {self._spec.name} image by digest into {self._env.name}'s repository",
-            service_role=role_arn,
-            encryption_key=self._platform.kms_key_arn,
-            build_timeout=PROMOTE_TIMEOUT_MINUTES,
-            source=CodebuildProjectSource(type="CODEPIPELINE", buildspec=render_promote_buildspec(self._spec, self._env, scope=self)),
-            artifacts=CodebuildProjectArtifacts(type="CODEPIPELINE"),
-            environment=CodebuildProjectEnvironment(
-                type=compute,
-                image=image,
-                compute_type="BUILD_GENERAL1_SMALL",
-                image_pull_credentials_type="CODEBUILD",
-                # docker pull / push need the Docker daemon (privileged mode), as the build does.
-                privileged_mode=True,
-                environment_variable=self._target_variables(self._repository_url, target),
-            ),
-            logs_config=_logs(log_group_name, "promote"),
+            role_arn=role_arn,
+            timeout=PROMOTE_TIMEOUT_MINUTES,
+            buildspec=render_promote_buildspec(self._spec, self._env, scope=self),
+            log_group_name=log_group_name,
+            # docker pull / push need the Docker daemon (privileged mode), as the build does.
+            privileged=True,
+            variables=self._target_variables(self._repository_url, target),
         )
 
     def _record_project(self, log_group_name: str, role_arn: str) -> CodebuildProject:
-        compute, image = BUILD_IMAGES[self._spec.architecture]
-        return CodebuildProject(
-            self,
+        return self._project(
             "record",
-            name=self._names.name(f"{self._name}-record", naming.CODEBUILD_PROJECT),
+            name=f"{self._name}-record",
             description=f"{self._env.name}: record the deployed image tag of {self._spec.name}",
-            service_role=role_arn,
-            encryption_key=self._platform.kms_key_arn,
-            build_timeout=RECORD_TIMEOUT_MINUTES,
-            source=CodebuildProjectSource(type="CODEPIPELINE", buildspec=render_record_buildspec(self._spec, self._env, scope=self)),
-            artifacts=CodebuildProjectArtifacts(type="CODEPIPELINE"),
-            environment=CodebuildProjectEnvironment(
-                type=compute, image=image, compute_type="BUILD_GENERAL1_SMALL", image_pull_credentials_type="CODEBUILD"
-            ),
-            logs_config=_logs(log_group_name, "record"),
+            role_arn=role_arn,
+            timeout=RECORD_TIMEOUT_MINUTES,
+            buildspec=render_record_buildspec(self._spec, self._env, scope=self),
+            log_group_name=log_group_name,
         )
 
     def _source_stage(self) -> CodepipelineStage:
@@ -405,38 +415,26 @@ class ServicePipeline(Construct):
         command instead of registering in some default environment."""
         if role_arn is None:
             raise ValueError(f"{self._spec.file}: a job's pipeline needs its deploy role (infra.service.roles)")
-        compute, image = BUILD_IMAGES[self._spec.architecture]
         promotes = len(targets) > 1
         where = " then ".join(t.env_name for t in targets)
-        project = CodebuildProject(
-            self,
+        project = self._project(
             "deploy",
-            name=self._names.name(f"{self._name}-deploy", naming.CODEBUILD_PROJECT),
+            name=f"{self._name}-deploy",
             description=(
                 f"{self._env.name}: register the new revision of the job {self._spec.name} in {where}"
                 if promotes
                 else f"{self._env.name}: register the new revision of the job {self._spec.name}"
             ),
-            service_role=role_arn,
-            encryption_key=self._platform.kms_key_arn,
-            build_timeout=RECORD_TIMEOUT_MINUTES,
-            source=CodebuildProjectSource(
-                type="CODEPIPELINE", buildspec=render_job_deploy_buildspec(self._spec, self._env, scope=self)
-            ),
-            artifacts=CodebuildProjectArtifacts(type="CODEPIPELINE"),
-            environment=CodebuildProjectEnvironment(
-                type=compute,
-                image=image,
-                compute_type="BUILD_GENERAL1_SMALL",
-                image_pull_credentials_type="CODEBUILD",
-                environment_variable=None
-                if promotes
-                else [
-                    CodebuildProjectEnvironmentEnvironmentVariable(name="FAMILY", value=self._name),
-                    CodebuildProjectEnvironmentEnvironmentVariable(name="REPOSITORY_URI", value=self._repository_url),
-                ],
-            ),
-            logs_config=_logs(log_group_name, "deploy"),
+            role_arn=role_arn,
+            timeout=RECORD_TIMEOUT_MINUTES,
+            buildspec=render_job_deploy_buildspec(self._spec, self._env, scope=self),
+            log_group_name=log_group_name,
+            variables=None
+            if promotes
+            else [
+                CodebuildProjectEnvironmentEnvironmentVariable(name="FAMILY", value=self._name),
+                CodebuildProjectEnvironmentEnvironmentVariable(name="REPOSITORY_URI", value=self._repository_url),
+            ],
         )
         self.deploy_project_name = project.name
         return project
