@@ -90,10 +90,16 @@ node_modules/.synced: package-lock.json
 	@npm ci --no-audit --no-fund --loglevel=error
 	@touch $@
 
+# The project's cdktf command (tools/cdktf: quiet, one error line) where `npx cdktf` and
+# `eval "$$(make -s tf-env)"` find it; `npm ci` above links the CLI itself there.
+node_modules/.bin/.project-cdktf: node_modules/.synced tools/cdktf
+	@ln -sf ../../tools/cdktf node_modules/.bin/cdktf
+	@touch $@
+
 $(TFRC): FORCE
 	@$(PYTHON) -m tools.terraformrc $(TFRC)
 
-install: $(VENV)/.synced node_modules/.synced $(TFRC)
+install: $(VENV)/.synced node_modules/.synced node_modules/.bin/.project-cdktf $(TFRC)
 
 # --- everyday targets -----------------------------------------------------------------
 # The app itself, as `cdktf synth` runs it (cdktf.json's "app", with CDKTF_OUTDIR): the same
@@ -175,6 +181,7 @@ ifneq ($(strip $(TF_PROVIDER_MIRROR)),)
 endif
 	@mkdir -p $(BUILD)
 	@echo "export CHECKPOINT_DISABLE=1 DISABLE_VERSION_CHECK=1 CDKTF_LOG_FILE_DIRECTORY=$(abspath $(BUILD))"
+	@echo 'export PATH="$(abspath node_modules/.bin):$$PATH"'
 
 clean:
 	rm -rf cdktf.out $(HCL_OUT) $(BUILD)/synth $(BUILD)/hcl-synth $(BUILD)/logs .pytest_cache

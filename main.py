@@ -9,6 +9,9 @@ Environment variables (read here, at the edge, and nowhere else):
   PLATFORM_SPEEDUPS        which synthesis speed-ups to install (default: all; `none`, or e.g.
                            `all,-fast_kernel`; see infra/speedups/)
 
+`python main.py --check` only loads the configuration: exit 2 with the one error line, else 0
+and nothing written (tools/cdktf, the project's cdktf command, runs it before the CLI).
+
 cdktf.json runs it as `python -O main.py`: the provider bindings type-check every call
 with typeguard under `__debug__` (a third of construction time); configuration is
 validated once by infra.config, and the output is identical either way.
@@ -24,8 +27,11 @@ from pathlib import Path
 
 from infra import speedups
 
+CHECK = sys.argv[1:] == ["--check"]
+
 try:  # first: the speed-ups act on the first import of jsii, the provider and the project's modules
-    SPEEDUPS = speedups.install(os.environ.get("PLATFORM_SPEEDUPS", "all"))
+    # A check starts no jsii kernel (kernel_prestart would start one to load the assemblies).
+    SPEEDUPS = speedups.install("none" if CHECK else os.environ.get("PLATFORM_SPEEDUPS", "all"))
 except ValueError as exc:
     print(f"error: {exc}", file=sys.stderr)
     sys.exit(2)
@@ -44,16 +50,18 @@ def main() -> int:
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    from infra.app import build_app
-
-    outdir = os.environ.get("CDKTF_OUTDIR", "cdktf.out")
-    Path(outdir).parent.mkdir(parents=True, exist_ok=True)
     if services:
         known = {s.name for specs in spec.services.values() for s in specs}
         unknown = [name for name in services if name not in known]
         if unknown:
             print(f"error: services/: has no service {unknown[0]!r} (known: {', '.join(sorted(known))})", file=sys.stderr)
             return 2
+    if CHECK:
+        return 0
+    from infra.app import build_app
+
+    outdir = os.environ.get("CDKTF_OUTDIR", "cdktf.out")
+    Path(outdir).parent.mkdir(parents=True, exist_ok=True)
     # cdktf's App creates <outdir>/stacks when it is built: removed again if building fails.
     made_by_app = [path for path in (Path(outdir), Path(outdir) / "stacks") if not path.exists()]
     try:
@@ -73,6 +81,9 @@ def _names(variable: str) -> list[str]:
 
 
 if __name__ == "__main__":
+    if sys.argv[1:] and not CHECK:
+        print(f"error: main.py: unknown arguments {' '.join(sys.argv[1:])!r} (only --check)", file=sys.stderr)
+        sys.exit(2)
     code = main()
     SPEEDUPS.before_exit()
     sys.exit(code)

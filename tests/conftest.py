@@ -15,9 +15,16 @@ from typing import Any
 import pytest
 from hypothesis import settings
 
-from infra import naming, speedups
-from infra.config import load_app
-from infra.config.specs import EnvironmentSpec, ServiceSpec
+from infra import speedups
+
+# Before anything imports jsii or the provider (infra.naming does), as main.py does: the kernel
+# speed-ups act when the kernel starts. The switch as main.py reads it, but the cyclic GC stays
+# on in a test process that lives for many synths. tests/test_speedups.py checks none fell back.
+SPEEDUPS = speedups.install(os.environ.get(speedups.SWITCH, "all") + ",-gc")
+
+from infra import naming  # noqa: E402
+from infra.config import load_app  # noqa: E402
+from infra.config.specs import EnvironmentSpec, ServiceSpec  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 # The configuration the construct tests synthesize: the tests' own, not the samples.
@@ -29,11 +36,6 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 settings.register_profile("repeatable", max_examples=80, derandomize=True, database=None)
 settings.register_profile("explore", max_examples=2000, derandomize=False)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
-
-# Before any test module imports jsii or the provider, as main.py does; the switch as main.py
-# reads it, but the cyclic GC stays on in a test process that lives for many synths.
-speedups.install(os.environ.get(speedups.SWITCH, "all") + ",-gc")
-
 
 class Synth:
     """The synthesized JSON of every stack, read once: `raw(name)` as written, `stack(name)` with

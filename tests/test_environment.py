@@ -148,6 +148,8 @@ config = json.loads(pathlib.Path(os.environ["FAKE_TF_CONFIG"]).read_text())
 with open(os.environ["FAKE_TF_LOG"], "a") as log:
     log.write(json.dumps([stack, *args]) + "\n")
 command = args[0]
+if command in config.get("slow", {{}}).get(stack, []):  # seconds before it answers
+    import time; time.sleep(config["slow"][stack][command])
 if command in config.get("fail", {{}}).get(stack, []):
     sys.stderr.write("\nError: " + config["errors"][stack] + "\n\n  with aws_thing.main,\n  on cdk.tf.json line 1:\n\nThe detail.\n")
     sys.exit(1)
@@ -160,6 +162,8 @@ elif command == "apply":
     print("Apply complete! Resources: 2 added, 0 changed, 0 destroyed.")
 elif command == "destroy":
     print("Destroy complete! Resources: 2 destroyed.")
+with open(os.environ["FAKE_TF_LOG"], "a") as log:
+    log.write(json.dumps([stack, "done", *args]) + "\n")
 '''
 
 
@@ -197,7 +201,12 @@ class FakeProject:
         if not self.log_file.exists():
             return []
         calls = [json.loads(line) for line in self.log_file.read_text().splitlines()]
-        return [c for c in calls if command is None or c[1] == command]
+        return [c for c in calls if (command is None and c[1] != "done") or c[1] == command]
+
+    def events(self, command: str) -> list[tuple[str, str]]:
+        """(stack, "start" or "done") of each `command` call, in the order they happened."""
+        calls = [json.loads(line) for line in self.log_file.read_text().splitlines()]
+        return [(c[0], "done" if c[1] == "done" else "start") for c in calls if c[1] == command or c[1:3] == ["done", command]]
 
     def run(self, action: str, capsys: pytest.CaptureFixture[str], **kwargs: Any) -> tuple[int, str]:
         code = environment.run(action, root=self.root, env="dev", synth=False, **kwargs)
@@ -219,7 +228,7 @@ def test_deploy_applies_the_platform_first_and_a_backend_after_its_callers(tmp_p
     assert all(project.calls().index(["dev-web", "init", "-input=false"]) < project.calls().index(c) for c in project.calls() if c[0] == "dev-web" and c[1] != "init")
     lines = out.splitlines()
     progress = [line.split()[0] for line in lines if line.startswith("    ")]
-    assert sorted(progress) == sorted(DEV) and progress[0] == "dev-platform" and progress[-1] == "dev-api"
+    assert sorted(progress) == sorted(DEV) and progress[0] == "dev-platform" and progress.index("dev-web") < progress.index("dev-api")
     assert all("applied in" in line and "(2 added, 0 changed, 0 destroyed)" in line for line in lines if line.startswith("    "))
     assert lines[-1].startswith("==> applied 4 stacks of dev (workspace default) in ")
 
@@ -249,8 +258,30 @@ def test_destroy_goes_in_reverse_order_after_the_environments_name_is_typed(
     assert code == 0, out
     assert asked == ["Type the environment's name (dev) to confirm: "]
     assert "This destroys every resource of dev (workspace default): dev-api, then dev-web, dev-worker, then dev-platform." in out
-    destroyed = [stack for stack, *_ in project.calls("destroy")]
-    assert destroyed[0] == "dev-api" and set(destroyed[1:3]) == {"dev-web", "dev-worker"} and destroyed[3] == "dev-platform"
+    events = project.events("destroy")
+    assert events.index(("dev-api", "done")) < events.index(("dev-web", "start"))  # a backend before its caller
+    assert events[-2:] == [("dev-platform", "start"), ("dev-platform", "done")]  # the platform after every service
+
+
+def test_each_stack_starts_as_soon_as_the_stacks_it_waits_for_are_done(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """api waits for web (its caller) and the platform, not for the slow worker beside web;
+    in a destroy, web waits for api only, not for the slow worker."""
+    project = FakeProject(tmp_path, monkeypatch, DEV)
+    project.configure(slow={"dev-worker": {"apply": 2, "destroy": 2}})
+    code, out = project.run("deploy", capsys)
+    assert code == 0, out
+    events = project.events("apply")
+    assert events.index(("dev-api", "done")) < events.index(("dev-worker", "done")), events
+    progress = [line.split()[0] for line in out.splitlines() if line.startswith("    ")]
+    assert progress[-1] == "dev-worker"  # one line per stack as it finishes
+    code, out = project.run("destroy", capsys, auto_approve=True)
+    assert code == 0, out
+    events = project.events("destroy")
+    # web goes once api (which names it) has gone, while the worker is still being destroyed.
+    assert events.index(("dev-web", "start")) < events.index(("dev-worker", "done")), events
+    assert events[-1] == ("dev-platform", "done"), events
 
 
 @pytest.mark.parametrize("answer", ["yes", "", EOFError], ids=["yes-is-not-the-name", "empty", "no-input"])

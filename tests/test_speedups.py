@@ -244,7 +244,7 @@ def test_importing_infra_installs_nothing():
         import infra, infra.config, infra.speedups
         print(json.dumps({{
             "finders": [type(f).__name__ for f in sys.meta_path
-                        if getattr(f, "_platform_fast_imports", False) or getattr(f, "_platform_project_bytecode", False)],
+                        if getattr(f, "_platform_fast_imports", False)],
             "jsii": sorted(m for m in sys.modules if m == "jsii" or m.startswith("jsii.")),
             "node_options": os.environ.get("NODE_OPTIONS"),
             "gc": gc.isenabled(),
@@ -257,6 +257,17 @@ def test_importing_infra_installs_nothing():
     assert proc.returncode == 0, proc.stderr
     assert _last_json(proc.stdout) == {"finders": [], "jsii": [], "node_options": None, "gc": True, "threads": 1}
     assert proc.stderr == ""
+
+
+def test_the_test_process_has_the_speedups_it_asked_for():
+    """conftest installs them before anything imports jsii, so none fell back: a test process
+    whose kernel started first (an import of infra.naming above the install once did that)
+    ran every synthesis of the suite the slow way and printed three fallback lines."""
+    from tests import conftest
+
+    asked = speedups.parse(os.environ.get(speedups.SWITCH, "all") + ",-gc")
+    assert conftest.SPEEDUPS.off == {}
+    assert conftest.SPEEDUPS.active == asked
 
 
 def test_main_refuses_an_unknown_speedup():
@@ -302,10 +313,9 @@ def test_synth_is_byte_identical_with_all_none_and_fallen_back_speedups(tmp_path
     assert stock["children"] == ["jsii-runtime.js"] and str(PRELOAD_PATH) not in stock["node_options"]
     assert fast["modules"] < 50 < stock["modules"]
     # With a version table the installed packages do not match, each speed-up relying on
-    # them falls back with exactly one line naming it and why; the GC switch and the project's
-    # bytecode rely on none.
+    # them falls back with exactly one line naming it and why; the GC switch relies on none.
     independent = sorted(name for name in speedups.NAMES if not speedups.REQUIRES[name])
-    assert independent == ["gc", "project_bytecode"]
+    assert independent == ["gc"]
     assert fallback["active"] == independent
     lines = _fallbacks(stderrs["fallback"])
     assert sorted(name for name, _ in lines) == sorted(set(speedups.NAMES) - set(independent)), stderrs["fallback"]
@@ -507,72 +517,12 @@ def test_installing_after_the_kernel_started_says_what_is_off(tmp_path):
     proc = subprocess.run([sys.executable, "-O", str(script)], cwd=tmp_path, env=_env(), capture_output=True, text=True,
                           timeout=120)
     assert proc.returncode == 0, proc.stderr
-    assert _last_json(proc.stdout) == ["fast_imports", "fast_kernel", "gc", "project_bytecode"]
+    assert _last_json(proc.stdout) == ["fast_imports", "fast_kernel", "gc"]
     assert _fallbacks(proc.stderr) == [
         ("kernel_lazy_index", "the jsii kernel was already running (install() must come before the first jsii import)"),
         ("fast_kernel (kernel relay)", "the jsii kernel was already running, started through jsii's relay"),
         ("kernel_prestart", "the jsii kernel was already running (install() must come before the first jsii import)"),
     ]
-
-
-# --- the project's own bytecode ------------------------------------------------------
-
-BYTECODE_PROBE = """
-import json, os, sys
-sys.path.insert(0, os.getcwd())
-from infra import speedups
-installed = speedups.install(sys.argv[1])
-import infra.config.limits, other
-print(json.dumps({"active": sorted(installed.active), "edited": getattr(infra.config.limits, "EDITED", False)}))
-"""
-
-
-def _bytecode_run(root: Path, switch: str) -> tuple[dict, str]:
-    env = _env(PYTHONDONTWRITEBYTECODE="1")
-    proc = subprocess.run([sys.executable, "-O", "-v", "probe.py", switch], cwd=root, env=env,
-                          capture_output=True, text=True, timeout=120)
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return _last_json(proc.stdout), proc.stderr
-
-
-def test_project_bytecode_keeps_the_projects_own_modules_compiled(tmp_path):
-    import importlib.util
-    import marshal
-
-    shutil.copytree(ROOT / "infra", tmp_path / "infra", ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
-    (tmp_path / "other.py").write_text("X = 1\n")
-    (tmp_path / "probe.py").write_text(BYTECODE_PROBE)
-    source = tmp_path / "infra" / "config" / "limits.py"
-    cached = source.parent / "__pycache__" / f"limits.{sys.implementation.cache_tag}.opt-1.pyc"
-
-    # Switched off, PYTHONDONTWRITEBYTECODE holds for every module, as Python does it.
-    out, _ = _bytecode_run(tmp_path, "none")
-    assert out["active"] == [] and not list(tmp_path.rglob("*.pyc"))
-
-    # On: the project's modules imported after install() keep their bytecode, nothing else.
-    out, stderr = _bytecode_run(tmp_path, "none,project_bytecode")
-    assert out["active"] == ["project_bytecode"]
-    assert cached.is_file()
-    assert not (tmp_path / "__pycache__").exists()  # `other` is not the project's package
-    assert not (tmp_path / "infra" / "speedups" / "__pycache__").exists()  # imported before install()
-    # What Python writes itself (PEP 552): magic, flags 0, the source's mtime and size, the code.
-    data, stat = cached.read_bytes(), source.stat()
-    assert data[:4] == importlib.util.MAGIC_NUMBER and data[4:8] == b"\0\0\0\0"
-    assert int.from_bytes(data[8:12], "little") == int(stat.st_mtime) & 0xFFFFFFFF
-    assert int.from_bytes(data[12:16], "little") == stat.st_size
-    assert marshal.loads(data[16:]) == compile(source.read_bytes(), str(source), "exec", dont_inherit=True, optimize=1)
-    assert f"code object from '{cached}'" not in stderr  # compiled this time
-
-    # The next run reads it the standard way.
-    _, stderr = _bytecode_run(tmp_path, "none,project_bytecode")
-    assert f"code object from '{cached}'" in stderr
-
-    # An edited source no longer matches it: compiled again, and kept again.
-    source.write_text(source.read_text() + "EDITED = True\n")
-    os.utime(source, (stat.st_atime, stat.st_mtime + 10))
-    out, stderr = _bytecode_run(tmp_path, "none,project_bytecode")
-    assert out["edited"] is True and f"code object from '{cached}'" not in stderr
-    assert int.from_bytes(cached.read_bytes()[12:16], "little") == source.stat().st_size
 
 
 # --- the kernel prestart -------------------------------------------------------------

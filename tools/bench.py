@@ -17,8 +17,7 @@ figures   floor    cdktf + the provider assembly + one resource, with the same s
 savings   the default app and the edit loop (web alone in dev, as in the targets) with all
           speed-ups, with none, and with each one removed alone (PLATFORM_SPEEDUPS=all,-<name>;
           `-O` by running without it; the compiled -O bytecode by reading no *.opt-1.pyc from
-          site-packages; project_bytecode in a copy of the project where no bytecode was
-          kept); a speed-up earns its place with at least 10% of the app's or the edit loop's
+          site-packages); a speed-up earns its place with at least 10% of the app's or the edit loop's
           time, or of the app's peak memory
 targets   issue #11: one service stack alone (PLATFORM_SERVICES=web PLATFORM_ENVIRONMENTS=dev)
           at 3 and at 50 services, all of dev at 50 services; the ratios against the targets.
@@ -201,9 +200,9 @@ def main(argv: list[str] | None = None) -> int:
             return projects[count]
 
         def app(label: str, count: int = base, flags: tuple[str, ...] = ("-O",), speedups: str = "all",
-                prefix: tuple[str, ...] = (), project_dir: Path | None = None, **extra: str) -> Case:
+                prefix: tuple[str, ...] = (), **extra: str) -> Case:
             out = work / "out" / label.replace(" ", "_").replace("/", "_")
-            return Case([py, *flags, *prefix, "main.py"], project_dir or project(count),
+            return Case([py, *flags, *prefix, "main.py"], project(count),
                         dict(env, CDKTF_OUTDIR=str(out), **{SWITCH: speedups}, **extra), out)
 
         if "figures" in groups:
@@ -233,16 +232,12 @@ def main(argv: list[str] | None = None) -> int:
         if "savings" in groups:
             no_bytecode = work / "no_opt_bytecode.py"
             no_bytecode.write_text(NO_OPT_BYTECODE)
-            # Without project_bytecode in a copy of its own: Python reads any valid cache, so
-            # in a project where the other runs keep the bytecode it would read theirs.
-            uncached = project_with_services(work / "uncached", base)
 
             def variants_of(kind: str, **extra: str) -> dict[str, Case]:
                 cases = {"all": app(f"{kind}_all", **extra)}
                 for name in NAMES:
                     label = f"{kind}_no_{name}"
-                    cases[f"-{name}"] = (app(label, project_dir=uncached, speedups=f"all,-{name}", **extra)
-                                         if name == "project_bytecode" else app(label, speedups=f"all,-{name}", **extra))
+                    cases[f"-{name}"] = app(label, speedups=f"all,-{name}", **extra)
                 cases["-O"] = app(f"{kind}_no_O", flags=(), **extra)
                 cases["-bytecode"] = app(f"{kind}_no_bytecode", prefix=(str(no_bytecode),), **extra)
                 return cases

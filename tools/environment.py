@@ -14,7 +14,8 @@ into a fresh folder, then into cdktf.out/ in place, so each stack folder keeps T
 names one; the cloud backend has one HCP Terraform workspace per stack and takes only
 `default`), then the command. The order is the one CDKTF records in the manifest: the platform
 first, then the services, a backend after the callers named in its `allow_from` (it adds
-rules to their security groups); stacks of one step run side by side.
+rules to their security groups); each stack starts as soon as the stacks it waits for are done,
+up to three side by side.
 
 - `plan` plans every stack (`terraform plan -out`, read back with `terraform show -json`) and
   ends with one table: stack, to add, to change, to destroy. A replaced resource counts once
@@ -23,7 +24,8 @@ rules to their security groups); stacks of one step run side by side.
   in the workspace is not planned (its remote-state read would fail): the note says so.
   A failed plan does not stop the others.
 - `deploy` applies them (`terraform apply -auto-approve`), one progress line per stack with
-  its time, and stops at the first failure, naming the stack and Terraform's error.
+  its time, and stops at the first failure, naming the stack and Terraform's error: nothing
+  more starts, the stacks already running finish.
 - `destroy` asks for the environment's name as confirmation (AUTO_APPROVE=1 skips it), then
   destroys in reverse order, services first, and stops at the first failure.
 
@@ -53,10 +55,10 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, as_completed, wait
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 ROOT = Path(__file__).resolve().parent.parent
 LOCAL_STATE = ".local"  # the emulator's pid, port and log, its stacks and their state
@@ -196,15 +198,18 @@ def plan_changes(stack_dir: Path, *args: str) -> list[dict[str, Any]]:
     planned = terraform(stack_dir, "plan", "-input=false", "-out=converge.tfplan", "-detailed-exitcode", *args, check=False)
     if planned.returncode not in (0, 2):  # 2: the plan has changes
         raise DeployError(f"terraform plan failed in {stack_dir.name}:\n{(planned.stdout + planned.stderr)[-6000:]}", stack=stack_dir.name)
+    if planned.returncode == 0:  # nothing to do: no need to read the plan back (`show` loads the provider's schema, seconds)
+        return []
     shown = terraform(stack_dir, "show", "-json", "converge.tfplan")
     plan = json.loads(shown.stdout)
     return [change for change in plan.get("resource_changes", []) if change["change"]["actions"] not in (["no-op"], ["read"])]
 
 
-def plan_exit_code(stack_dir: Path) -> int:
-    """`terraform plan -detailed-exitcode`: 0 nothing to do, 2 changes (resources or outputs)."""
+def plan_exit_code(stack_dir: Path, *args: str) -> int:
+    """`terraform plan -detailed-exitcode`: 0 nothing to do, 2 changes (resources or outputs);
+    `args` are more plan options, such as `-refresh=false`."""
     init(stack_dir)
-    planned = terraform(stack_dir, "plan", "-input=false", "-detailed-exitcode", "-lock=false", check=False)
+    planned = terraform(stack_dir, "plan", "-input=false", "-detailed-exitcode", "-lock=false", *args, check=False)
     if planned.returncode not in (0, 2):
         raise DeployError(f"terraform plan failed in {stack_dir.name}:\n{(planned.stdout + planned.stderr)[-6000:]}", stack=stack_dir.name)
     return planned.returncode
@@ -245,24 +250,73 @@ def waves(stacks_dir: Path, stacks: Sequence[str]) -> list[list[str]]:
     return order
 
 
+R = TypeVar("R")
+
+
+def reverse(needs: dict[str, set[str]]) -> dict[str, set[str]]:
+    """The dependencies of a destroy: a stack goes once every stack that needs it has gone."""
+    return {stack: {other for other, wanted in needs.items() if stack in wanted} for stack in needs}
+
+
+def run_graph(
+    needs: dict[str, set[str]],
+    fn: Callable[[str], R],
+    *,
+    failed: Callable[[R], bool] = lambda result: False,
+    done: Callable[[R], None] = lambda result: None,
+    workers: int = WORKERS,
+) -> tuple[list[R], list[str]]:
+    """`fn` on every stack of `needs`, each as soon as the stacks it needs are done: not when
+    its whole wave is done, so a backend waiting only for its caller's stack does not wait for
+    a slow job stack beside that caller. Up to `workers` side by side (each mostly waits on the
+    AWS API). After a failure (an exception, or `failed(result)`) nothing more starts; the
+    running ones finish. Returns the results in the order they finished and the stacks never
+    started; an exception is raised again once the running ones have finished."""
+    results: list[R] = []
+    finished: set[str] = set()
+    running: dict[Future[R], str] = {}
+    waiting = dict(needs)
+    error: BaseException | None = None
+    stop = False
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        while True:
+            if not stop:
+                for stack in sorted(s for s, wanted in waiting.items() if wanted <= finished):
+                    running[pool.submit(fn, stack)] = stack
+                    del waiting[stack]
+            if not running:
+                break
+            ready, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in sorted(ready, key=lambda f: running[f]):
+                stack = running.pop(future)
+                try:
+                    result = future.result()
+                except BaseException as exc:  # noqa: BLE001 (raised again below, once the others are done)
+                    error, stop = error or exc, True
+                    continue
+                results.append(result)
+                done(result)
+                if failed(result):
+                    stop = True
+                else:
+                    finished.add(stack)
+    if error is not None:
+        raise error
+    return results, sorted(waiting)
+
+
 def deploy_all(stacks_dir: Path, stacks: Sequence[str]) -> list[Result]:
-    """In dependency order; the stacks of one wave side by side (the end-to-end test's)."""
-    results = []
-    for wave in waves(stacks_dir, stacks):
-        log(f"==> applying {', '.join(wave)}")
-        for result in run_parallel(apply, (stacks_dir / s for s in wave)):
-            log(f"    {result.stack}: {result.seconds:.0f} s")
-            results.append(result)
-    return results
+    """In dependency order, each stack as soon as its own dependencies are applied (the
+    end-to-end test's)."""
+    log(f"==> applying {', '.join(stacks)}")
+    return run_graph(dependencies(stacks_dir, stacks), lambda s: apply(stacks_dir / s), done=lambda r: log(f"    {r.stack}: {r.seconds:.0f} s"))[0]
 
 
 def destroy_all(stacks_dir: Path, stacks: Sequence[str]) -> list[Result]:
-    """Reverse dependency order: the service stacks (callers last), then the platform."""
-    results = []
-    for wave in reversed(waves(stacks_dir, stacks)):
-        log(f"==> destroying {', '.join(wave)}")
-        results += run_parallel(destroy, (stacks_dir / s for s in wave))
-    return results
+    """Reverse dependency order: each stack once every stack that needs it is destroyed (the
+    services, a backend before its callers, then the platform)."""
+    log(f"==> destroying {', '.join(stacks)}")
+    return run_graph(reverse(dependencies(stacks_dir, stacks)), lambda s: destroy(stacks_dir / s))[0]
 
 
 # --- what Terraform says --------------------------------------------------------------------
@@ -551,20 +605,22 @@ class Environment:
         return EXIT_FAILED if failed else EXIT_OK
 
     def apply(self, action: str) -> int:
-        """`deploy` (dependency order) or `destroy` (reverse), stopping at the first failure."""
+        """`deploy` (dependency order) or `destroy` (reverse), each stack as soon as the stacks
+        it waits for are done, stopping at the first failure."""
         order = self.order if action == "deploy" else list(reversed(self.order))
         verb = "applied" if action == "deploy" else "destroyed"
         flat = ", then ".join(", ".join(wave) for wave in order)
         self.out(f"==> {'deploying' if action == 'deploy' else 'destroying'} {_count(len(self.stacks), 'stack')} of {self.target.where}: {flat}")
         start = time.monotonic()
-        for i, wave in enumerate(order):
-            runs = self._run_wave(wave, action, verb)
-            failed = [run for run in runs if run.error]
-            if failed:
-                left = [s for later in order[i + 1 :] for s in later]
-                for n, run in enumerate(failed):
-                    self._failure(run, action, left if n == len(failed) - 1 else [])
-                return EXIT_FAILED
+        needs = self.needs if action == "deploy" else reverse(self.needs)
+        runs, left = run_graph(
+            needs, lambda stack: _step(self.target, stack, action), failed=lambda run: run.error is not None, done=lambda run: self._line(run, verb)
+        )
+        failed = [run for run in runs if run.error]
+        if failed:
+            for n, run in enumerate(failed):
+                self._failure(run, action, left if n == len(failed) - 1 else [])
+            return EXIT_FAILED
         self.out(f"==> {verb} {_count(len(self.stacks), 'stack')} of {self.target.where} in {duration(time.monotonic() - start)}")
         return EXIT_OK
 

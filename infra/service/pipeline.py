@@ -362,10 +362,25 @@ class ServicePipeline(Construct):
             )
         ]
 
-    @staticmethod
     def _codebuild_stage(
-        stage: str, action: str, project_name: str, inputs: list[str], outputs: list[str] | None = None
+        self,
+        stage: str,
+        action: str,
+        project_name: str,
+        inputs: list[str],
+        outputs: list[str] | None = None,
+        variables: dict[str, str] | None = None,
     ) -> CodepipelineStage:
+        """A stage of one CodeBuild action. `variables` become the action's EnvironmentVariables,
+        which CodePipeline hands to that build (AWS CodePipeline User Guide, "AWS CodeBuild build
+        and test action reference", EnvironmentVariables:
+        https://docs.aws.amazon.com/codepipeline/latest/userguide/action-reference-CodeBuild.html):
+        one project then serves several environments, each action naming its own."""
+        configuration = {"ProjectName": project_name}
+        if variables:
+            configuration["EnvironmentVariables"] = jsonencode(
+                [{"name": name, "value": value, "type": "PLAINTEXT"} for name, value in variables.items()], scope=self
+            )
         return CodepipelineStage(
             name=stage,
             action=[
@@ -377,7 +392,7 @@ class ServicePipeline(Construct):
                     version="1",
                     input_artifacts=inputs,
                     output_artifacts=outputs,
-                    configuration={"ProjectName": project_name},
+                    configuration=configuration,
                 )
             ],
         )
@@ -442,54 +457,16 @@ class ServicePipeline(Construct):
     def _job_deploy_stage(self, stage: str, project_name: str, target: DeployTarget, artifact: str) -> CodepipelineStage:
         """A promoting job pipeline's deploy in one environment: the deploy project with that
         environment's family (`<prefix>-<job>`, named like the service's: infra.service.delivery)
-        and repository as the action's EnvironmentVariables, which CodePipeline hands to the build
-        (AWS CodePipeline User Guide, "AWS CodeBuild build and test action reference",
-        EnvironmentVariables:
-        https://docs.aws.amazon.com/codepipeline/latest/userguide/action-reference-CodeBuild.html),
-        as the record step gets its parameter. The image is the one in `artifact`'s
-        imagedefinitions.json, by digest: the build's (dev's repository) or the promotion's
-        (this environment's)."""
-        variables = jsonencode(
-            [
-                {"name": "FAMILY", "value": target.name, "type": "PLAINTEXT"},
-                {"name": "REPOSITORY_URI", "value": self._repository_url_of(target), "type": "PLAINTEXT"},
-            ],
-            scope=self,
-        )
-        return CodepipelineStage(
-            name=stage,
-            action=[
-                CodepipelineStageAction(
-                    name=JOB_DEPLOY_ACTION,
-                    category="Build",
-                    owner="AWS",
-                    provider="CodeBuild",
-                    version="1",
-                    input_artifacts=[artifact],
-                    configuration={"ProjectName": project_name, "EnvironmentVariables": variables},
-                )
-            ],
-        )
+        and repository as the action's variables, as the record step gets its parameter. The
+        image is the one in `artifact`'s imagedefinitions.json, by digest: the build's (dev's
+        repository) or the promotion's (this environment's)."""
+        variables = {"FAMILY": target.name, "REPOSITORY_URI": self._repository_url_of(target)}
+        return self._codebuild_stage(stage, JOB_DEPLOY_ACTION, project_name, [artifact], variables=variables)
 
     def _record_stage(self, stage: str, project_name: str, target: DeployTarget, artifact: str) -> CodepipelineStage:
         """The record step of one environment: the project's IMAGE_TAG_PARAMETER set to that
-        environment's parameter for this action (CodePipeline User Guide, "AWS CodeBuild build
-        and test action reference", EnvironmentVariables)."""
-        variables = jsonencode([{"name": "IMAGE_TAG_PARAMETER", "value": target.parameter, "type": "PLAINTEXT"}], scope=self)
-        return CodepipelineStage(
-            name=stage,
-            action=[
-                CodepipelineStageAction(
-                    name="RecordDeployedTag",
-                    category="Build",
-                    owner="AWS",
-                    provider="CodeBuild",
-                    version="1",
-                    input_artifacts=[artifact],
-                    configuration={"ProjectName": project_name, "EnvironmentVariables": variables},
-                )
-            ],
-        )
+        environment's parameter for this action."""
+        return self._codebuild_stage(stage, "RecordDeployedTag", project_name, [artifact], variables={"IMAGE_TAG_PARAMETER": target.parameter})
 
     def _deploy_stage(self, stage: str, target: DeployTarget, artifact: str) -> CodepipelineStage:
         if target.blue_green:

@@ -19,8 +19,6 @@ service stack alone, issue #11), or a clear memory gain (README, "Synthesis spee
                      ``lib/index.js`` (kernel_preload.js, preloaded through NODE_OPTIONS)
   fast_kernel        jsii's per-call Python work done directly, and the kernel started
                      without jsii's relay process (fast_kernel.py)
-  project_bytecode   the project's own modules keep their compiled bytecode where
-                     PYTHONDONTWRITEBYTECODE is set (project_bytecode.py)
   gc                 no cyclic garbage collection during the short synthesis process,
                      which would walk the large provider bindings again and again;
                      ``before_exit()`` freezes so the interpreter's last collection is spared
@@ -33,8 +31,10 @@ Two more are how the app is run and installed, not something a process can switc
 ``__debug__``) and the compiled ``-O`` bytecode (``make install`` runs tools/bytecode.py).
 tools/bench.py measures them by running without them.
 
-Measured and removed: a kernel preload that made cdktf record no JavaScript creation stack
-per token (1-6% of the default app, below the bar).
+Measured and removed, below the bar: a kernel preload that made cdktf record no JavaScript
+creation stack per token (1-6% of the default app), and ``project_bytecode``, which kept the
+compiled bytecode of the project's own modules where PYTHONDONTWRITEBYTECODE is set (1% of the
+app, 6% of the edit loop; where that variable is not set, Python keeps it itself).
 
 The switch
 ----------
@@ -59,7 +59,7 @@ from __future__ import annotations
 import gc as _gc
 from dataclasses import dataclass, field
 
-from infra.speedups import fast_imports, fast_kernel, kernel_preload, kernel_prestart, project_bytecode, report, versions
+from infra.speedups import fast_imports, fast_kernel, kernel_preload, kernel_prestart, report, versions
 
 SWITCH = "PLATFORM_SPEEDUPS"
 
@@ -68,7 +68,6 @@ REQUIRES: dict[str, tuple[str, ...]] = {
     "fast_imports": ("jsii", "cdktf-cdktf-provider-aws"),
     "kernel_lazy_index": ("cdktf-cdktf-provider-aws",),
     "fast_kernel": ("jsii",),
-    "project_bytecode": (),
     "gc": (),
     "kernel_prestart": ("jsii", "cdktf", "cdktf-cdktf-provider-aws"),
 }
@@ -144,8 +143,6 @@ def _install_one(name: str) -> str | None:
         return kernel_preload.install(True)
     if name == "fast_kernel":
         return fast_kernel.install()
-    if name == "project_bytecode":
-        return project_bytecode.install()
     if name == "gc":
         _gc.disable()
         return None
