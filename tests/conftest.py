@@ -287,12 +287,14 @@ def copy_project(target: Path) -> Path:
 RUN_CLI = "PLATFORM_TEST_CLI"
 
 
+# The end-to-end test first, alone on its worker (tests/xdist_order.py).
+from tests.xdist_order import pytest_xdist_make_scheduler, run_end_to_end_first  # noqa: E402, F401
+
+
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """Start the end-to-end test first: it mostly waits on the emulator, and with two
-    workers (pytest.ini) the rest of the suite then runs beside it instead of after it."""
     if os.environ.get(RUN_CLI) != "1":
         skipped = [item for item in items if item.get_closest_marker("cli")]
         if skipped:
             config.hook.pytest_deselected(items=skipped)
             items[:] = [item for item in items if not item.get_closest_marker("cli")]
-    items.sort(key=lambda item: 0 if item.get_closest_marker("e2e") else 1)
+    run_end_to_end_first(items)

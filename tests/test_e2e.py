@@ -51,9 +51,11 @@ def _copy_project(target: Path) -> Path:
     return target
 
 
+# Each round of plans runs every stack at once: a plan spends its time in Terraform's provider
+# and the emulator, and the platform's, the longest, would otherwise hold the last slot.
 def _exit_codes(stacks_dir: Path, stacks: list[str], *args: str) -> dict[str, int]:
     results = deploy.run_parallel(
-        lambda d: deploy.Result(d.name, 0.0, str(deploy.plan_exit_code(d, *args))), (stacks_dir / s for s in stacks)
+        lambda d: deploy.Result(d.name, 0.0, str(deploy.plan_exit_code(d, *args))), (stacks_dir / s for s in stacks), len(stacks)
     )
     return {r.stack: int(r.output) for r in results}
 
@@ -61,7 +63,7 @@ def _exit_codes(stacks_dir: Path, stacks: list[str], *args: str) -> dict[str, in
 def _assert_converged(stacks_dir: Path, stacks: list[str]) -> None:
     drift = {}
     results = deploy.run_parallel(
-        lambda d: deploy.Result(d.name, 0.0, repr(unexplained(deploy.plan_changes(d)))), (stacks_dir / s for s in stacks)
+        lambda d: deploy.Result(d.name, 0.0, repr(unexplained(deploy.plan_changes(d)))), (stacks_dir / s for s in stacks), len(stacks)
     )
     for result in results:
         if result.output != "[]":
@@ -241,7 +243,7 @@ def _variables_change_their_resources_in_place(stacks_dir: Path) -> float:
         args = ["-refresh=false", *(f"-var={name}={value}" for name, value in values.items())]
         return deploy.Result(stack_dir.name, 0.0, json.dumps(deploy.plan_changes(stack_dir, *args)))
 
-    for result in deploy.run_parallel(plan, (stacks_dir / stack for stack in plans)):
+    for result in deploy.run_parallel(plan, (stacks_dir / stack for stack in plans), len(plans)):
         changes, expected = json.loads(result.output), plans[result.stack][1]
         planned = {change["type"]: change["change"]["actions"] for change in changes}
         assert planned == expected, (result.stack, [(c["address"], c["change"]["actions"]) for c in changes])

@@ -284,6 +284,22 @@ def test_each_stack_starts_as_soon_as_the_stacks_it_waits_for_are_done(
     assert events[-1] == ("dev-platform", "done"), events
 
 
+def test_a_plan_initializes_only_a_folder_that_needs_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Re-planning an initialized stack runs no `terraform init` (seconds each, dozens in the
+    end-to-end test); a folder never initialized, or a plan that asks for it, gets one."""
+    project = FakeProject(tmp_path, monkeypatch, DEV)
+    web = tmp_path / "cdktf.out" / "stacks" / "dev-web"
+    assert environment.plan_exit_code(web) == 0
+    assert [c[1] for c in project.calls()] == ["init", "plan"]
+    (web / ".terraform").mkdir()
+    assert environment.plan_exit_code(web, "-refresh=false") == 0
+    assert [c[1] for c in project.calls()] == ["init", "plan", "plan"]
+    project.configure(fail={"dev-web": ["plan"]}, errors={"dev-web": 'Backend initialization required, please run "terraform init"'})
+    with pytest.raises(environment.DeployError):
+        environment.plan_exit_code(web)
+    assert [c[1] for c in project.calls()] == ["init", "plan", "plan", "plan", "init", "plan"]
+
+
 @pytest.mark.parametrize("answer", ["yes", "", EOFError], ids=["yes-is-not-the-name", "empty", "no-input"])
 def test_destroy_without_the_environments_name_destroys_nothing_and_exits_3(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], answer: object

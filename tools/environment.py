@@ -191,11 +191,24 @@ def destroy(stack_dir: Path) -> Result:
     return Result(stack_dir.name, time.monotonic() - start, result.stdout)
 
 
+def _plan(stack_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`terraform plan` with `args`, initializing the folder first only where it needs it: a
+    folder Terraform has not initialized, or a plan that stops asking for `terraform init` (a
+    new provider or backend setting). Each init costs a second or two, and a re-planned stack
+    seldom needs one."""
+    if not (stack_dir / ".terraform").is_dir():
+        init(stack_dir)
+    planned = terraform(stack_dir, "plan", *args, check=False)
+    if planned.returncode == 1 and "terraform init" in planned.stderr:
+        init(stack_dir)
+        planned = terraform(stack_dir, "plan", *args, check=False)
+    return planned
+
+
 def plan_changes(stack_dir: Path, *args: str) -> list[dict[str, Any]]:
     """The resource changes a fresh plan proposes (empty when the stack has converged);
     `args` are more plan options, such as `-var name=value`."""
-    init(stack_dir)
-    planned = terraform(stack_dir, "plan", "-input=false", "-out=converge.tfplan", "-detailed-exitcode", *args, check=False)
+    planned = _plan(stack_dir, "-input=false", "-out=converge.tfplan", "-detailed-exitcode", *args)
     if planned.returncode not in (0, 2):  # 2: the plan has changes
         raise DeployError(f"terraform plan failed in {stack_dir.name}:\n{(planned.stdout + planned.stderr)[-6000:]}", stack=stack_dir.name)
     if planned.returncode == 0:  # nothing to do: no need to read the plan back (`show` loads the provider's schema, seconds)
@@ -208,8 +221,7 @@ def plan_changes(stack_dir: Path, *args: str) -> list[dict[str, Any]]:
 def plan_exit_code(stack_dir: Path, *args: str) -> int:
     """`terraform plan -detailed-exitcode`: 0 nothing to do, 2 changes (resources or outputs);
     `args` are more plan options, such as `-refresh=false`."""
-    init(stack_dir)
-    planned = terraform(stack_dir, "plan", "-input=false", "-detailed-exitcode", "-lock=false", *args, check=False)
+    planned = _plan(stack_dir, "-input=false", "-detailed-exitcode", "-lock=false", *args)
     if planned.returncode not in (0, 2):
         raise DeployError(f"terraform plan failed in {stack_dir.name}:\n{(planned.stdout + planned.stderr)[-6000:]}", stack=stack_dir.name)
     return planned.returncode
