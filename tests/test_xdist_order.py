@@ -31,10 +31,10 @@ def test_the_end_to_end_test_starts_first_and_nothing_waits_behind_it(tmp_path: 
         "def pytest_collection_modifyitems(config, items):\n    run_end_to_end_first(items)\n"
     )
     (tests / "test_e2e.py").write_text("import pytest\nfrom record import record\npytestmark = pytest.mark.e2e\n"
-                                       "def test_e2e():\n    record('e2e', 3)\n")
+                                       "def test_e2e():\n    record('e2e', 4)\n")
     for name in "abcdef":  # more tests per file than the end-to-end file: reordering would put them first
         (tests / f"test_{name}.py").write_text(
-            "from record import record\n" + "".join(f"def test_{i}():\n    record('{name}{i}', 0.1)\n" for i in range(3))
+            "from record import record\n" + "".join(f"def test_{i}():\n    record('{name}{i}', 0.2)\n" for i in range(3))
         )
     ini = (ROOT / "pytest.ini").read_text().replace("testpaths = tests services", "testpaths = tests")
     (tmp_path / "pytest.ini").write_text(ini)
@@ -47,6 +47,9 @@ def test_the_end_to_end_test_starts_first_and_nothing_waits_behind_it(tmp_path: 
     (e2e,) = [r for r in runs if r[0] == "e2e"]
     others = [r for r in runs if r[0] != "e2e"]
     assert len(others) == 18
+    # It started with the first of the others, not once they were done (a worker holding one
+    # test waits for a second one or its shutdown before it starts it).
+    assert e2e[2] - min(r[2] for r in others) < 1.5, runs
     # Every other file ran on the other worker: none was queued behind the end-to-end test (stock
     # loadfile gives its worker a second file), and none ran before it there (with the stock
     # reordering, the files of three tests went first and the end-to-end file last).

@@ -6,7 +6,8 @@ Stock pytest-xdist `loadfile` (whole files per worker: module fixtures stay shar
 not do that: with its default `--loadscope-reorder` the files with most tests go first, so
 the one-test end-to-end file started minutes late, and it hands a worker its next file as
 soon as two tests or fewer are pending, so a file waited behind the end-to-end test and ran
-after everything else. pytest.ini turns the reordering off; tests/conftest.py sorts the
+after everything else; and a worker holding one test does not start it before it holds a
+second one or is told to shut down. pytest.ini turns the reordering off; tests/conftest.py sorts the
 end-to-end test first and uses the scheduler below. tests/test_xdist_order.py checks both
 on a small suite of its own.
 """
@@ -26,14 +27,28 @@ def run_end_to_end_first(items: list[pytest.Item]) -> None:
 
 
 def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
-    """`loadfile`, with nothing queued behind the end-to-end test on its worker."""
+    """`loadfile`, with the end-to-end test alone on its worker, started at once.
+
+    A worker runs a test only once it holds the next one too (pytest-xdist needs the next
+    item for fixture teardown) or once it is told to shut down: a worker holding only the
+    one-test end-to-end file sat idle until the other worker had run everything else. So the
+    worker that gets the end-to-end file is told to shut down right away: it runs that file
+    and ends, and the other worker runs the rest beside it."""
     from xdist.scheduler import LoadFileScheduling
 
     class EndToEndAlone(LoadFileScheduling):
+        def _runs_end_to_end(self, node: Any) -> bool:
+            return any(scope in E2E_FILES for scope in self.assigned_work.get(node, {}))
+
         def _reschedule(self, node: Any) -> None:
-            running = self.assigned_work.get(node, {})
-            if any(scope in E2E_FILES and not all(unit.values()) for scope, unit in running.items()):
-                return  # nothing more for this worker until the end-to-end test is done
+            if self._runs_end_to_end(node):
+                return  # nothing else for this worker
             super()._reschedule(node)
+
+        def schedule(self) -> None:
+            super().schedule()
+            for node in self.nodes:
+                if self._runs_end_to_end(node) and not node.shutting_down:
+                    node.shutdown()
 
     return EndToEndAlone(config, log)
