@@ -70,7 +70,7 @@ help:
 	@echo "make doctor         check Python, Node, Terraform, the provider source, AWS credentials, the"
 	@echo "                    state backend (ENV=prod: that environment's; default: every environment)"
 	@echo "make local-deploy   start moto on loopback and apply dev to it; make local-destroy undoes it"
-	@echo "eval \$$(make -s tf-env)  export the Terraform CLI config and quiet cdktf for cdktf/terraform by hand"
+	@echo "eval \$$(make -s tf-env)  for cdktf/terraform by hand: the Terraform CLI config, and the project's cdktf first on PATH"
 
 # --- installation (stamps make the second run skip it) ------------------------------
 $(BUILD)/pipenv/bin/pipenv:
