@@ -42,7 +42,9 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
 
         def _reschedule(self, node: Any) -> None:
             if self._runs_end_to_end(node):
-                return  # nothing else for this worker
+                # Nothing else for this worker: the stock schedule() hands every worker a
+                # second file before the shutdown below, which that file would then wait for.
+                return
             super()._reschedule(node)
 
         def schedule(self) -> None:

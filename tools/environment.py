@@ -55,7 +55,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, as_completed, wait
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TypeVar
@@ -192,7 +192,8 @@ def destroy(stack_dir: Path) -> Result:
 
 
 def _plan(stack_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """`terraform plan` with `args`, initializing the folder first only where it needs it: a
+    """`terraform plan -detailed-exitcode` with `args` (which name it), initializing the folder
+    first only where it needs it: a
     folder Terraform has not initialized, or a plan that stops asking for `terraform init` (a
     new provider or backend setting). Each init costs a second or two, and a re-planned stack
     seldom needs one."""
@@ -202,6 +203,8 @@ def _plan(stack_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     if planned.returncode == 1 and "terraform init" in planned.stderr:
         init(stack_dir)
         planned = terraform(stack_dir, "plan", *args, check=False)
+    if planned.returncode not in (0, 2):  # -detailed-exitcode: 2 is a plan with changes
+        raise DeployError(f"terraform plan failed in {stack_dir.name}:\n{(planned.stdout + planned.stderr)[-6000:]}", stack=stack_dir.name)
     return planned
 
 
@@ -209,8 +212,6 @@ def plan_changes(stack_dir: Path, *args: str) -> list[dict[str, Any]]:
     """The resource changes a fresh plan proposes (empty when the stack has converged);
     `args` are more plan options, such as `-var name=value`."""
     planned = _plan(stack_dir, "-input=false", "-out=converge.tfplan", "-detailed-exitcode", *args)
-    if planned.returncode not in (0, 2):  # 2: the plan has changes
-        raise DeployError(f"terraform plan failed in {stack_dir.name}:\n{(planned.stdout + planned.stderr)[-6000:]}", stack=stack_dir.name)
     if planned.returncode == 0:  # nothing to do: no need to read the plan back (`show` loads the provider's schema, seconds)
         return []
     shown = terraform(stack_dir, "show", "-json", "converge.tfplan")
@@ -221,10 +222,7 @@ def plan_changes(stack_dir: Path, *args: str) -> list[dict[str, Any]]:
 def plan_exit_code(stack_dir: Path, *args: str) -> int:
     """`terraform plan -detailed-exitcode`: 0 nothing to do, 2 changes (resources or outputs);
     `args` are more plan options, such as `-refresh=false`."""
-    planned = _plan(stack_dir, "-input=false", "-detailed-exitcode", "-lock=false", *args)
-    if planned.returncode not in (0, 2):
-        raise DeployError(f"terraform plan failed in {stack_dir.name}:\n{(planned.stdout + planned.stderr)[-6000:]}", stack=stack_dir.name)
-    return planned.returncode
+    return _plan(stack_dir, "-input=false", "-detailed-exitcode", "-lock=false", *args).returncode
 
 
 def outputs(stack_dir: Path) -> dict[str, object]:
@@ -570,16 +568,6 @@ class Environment:
             extra = f" ({run.applied})" if run.applied else ""
             self.out(f"    {name}  {verb} in {duration(run.seconds)}{extra}")
 
-    def _run_wave(self, wave: Sequence[str], action: str, verb: str) -> list[StackRun]:
-        runs = []
-        with ThreadPoolExecutor(max_workers=WORKERS) as pool:
-            futures = [pool.submit(_step, self.target, stack, action) for stack in wave]
-            for future in as_completed(futures):
-                run = future.result()
-                self._line(run, verb)
-                runs.append(run)
-        return sorted(runs, key=lambda r: r.stack)
-
     def _failure(self, run: StackRun, action: str, left: Sequence[str]) -> None:
         reason = run.error.reason if run.error else "failed"
         log_file = _relative(self.target.log_file(run.stack, action), self.target.root)
@@ -592,23 +580,22 @@ class Environment:
         self.out(f"==> planning {_count(len(self.stacks), 'stack')} of {self.target.where}")
         runs: dict[str, StackRun] = {}
         blocked: dict[str, set[str]] = {}  # the undeployed stacks that keep a stack from planning
-        for wave in self.order:
-            ready = []
-            for stack in wave:
-                blocked[stack] = set().union(
-                    *({d} if runs[d].had_state is False else blocked[d] for d in self.needs[stack])
-                )
-                missing = sorted(blocked[stack])
-                if missing:
-                    runs[stack] = StackRun(stack, skipped=f"{', '.join(missing)} not deployed in workspace {self.target.workspace} yet")
-                    self._line(runs[stack], "planned")
-                else:
-                    ready.append(stack)
-            for run in self._run_wave(ready, "plan", "planned"):
-                runs[run.stack] = run
+
+        def plan_one(stack: str) -> StackRun:  # its dependencies' runs are in `runs` by now (run_graph)
+            blocked[stack] = set().union(*({d} if runs[d].had_state is False else blocked[d] for d in self.needs[stack]))
+            missing = sorted(blocked[stack])
+            if missing:
+                return StackRun(stack, skipped=f"{', '.join(missing)} not deployed in workspace {self.target.workspace} yet")
+            return _step(self.target, stack, "plan")
+
+        def planned(run: StackRun) -> None:
+            runs[run.stack] = run
+            self._line(run, "planned")
+
+        run_graph(self.needs, plan_one, done=planned)  # a failed plan does not stop the others
         for line in plan_table([runs[s] for s in self.stacks]):
             self.out(line)
-        failed = [run for run in runs.values() if run.error]
+        failed = [runs[s] for s in self.stacks if runs[s].error]
         for run in failed:
             self._failure(run, "plan", [])
         if not failed:

@@ -291,16 +291,7 @@ class ServiceRoles(Construct):
             statement("ArtifactsBucket", ["s3:GetBucketAcl", "s3:GetBucketLocation", "s3:GetBucketVersioning"], [artifacts]),
             statement("RunOwnBuilds", ["codebuild:BatchGetBuilds", "codebuild:StartBuild"], projects),
             *_deploy_statements(targets, arns, ecs_service_name),
-            statement(
-                "PassOwnTaskRoles",
-                ["iam:PassRole"],
-                [
-                    role_arn
-                    for target in targets
-                    for role_arn in ((execution_role_arn, task_role_arn) if target.home else tuple(arns.role(r) for r in target.roles))
-                ],
-                [condition("StringEquals", "iam:PassedToService", [ECS_TASKS])],
-            ),
+            _pass_task_roles(targets, arns, execution_role_arn, task_role_arn),
             statement("PlatformKey", ["kms:Decrypt", "kms:GenerateDataKey"], [key]),
         ]
         connection = env.pipeline.connection_arn
@@ -338,12 +329,6 @@ class ServiceRoles(Construct):
         (infra.service.buildspec.job_deploy_buildspec_document), copying the latest one, in each
         environment the pipeline deploys: its own, and with promote_from first the upstream one,
         whose family and roles are named by the naming scheme (infra.service.delivery)."""
-        families = [family if t.home else t.name for t in targets]
-        passed = [
-            role_arn
-            for t in targets
-            for role_arn in ((execution_role_arn, task_role_arn) if t.home else tuple(arns.role(r) for r in t.roles))
-        ]
         names = Names.of(self)
         deploy = service_role(self, "deploy", name=names.name(f"{prefix}-deploy", naming.IAM_ROLE), principal="codebuild.amazonaws.com")
         artifacts = platform.artifacts_bucket_arn
@@ -360,27 +345,45 @@ class ServiceRoles(Construct):
                 # Task definition registration and lookup support no resource-level
                 # permissions: AWS requires "*" (as for the ECS deploy action above).
                 statement("TaskDefinitions", ["ecs:DescribeTaskDefinition", "ecs:RegisterTaskDefinition"], ["*"]),
-                # The revision carries the family's tags: tagging on creation needs
-                # ecs:TagResource ("Grant permission to tag resources on creation").
-                statement(
-                    "TagRegisteredRevisions",
-                    ["ecs:TagResource"],
-                    [arns.task_definitions(f) for f in families],
-                    [condition("StringEquals", "ecs:CreateAction", ["RegisterTaskDefinition"])],
-                ),
-                # A revision names its execution and task roles: registering it passes them
-                # (AWS docs, "Grant a user permissions to pass a role to an AWS service", IAM User
-                # Guide: https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_passrole.html),
-                # only to ECS tasks, and only the roles of the families it registers.
-                statement(
-                    "PassOwnTaskRoles",
-                    ["iam:PassRole"],
-                    passed,
-                    [condition("StringEquals", "iam:PassedToService", [ECS_TASKS])],
-                ),
+                # The revision carries the family's tags.
+                _tag_registered_revisions(targets, arns, family),
+                _pass_task_roles(targets, arns, execution_role_arn, task_role_arn),
             ],
         )
         return deploy.arn
+
+
+def _tag_registered_revisions(targets: Sequence[DeployTarget], arns: Arns, home_family: str) -> DataAwsIamPolicyDocumentStatement:
+    """Tagging on creation needs ecs:TagResource ("Grant permission to tag resources on
+    creation", Amazon ECS Developer Guide), only for the revisions registered: the family of
+    each environment deployed (the home one's `home_family`, the others' by the naming scheme).
+    The pipeline's ECS deploy action and a job's deploy project register them alike."""
+    return statement(
+        "TagRegisteredRevisions",
+        ["ecs:TagResource"],
+        [arns.task_definitions(home_family if t.home else t.name) for t in targets],
+        [condition("StringEquals", "ecs:CreateAction", ["RegisterTaskDefinition"])],
+    )
+
+
+def _pass_task_roles(
+    targets: Sequence[DeployTarget], arns: Arns, execution_role_arn: str, task_role_arn: str
+) -> DataAwsIamPolicyDocumentStatement:
+    """A revision names its execution and task roles: registering it passes them (IAM User
+    Guide, "Grant a user permissions to pass a role to an AWS service":
+    https://docs.aws.amazon.com/IAM/latest/UserGuide/id_roles_use_passrole.html), only to ECS
+    tasks, and only the roles of the environments deployed (the home one's own, the others' by
+    the naming scheme)."""
+    return statement(
+        "PassOwnTaskRoles",
+        ["iam:PassRole"],
+        [
+            role_arn
+            for target in targets
+            for role_arn in ((execution_role_arn, task_role_arn) if target.home else tuple(arns.role(r) for r in target.roles))
+        ],
+        [condition("StringEquals", "iam:PassedToService", [ECS_TASKS])],
+    )
 
 
 def _read_task_definitions() -> DataAwsIamPolicyDocumentStatement:
@@ -397,14 +400,7 @@ def _deploy_statements(
     rolling = [t for t in targets if not t.blue_green]
     blue_green = [t for t in targets if t.blue_green]
     services = [arns.ecs_service(t.cluster, home_service_name if t.home else t.name) for t in rolling]
-    # Tagging on creation needs ecs:TagResource ("Grant permission to tag resources on
-    # creation", Amazon ECS Developer Guide), only for the revisions it registers.
-    tag_revisions = statement(
-        "TagRegisteredRevisions",
-        ["ecs:TagResource"],
-        [arns.task_definitions(home_service_name if t.home else t.name) for t in targets],
-        [condition("StringEquals", "ecs:CreateAction", ["RegisterTaskDefinition"])],
-    )
+    tag_revisions = _tag_registered_revisions(targets, arns, home_service_name)
     statements: list[DataAwsIamPolicyDocumentStatement] = []
     if rolling:
         statements += [
