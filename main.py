@@ -8,6 +8,8 @@ Environment variables (read here, at the edge, and nowhere else):
   CDKTF_OUTDIR             where to write (default: cdktf.out; `cdktf synth` sets its own)
   PLATFORM_SPEEDUPS        which synthesis speed-ups to install (default: all; `none`, or e.g.
                            `all,-fast_kernel`; see infra/speedups/)
+  PLATFORM_SYNTH_STACKS    internal: set by this file for its second process (speed-up
+                           `parallel`), the stacks that process builds
 
 `python main.py --check` only loads the configuration: exit 2 with the one error line, else 0
 and nothing written (tools/cdktf, the project's cdktf command, runs it before the CLI).
@@ -26,6 +28,7 @@ import sys
 from pathlib import Path
 
 from infra import speedups
+from infra.speedups import parallel, report
 
 CHECK = sys.argv[1:] == ["--check"]
 
@@ -38,6 +41,7 @@ except ValueError as exc:
 
 # While the kernel loads its assemblies (speed-up kernel_prestart), import and run the loader.
 from infra.config import ConfigError, load_app  # noqa: E402
+from infra.config.specs import AppSpec  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent
 
@@ -58,21 +62,56 @@ def main() -> int:
             return 2
     if CHECK:
         return 0
-    from infra.app import build_app
+    from infra.stack_plan import plan_stacks
 
     outdir = os.environ.get("CDKTF_OUTDIR", "cdktf.out")
+    planned = plan_stacks(spec, services=services or None, platform=not services)
+    mine = _names(parallel.STACKS_VARIABLE)  # set only in the second process (speed-up parallel)
+    split = None
+    if not mine:
+        parts = parallel.split([(p.name, p.weight) for p in planned]) if "parallel" in SPEEDUPS else [[p.name for p in planned]]
+        mine = parts[0]
+        if len(parts) > 1:  # first, so that it builds while this process does
+            split = parallel.Split(parts[1], main=Path(__file__), outdir=outdir)
+    try:
+        return _synth(spec, services, outdir, only=set(mine), split=split,
+                      dependencies={p.name: p.dependencies for p in planned})
+    finally:
+        if split is not None:
+            split.close()
+
+
+def _synth(
+    spec: AppSpec, services: list[str], outdir: str, *, only: set[str], split: parallel.Split | None,
+    dependencies: dict[str, tuple[str, ...]],
+) -> int:
+    """Build the stacks named in `only` and write them; with a second process, into a folder of
+    their own, moved into `outdir` with the second's once both are written."""
+    from infra.app import build_app
+
     Path(outdir).parent.mkdir(parents=True, exist_ok=True)
     # cdktf's App creates <outdir>/stacks when it is built: removed again if building fails.
     made_by_app = [path for path in (Path(outdir), Path(outdir) / "stacks") if not path.exists()]
-    try:
-        app = build_app(spec, outdir=outdir, services=services or None, platform=not services)
-    except ConfigError as exc:  # found while building: an `[[imports]]` address the stack lacks
+
+    def unmake() -> None:
         for path in reversed(made_by_app):
             if path.is_dir() and not any(path.iterdir()):
                 path.rmdir()
+
+    try:
+        app = build_app(spec, outdir=str(split.first) if split else outdir, services=services or None,
+                        platform=not services, only=only)
+    except ConfigError as exc:  # found while building: an `[[imports]]` address the stack lacks
+        unmake()
         print(f"error: {exc}", file=sys.stderr)
         return 2
     app.synth()
+    if split is not None:
+        # Nothing reaches `outdir` unless both halves were built and written.
+        code = split.wait({f"warning: {line}" for line in spec.warnings} | set(report.printed()))
+        if code != 0:
+            return code
+        split.write(outdir, dependencies=dependencies)
     return 0
 
 

@@ -38,10 +38,6 @@ PROVIDER_VERSION = "5.100.0"
 # any scalar there and then scans nothing. S3-native locking needs Terraform >= 1.10.
 
 
-def stack_name(env: EnvironmentSpec, part: str) -> str:
-    return f"{env.name}-{part}"
-
-
 class EnvironmentStack(TerraformStack):
     """A stack of one environment: provider, pinned versions, backend and tags; its names
     (`infra.naming`), declared as Terraform locals by `Names.bind` (the workspace check resolved

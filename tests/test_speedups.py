@@ -313,9 +313,10 @@ def test_synth_is_byte_identical_with_all_none_and_fallen_back_speedups(tmp_path
     assert stock["children"] == ["jsii-runtime.js"] and str(PRELOAD_PATH) not in stock["node_options"]
     assert fast["modules"] < 50 < stock["modules"]
     # With a version table the installed packages do not match, each speed-up relying on
-    # them falls back with exactly one line naming it and why; the GC switch relies on none.
+    # them falls back with exactly one line naming it and why; the GC switch and the second
+    # process rely on none.
     independent = sorted(name for name in speedups.NAMES if not speedups.REQUIRES[name])
-    assert independent == ["gc"]
+    assert independent == ["gc", "parallel"]
     assert fallback["active"] == independent
     lines = _fallbacks(stderrs["fallback"])
     assert sorted(name for name, _ in lines) == sorted(set(speedups.NAMES) - set(independent)), stderrs["fallback"]
@@ -517,7 +518,7 @@ def test_installing_after_the_kernel_started_says_what_is_off(tmp_path):
     proc = subprocess.run([sys.executable, "-O", str(script)], cwd=tmp_path, env=_env(), capture_output=True, text=True,
                           timeout=120)
     assert proc.returncode == 0, proc.stderr
-    assert _last_json(proc.stdout) == ["fast_imports", "fast_kernel", "gc"]
+    assert _last_json(proc.stdout) == ["fast_imports", "fast_kernel", "gc", "parallel"]
     assert _fallbacks(proc.stderr) == [
         ("kernel_lazy_index", "the jsii kernel was already running (install() must come before the first jsii import)"),
         ("fast_kernel (kernel relay)", "the jsii kernel was already running, started through jsii's relay"),

@@ -27,7 +27,8 @@ from constructs import Construct
 
 from infra.config.specs import EnvironmentSpec
 from infra.platform import contract
-from infra.stacks import remote_state_config, stack_name
+from infra.stack_plan import stack_name
+from infra.stacks import remote_state_config
 
 WORKSPACE = "${terraform.workspace}"
 

@@ -22,6 +22,9 @@ service stack alone, issue #11), or a clear memory gain (README, "Synthesis spee
   gc                 no cyclic garbage collection during the short synthesis process,
                      which would walk the large provider bindings again and again;
                      ``before_exit()`` freezes so the interpreter's last collection is spared
+  parallel           with two CPUs, an app of many stacks is built and written by two
+                     processes, half of the stacks each; the first merges the manifests
+                     (parallel.py; main.py runs it)
   kernel_prestart    the kernel starts and loads its assemblies on a second thread while
                      the app reads and validates its configuration (kernel_prestart.py);
                      installed last, once the others are in place for the kernel's start
@@ -59,7 +62,7 @@ from __future__ import annotations
 import gc as _gc
 from dataclasses import dataclass, field
 
-from infra.speedups import fast_imports, fast_kernel, kernel_preload, kernel_prestart, report, versions
+from infra.speedups import fast_imports, fast_kernel, kernel_preload, kernel_prestart, parallel, report, versions
 
 SWITCH = "PLATFORM_SPEEDUPS"
 
@@ -69,6 +72,7 @@ REQUIRES: dict[str, tuple[str, ...]] = {
     "kernel_lazy_index": ("cdktf-cdktf-provider-aws",),
     "fast_kernel": ("jsii",),
     "gc": (),
+    "parallel": (),
     "kernel_prestart": ("jsii", "cdktf", "cdktf-cdktf-provider-aws"),
 }
 NAMES: tuple[str, ...] = tuple(REQUIRES)
@@ -146,6 +150,8 @@ def _install_one(name: str) -> str | None:
     if name == "gc":
         _gc.disable()
         return None
+    if name == "parallel":
+        return parallel.install()
     if name == "kernel_prestart":
         return kernel_prestart.install()
     raise ValueError(f"unknown speed-up {name!r}")
