@@ -8,26 +8,29 @@ works, so a synthesis uses one core however many the machine has. Every stack of
 built alone (a service stack reads its platform through remote state by output name, never
 through a CDKTF cross-stack reference), so two processes can each build and write half of
 the stacks. Measured on the 2-core machine, idle (`make bench`, README "Synthesis speed"):
-fifty services in two environments 10.8-11.8 s -> 6.6-6.8 s, the default app 3.1 s -> 2.7 s,
-with the same CPU time. Peak memory is that of both processes together (each ~230-300 MB),
+the default app 3.25 s -> 2.51 s (14% more CPU: the second kernel), fifty services in two
+environments 10.8 s -> 6.8 s, a hundred 22.5 s -> 10.3 s. Peak memory is that of both
+processes together (524 MB for the default app, 582 MB at fifty services, 625 MB at a hundred),
 which is why there are two and no more: issue #11 caps a synthesis at 700 MB.
 
 How it works
 ------------
 ``main.py`` loads and checks the configuration, then asks ``split()`` how to share the
-app's stacks (``infra.app.plan_stacks``). Below ``MIN_WEIGHT`` (the edit loop, one
-environment of a few services) it does not split: the second process's fixed cost (~0.8 s
+app's stacks (``infra.stack_plan.plan_stacks``). Below ``MIN_WEIGHT`` (the edit loop, one
+environment of a few services) it does not split: the second process's fixed cost (~0.6 s
 of CPU: the kernel, its assemblies, the configuration) would eat the gain. Otherwise the
 stacks are shared by weight (a platform stack counts as five service stacks), the heaviest
 first, each to the lighter half; the order is fixed, so the same app is shared the same way.
 
-``start()`` runs ``python [-O] main.py`` for the second half, with ``PLATFORM_SYNTH_STACKS``
+``Split`` runs ``python [-O] main.py`` for the second half, with ``PLATFORM_SYNTH_STACKS``
 naming its stacks and ``CDKTF_OUTDIR`` a folder of its own beside the output. The first
-process builds its half meanwhile, waits for the second (``Child.wait``), and writes only
-when both have built: its own stacks through ``App.synth``, then the second's stack folders
-moved in, then ``manifest.json`` with every stack and, for each, the stacks it is applied
-after (a dependency built in the other process cannot be recorded there). The result is
-byte-identical to one process's (tests/test_speedups.py, tests/test_parallel.py).
+process builds and writes its own half meanwhile, into a folder of its own too (so its
+writing overlaps the second's building), then waits for the second (``Split.wait``). Only
+when both have written does anything reach the output (``Split.write``): both halves' stack
+folders are moved in, then ``manifest.json`` is written with every stack and, for each, the
+stacks it is applied after (a dependency built in the other process cannot be recorded
+there). The result is byte-identical to one process's (tests/test_speedups.py,
+tests/test_parallel.py).
 
 An error in either half ends the synthesis with one line and exit 2 (a configuration error
 found while building) or the half's own output, and writes nothing; the second process's
