@@ -59,18 +59,15 @@ MIN_WEIGHT = 12  # in service stacks: the default app (two platforms, eight serv
 CHILD_START = 6
 STACKS_VARIABLE = "PLATFORM_SYNTH_STACKS"  # internal: the stacks a second process builds
 
-_usable_cpus: int | None = None
-
 
 def install() -> str | None:
     """None when it can help here, else why it is off."""
-    global _usable_cpus
     try:
-        _usable_cpus = len(os.sched_getaffinity(0))
+        usable = len(os.sched_getaffinity(0))
     except AttributeError:  # not Linux
-        _usable_cpus = os.cpu_count() or 1
-    if _usable_cpus < PARTS:
-        return f"this process may use {_usable_cpus} CPU; two processes would take turns on it"
+        usable = os.cpu_count() or 1
+    if usable < PARTS:
+        return f"this process may use {usable} CPU; two processes would take turns on it"
     return None
 
 
