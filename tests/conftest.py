@@ -147,7 +147,7 @@ def jsondoc(value: str) -> Any:
     (`"${aws_x.y.arn}"`), or a literal JSON text."""
     if not (value.startswith("${jsonencode(") and value.endswith(")}")):
         return json.loads(value)
-    from tools.hcl import tokenize
+    from tools.hcl_syntax import tokenize
 
     tokens = [t for t in tokenize(value[len("${jsonencode(") : -2]) if t.kind not in ("newline", "comment")]
     result, end = _hcl_value(tokens, 0)

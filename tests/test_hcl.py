@@ -21,7 +21,8 @@ from typing import Any
 import pytest
 
 from tests.conftest import ROOT, Synth, copy_project
-from tools.hcl import REFERENCE_LISTS, HclError, parse, repair
+from tools.hcl import REFERENCE_LISTS, repair
+from tools.hcl_syntax import HclError, parse
 
 SCHEMA = {  # the shape of `terraform providers schema -json`, cut to what the texts below use
     "resource_schemas": {

@@ -28,6 +28,8 @@ import subprocess
 import tempfile
 from pathlib import Path
 
+from tools.hcl_syntax import Attribute, Block, parse
+
 LOCK_FILE = ".terraform.lock.hcl"
 AWS = "registry.terraform.io/hashicorp/aws"
 CACHE = Path(".build") / "locks"
@@ -65,8 +67,6 @@ def lock_text(mirror: str, version: str, *, cache: Path = CACHE) -> str:
 
 def locked_version(text: str) -> tuple[str | None, str | None]:
     """(version, constraints) that a lock file records for hashicorp/aws."""
-    from tools.hcl import Attribute, Block, parse
-
     tokens, body = parse(text)
     for item in body:
         if isinstance(item, Block) and item.type == "provider" and item.labels == [AWS]:

@@ -55,7 +55,7 @@ from constructs import Construct
 from infra import naming
 from infra.config.specs import DeploymentStrategy, EnvironmentSpec, ServiceSpec
 from infra.expressions import jsonencode
-from infra.service.roles import image_tag_parameter_name as _parameter_name
+from infra.service.delivery import image_tag_parameter_name as _parameter_name
 
 IMAGE_DEFINITIONS = "imagedefinitions.json"
 IMAGE_DETAIL = "imageDetail.json"

@@ -86,7 +86,7 @@ from infra.service.alarms import ServiceAlarms
 from infra.service import connect, sidecars
 from infra.service.blue_green import BlueGreenDeployment
 from infra.service.container_definition import ContainerRefs, container_definitions, scratch_volumes
-from infra.service.delivery import deploy_targets, has_own_pipeline
+from infra.service.delivery import deploy_targets, has_own_pipeline, image_tag_parameter_name
 from infra.service.domain import ServiceDomain
 from infra.service.events import QueueSubscriptions, ServiceTopics
 from infra.service.job import ScheduledJob
@@ -94,7 +94,7 @@ from infra.service.pipeline import ServicePipeline
 from infra.service.platform_ref import PlatformRef
 from infra.service.queue import ServiceQueues
 from infra.service.registry import Repository
-from infra.service.roles import ServiceRoles, image_tag_parameter_name
+from infra.service.roles import ServiceRoles
 from infra.service.route import LoadBalancerRoute, discovery_service
 from infra.service.scaling import ServiceScaling
 from infra.service.security_group import ServiceSecurityGroup

@@ -32,7 +32,12 @@ from infra.config.specs import DeploymentStrategy, EnvironmentSpec, ImageSource,
 from infra.naming import Names
 from infra.service.blue_green import codedeploy_names
 from infra.service.registry import repository_name
-from infra.service.roles import image_tag_parameter_name
+
+
+def image_tag_parameter_name(service: str) -> str:
+    """The SSM parameter the service's build writes the deployed image tag to (a template of
+    `infra.naming.Names.name`)."""
+    return f"/ecs-platform/{{prefix}}/{service}/image-tag"
 
 
 @dataclass(frozen=True)

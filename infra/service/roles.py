@@ -31,7 +31,6 @@ in one state: this stack's.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
 
 from constructs import Construct
 
@@ -54,10 +53,8 @@ from infra.iam import (
     statement,
 )
 from infra.service.blue_green import DEPLOYMENT_CONFIG
+from infra.service.delivery import DeployTarget
 from infra.service.platform_ref import PlatformRef
-
-if TYPE_CHECKING:
-    from infra.service.delivery import DeployTarget
 
 
 ARTIFACT_OBJECT_ACTIONS = ["s3:GetObject", "s3:GetObjectVersion", "s3:PutObject"]
@@ -74,12 +71,6 @@ CLUSTER = naming.PREFIX
 ECS_DEPLOY_ACTION_SIDS = frozenset(
     {"DeployOwnService", "TagRegisteredRevisions", "WatchOwnTasks", "ListClusterTasks", "TaskDefinitions", "PassOwnTaskRoles"}
 )
-
-
-def image_tag_parameter_name(service: str) -> str:
-    """The SSM parameter the service's build writes the deployed image tag to (a template of
-    `infra.naming.Names.name`)."""
-    return f"/ecs-platform/{{prefix}}/{service}/image-tag"
 
 
 class ServiceRoles(Construct):
@@ -105,7 +96,7 @@ class ServiceRoles(Construct):
         build_project_name: str,
         topic_arns: Sequence[str] = (),
         extra_task_statements: Sequence[DataAwsIamPolicyDocumentStatement] = (),
-        targets: Sequence["DeployTarget"] = (),
+        targets: Sequence[DeployTarget] = (),
     ) -> None:
         super().__init__(scope, id_)
         names = Names.of(self)

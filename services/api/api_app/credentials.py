@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from .config import Config, parse_db_secret
-from .repository import RepositoryError
+from .errors import RepositoryError
 
 
 @dataclass(frozen=True)

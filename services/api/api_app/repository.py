@@ -8,6 +8,8 @@ import threading
 from dataclasses import asdict, dataclass
 from typing import Any, Protocol
 
+from .errors import RepositoryError
+
 log = logging.getLogger("api_app")
 
 
@@ -19,10 +21,6 @@ class Item:
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
-
-
-class RepositoryError(Exception):
-    """The backing store failed (unreachable, timeout, SQL error...)."""
 
 
 class ItemRepository(Protocol):
