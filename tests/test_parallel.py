@@ -79,8 +79,8 @@ def test_stacks_are_shared_by_weight_and_keep_their_order() -> None:
     weight = dict(stacks)
     # The second process starts later and loads everything again: it gets that much less.
     assert sum(weight[n] for n in first) - sum(weight[n] for n in second) == pytest.approx(parallel.CHILD_START, abs=1)
-    assert parallel.split(list(reversed(stacks))) != [first, second]  # by order, not by name
-    assert parallel.split(stacks) == [first, second]
+    # Both platforms go to the first process, so the second imports no platform module.
+    assert {"dev-platform", "prod-platform"} <= set(first)
 
 
 def test_one_usable_cpu_turns_it_off_with_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
