@@ -113,17 +113,16 @@ class Split:
         """Move both processes' stack folders into `outdir` and write its manifest.json with
         every stack and the stacks it is applied after, as one process would have."""
         out = Path(outdir)
-        manifest = json.loads((self.first / "manifest.json").read_text())
-        for part in (self.first, self.second):
-            written = json.loads((part / "manifest.json").read_text())
-            for name, entry in written["stacks"].items():
+        parts = {part: json.loads((part / "manifest.json").read_text()) for part in (self.first, self.second)}
+        manifest = parts[self.first]  # its version; every stack of both parts goes into its "stacks"
+        for part, written in parts.items():
+            for name, entry in list(written["stacks"].items()):  # the first part's are the manifest's own
                 target = out / entry["workingDirectory"]
                 target.mkdir(parents=True, exist_ok=True)
                 for file in (part / entry["workingDirectory"]).iterdir():
                     os.replace(file, target / file.name)  # as App.synth: files replaced, others kept
+                entry["dependencies"] = list(dependencies.get(name, ()))
                 manifest["stacks"][name] = entry
-        for name, entry in manifest["stacks"].items():
-            entry["dependencies"] = list(dependencies.get(name, ()))
         partial = out / "manifest.json.part"
         partial.write_text(_stable_stringify(manifest))
         os.replace(partial, out / "manifest.json")
