@@ -41,6 +41,7 @@ except ValueError as exc:
 
 # While the kernel loads its assemblies (speed-up kernel_prestart), import and run the loader.
 from infra.config import ConfigError, load_app  # noqa: E402
+from infra.config.loader import printed_warnings  # noqa: E402
 from infra.config.specs import AppSpec  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent
@@ -108,7 +109,7 @@ def _synth(
     app.synth()
     if split is not None:
         # Nothing reaches `outdir` unless both halves were built and written.
-        code = split.wait({f"warning: {line}" for line in spec.warnings} | set(report.printed()))
+        code = split.wait(set(printed_warnings(spec.warnings)) | set(report.printed()))
         if code != 0:
             return code
         split.write(outdir, dependencies=dependencies)

@@ -1182,9 +1182,14 @@ def load_app(root: Path, *, environments: Sequence[str] | None = None, local_end
     warnings = tuple(str(w) for env in envs for w in environment_warnings(env)) + tuple(
         dict.fromkeys(str(w) for env in envs for w in subscription_warnings(services[env.name]))
     )
-    for line in warnings:
-        print(f"warning: {line}", file=sys.stderr)
+    for line in printed_warnings(warnings):
+        print(line, file=sys.stderr)
     return AppSpec(environments=envs, services=services, local=local, warnings=warnings)
+
+
+def printed_warnings(warnings: Sequence[str]) -> list[str]:
+    """The stderr lines `load_app` prints for its warnings."""
+    return [f"warning: {line}" for line in warnings]
 
 
 # ---------------------------------------------------------------------------------
