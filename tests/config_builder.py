@@ -23,6 +23,7 @@ from typing import Any
 
 from infra.config import load_app
 from infra.config.specs import AppSpec
+from tests.conftest import ROOT
 
 DELETE = object()
 
@@ -150,6 +151,15 @@ class Project:
             (self.root / rel).parent.mkdir(parents=True, exist_ok=True)
             (self.root / rel).symlink_to(target)
         return self.root
+
+    def write_runnable(self) -> Path:
+        """`write()`, with the project's main.py and infra/ beside the files: a folder that
+        `python main.py` synthesizes, as a user's checkout."""
+        root = self.write()
+        if not (root / "main.py").exists():
+            (root / "main.py").write_text((ROOT / "main.py").read_text())
+            (root / "infra").symlink_to(ROOT / "infra")
+        return root
 
     def load(self, **kwargs: Any) -> AppSpec:
         return load_app(self.write(), **kwargs)

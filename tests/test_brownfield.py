@@ -22,7 +22,7 @@ import pytest
 
 from infra.config.specs import AppSpec
 from tests.config_builder import BACKEND, DELETE, Project
-from tests.conftest import ROOT, data_sources, logical_id, resources
+from tests.conftest import data_sources, logical_id, resources
 
 VPC_ID = "vpc-0123456789abcdef0"
 PUBLIC = ["subnet-0a000000000000001", "subnet-0a000000000000002"]
@@ -206,8 +206,6 @@ def test_a_service_import_applies_to_every_environment_without_environments(tmp_
 
 # -- an address the stack does not have: main.py exits 2, one line, nothing written ------------------
 def _run_main(root: Path, **env: str) -> subprocess.CompletedProcess[str]:
-    (root / "main.py").write_text((ROOT / "main.py").read_text())
-    (root / "infra").symlink_to(ROOT / "infra")
     environ = dict(os.environ, JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20", **env)
     return subprocess.run([sys.executable, "-O", "main.py"], cwd=root, capture_output=True, text=True, timeout=300, env=environ)
 
@@ -221,7 +219,7 @@ def _run_main(root: Path, **env: str) -> subprocess.CompletedProcess[str]:
 )
 def test_fails_when_an_import_names_a_resource_the_stack_lacks(tmp_path: Path, case: str, entry: dict[str, str], message: str) -> None:
     project = Project(tmp_path).service(imports=[entry])
-    root = project.write()
+    root = project.write_runnable()
     sentinel = root / "cdktf.out" / "stacks" / "keep" / "cdk.tf.json"
     sentinel.parent.mkdir(parents=True)
     sentinel.write_text('{"untouched": true}')
@@ -240,7 +238,7 @@ def test_fails_when_an_import_names_a_resource_the_stack_lacks(tmp_path: Path, c
 
 def test_fails_when_an_environment_import_names_a_resource_the_platform_lacks(tmp_path: Path) -> None:
     project = brownfield(Project(tmp_path)).env(imports=[{"to": "aws_vpc.vpc", "id": VPC_ID}]).service("api", BACKEND)
-    result = _run_main(project.write(), PLATFORM_ENVIRONMENTS="dev")
+    result = _run_main(project.write_runnable(), PLATFORM_ENVIRONMENTS="dev")
     assert result.returncode == 2, result.stderr
     assert result.stderr == (
         "error: environments/dev.toml: imports[0].to: no resource aws_vpc.vpc in dev-platform (it has no aws_vpc resource)\n"

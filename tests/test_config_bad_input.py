@@ -21,7 +21,6 @@ import pytest
 from infra.config import ConfigError
 from tests.config_builder import BACKEND, DELETE, ENV, JOB, WEB, WORKER, Project
 
-ROOT = Path(__file__).resolve().parent.parent
 DEV = "environments/dev.toml"
 WEB_TOML = "services/web/service.toml"
 
@@ -733,9 +732,7 @@ MAIN_ROWS = [row for row in ROWS if row.id in {
 def test_fails_when_main_py_meets_bad_input(tmp_path: Path, row: Bad) -> None:
     project = Project(tmp_path)
     row.build(project)
-    root = project.write()
-    (root / "main.py").write_text((ROOT / "main.py").read_text())
-    (root / "infra").symlink_to(ROOT / "infra")
+    root = project.write_runnable()
     sentinel = root / "cdktf.out" / "stacks" / "keep" / "cdk.tf.json"
     sentinel.parent.mkdir(parents=True)
     sentinel.write_text('{"untouched": true}')

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from infra.platform.database import connections_threshold, estimated_memory_gib, free_storage_threshold_bytes
-from tests.conftest import FIXTURE, ROOT, Synth, by_path, data_sources, in_default, only, resources, variable
+from tests.conftest import FIXTURE, Synth, by_path, data_sources, in_default, only, resources, variable
 
 ENVS = ("dev", "prod")
 
@@ -303,9 +303,7 @@ def test_main_py_prints_the_warning_once_and_exits_0(tmp_path: Path) -> None:
 
     from tests.config_builder import Project
 
-    root = Project(tmp_path).env(database={"engine_version": "8.0"}).write()
-    (root / "main.py").write_text((ROOT / "main.py").read_text())
-    (root / "infra").symlink_to(ROOT / "infra")
+    root = Project(tmp_path).env(database={"engine_version": "8.0"}).write_runnable()
     env = dict(os.environ, JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20")
     result = subprocess.run([sys.executable, "main.py"], cwd=root, capture_output=True, text=True, timeout=300, env=env)
     assert result.returncode == 0, result.stderr

@@ -20,7 +20,6 @@ from infra.speedups import parallel
 from infra.stack_plan import plan_stacks
 from tests.config_builder import BACKEND, Project
 
-ROOT = Path(__file__).resolve().parent.parent
 
 # main.py as cdktf.json runs it, recording the second process it starts (if any): the
 # stacks it was given, in the file named by RECORD.
@@ -43,9 +42,6 @@ finally:
 
 
 def _run(root: Path, tmp_path: Path, **env: str) -> tuple[subprocess.CompletedProcess[str], list[str | None]]:
-    if not (root / "main.py").exists():
-        (root / "main.py").write_text((ROOT / "main.py").read_text())
-        (root / "infra").symlink_to(ROOT / "infra")
     record = tmp_path / "record.json"
     environ = {k: v for k, v in os.environ.items() if k != "PLATFORM_SPEEDUPS"}
     environ.update(JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20", RECORD=str(record), **env)
@@ -95,7 +91,7 @@ def test_two_processes_write_what_one_writes(tmp_path: Path) -> None:
     project = _fleet(tmp_path).env("prod")
     # svc2 is applied after web and svc1 (allow_from): dependencies across the halves.
     project.service("svc2", allow_from=["web", "svc1"])
-    root = project.write()
+    root = project.write_runnable()
     planned = plan_stacks(project.load())
     halves = parallel.split([(p.name, p.weight) for p in planned])
 
@@ -114,7 +110,7 @@ def test_two_processes_write_what_one_writes(tmp_path: Path) -> None:
 
 
 def test_a_warning_is_printed_once(tmp_path: Path) -> None:
-    root = _fleet(tmp_path).env(database={"engine_version": "8.0.40"}).write()
+    root = _fleet(tmp_path).env(database={"engine_version": "8.0.40"}).write_runnable()
     result, given = _run(root, tmp_path, CDKTF_OUTDIR=str(tmp_path / "out"))
     assert result.returncode == 0, result.stderr
     assert len(given) == 1
@@ -129,7 +125,7 @@ def test_fails_when_either_half_meets_an_error_and_writes_nothing(tmp_path: Path
     halves = parallel.split([(p.name, p.weight) for p in planned])
     failing = next(p for p in planned if p.name in halves[half] and p.service is not None)
     project.service(failing.service.name, imports=[{"to": "aws_s3_bucket.nothing", "id": "bucket"}])
-    root = project.write()
+    root = project.write_runnable()
     out = tmp_path / "out"
     sentinel = out / "stacks" / "keep" / "cdk.tf.json"
     sentinel.parent.mkdir(parents=True)
