@@ -193,10 +193,9 @@ def destroy(stack_dir: Path) -> Result:
 
 def _plan(stack_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """`terraform plan -detailed-exitcode` with `args` (which name it), initializing the folder
-    first only where it needs it: a
-    folder Terraform has not initialized, or a plan that stops asking for `terraform init` (a
-    new provider or backend setting). Each init costs a second or two, and a re-planned stack
-    seldom needs one."""
+    first only where it needs it: a folder Terraform has not initialized, or a plan that stops
+    asking for `terraform init` (a new provider or backend setting). Each init costs a second
+    or two, and a re-planned stack seldom needs one."""
     if not (stack_dir / ".terraform").is_dir():
         init(stack_dir)
     planned = terraform(stack_dir, "plan", *args, check=False)

@@ -18,10 +18,10 @@ three gaps of its writer, cdktf 0.21 lib/hcl/render.js, that no construct can av
 (A fourth, the writer rendering no stack-level `moved` list, is closed where the list is made:
 each stack hands the writer its moved blocks as an element, infra.stacks._HclMovedBlocks.)
 
-This module repairs exactly those three, by parsing the HCL (tools/hcl_syntax.py: a tokenizer
-and a block/attribute parser for HCL's native syntax, no pattern matching on the text) and asking the provider's
-schema (`terraform providers schema -json`, through the mirror when TF_PROVIDER_MIRROR is
-set) which names are blocks. Everything else of the text stays as CDKTF wrote it, and
+This module repairs exactly those three, by parsing the HCL (tools/hcl_syntax.py: a
+tokenizer and a block/attribute parser for HCL's native syntax, no pattern matching on the
+text) and asking the provider's schema (`terraform providers schema -json`, through the
+mirror when TF_PROVIDER_MIRROR is set) which names are blocks. Everything else of the text stays as CDKTF wrote it, and
 `terraform fmt` gives it the canonical layout. The stacks land in `<target>/stacks/<stack>/`,
 as deep as cdktf.out/stacks/<stack>/, so the local backend's `../../../terraform.<stack>.tfstate`
 is the same file: the state stays where it is.
