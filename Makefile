@@ -85,6 +85,12 @@ $(VENV)/.synced: Pipfile.lock | $(BUILD)/pipenv/bin/pipenv
 	@$(PY) -m tools.bytecode
 	@touch $@
 
+# The project's own modules' -O bytecode again once one of their sources changed (an edited
+# module is compiled from source on each run until then, never read stale: tools/bytecode.py).
+$(BUILD)/project-bytecode.stamp: $(VENV)/.synced $(shell find infra -name '*.py' 2>/dev/null)
+	@$(PY) -m tools.bytecode --project
+	@mkdir -p $(BUILD) && touch $@
+
 node_modules/.synced: package-lock.json
 	@echo "==> installing the pinned cdktf CLI from package-lock.json"
 	@npm ci --no-audit --no-fund --loglevel=error
@@ -99,7 +105,7 @@ node_modules/.bin/.project-cdktf: node_modules/.synced tools/cdktf
 $(TFRC): FORCE
 	@$(PYTHON) -m tools.terraformrc $(TFRC)
 
-install: $(VENV)/.synced node_modules/.synced node_modules/.bin/.project-cdktf $(TFRC)
+install: $(VENV)/.synced $(BUILD)/project-bytecode.stamp node_modules/.synced node_modules/.bin/.project-cdktf $(TFRC)
 
 # --- everyday targets -----------------------------------------------------------------
 # The app itself, as `cdktf synth` runs it (cdktf.json's "app", with CDKTF_OUTDIR): the same

@@ -42,6 +42,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from infra.speedups import NAMES, SWITCH  # noqa: E402  (standard library only at import)
+from tools import bytecode  # noqa: E402  (standard library only at import)
 
 FLOOR = """\
 import sys
@@ -62,14 +63,17 @@ SPEEDUPS.before_exit()
 
 # Runs a script as `python -O <script>` would, but as if `make install` had not compiled the
 # optimized bytecode (tools/bytecode.py): no *.opt-1.pyc is read from site-packages (pip
-# writes none there, so these are exactly the files it compiled) and, as where
-# PYTHONDONTWRITEBYTECODE is set, none is written. The standard library keeps its own.
+# writes none there, so these are exactly the files it compiled) nor from the project's own
+# packages beside the script and, as where PYTHONDONTWRITEBYTECODE is set, none is written.
+# The standard library keeps its own.
 NO_OPT_BYTECODE = """\
 import _frozen_importlib_external as external, os, runpy, site, sys
-SITE = tuple(p.rstrip(os.sep) + os.sep for p in site.getsitepackages())
+PROJECT = os.path.dirname(os.path.abspath(sys.argv[1]))
+COMPILED = tuple(p.rstrip(os.sep) + os.sep for p in site.getsitepackages())
+COMPILED += tuple(os.path.join(PROJECT, name) + os.sep for name in {packages!r})
 cache_from_source = external.cache_from_source
 def without_site_bytecode(path, *args, **kwargs):
-    if path.startswith(SITE):
+    if path.startswith(COMPILED):
         raise NotImplementedError  # importlib then compiles the source and caches nothing
     return cache_from_source(path, *args, **kwargs)
 external.cache_from_source = without_site_bytecode
@@ -158,7 +162,8 @@ def run_in_turn(cases: dict[str, Case], runs: int) -> dict[str, Case]:
 
 
 def project_with_services(target: Path, count: int) -> Path:
-    """A copy of the project with generated services added up to `count` in all."""
+    """A copy of the project with generated services added up to `count` in all, its own
+    modules' bytecode compiled as `make install` compiles the project's (tools/bytecode.py)."""
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
     for name in ("infra", "environments", "services"):
         shutil.copytree(ROOT / name, target / name, ignore=ignore)
@@ -173,6 +178,8 @@ def project_with_services(target: Path, count: int) -> Path:
             f'kind = "{kind}"\ncpu = 256\nmemory = 512\n' + extra.format(name=name)
         )
         (folder / "Dockerfile").write_text("FROM scratch\n")  # the loader refuses an ecr service without one
+    if not bytecode.compile_roots(bytecode.project_roots(target)):
+        raise SystemExit(f"error: could not compile the bytecode of {target}")
     return target
 
 
@@ -231,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
 
         if "savings" in groups:
             no_bytecode = work / "no_opt_bytecode.py"
-            no_bytecode.write_text(NO_OPT_BYTECODE)
+            no_bytecode.write_text(NO_OPT_BYTECODE.format(packages=bytecode.PROJECT_PACKAGES))
 
             def variants_of(kind: str, **extra: str) -> dict[str, Case]:
                 cases = {"all": app(f"{kind}_all", **extra)}

@@ -31,13 +31,15 @@ service stack alone, issue #11), or a clear memory gain (README, "Synthesis spee
 
 Two more are how the app is run and installed, not something a process can switch on:
 ``python -O`` (cdktf.json; the bindings' per-call typeguard checks run only under
-``__debug__``) and the compiled ``-O`` bytecode (``make install`` runs tools/bytecode.py).
-tools/bench.py measures them by running without them.
+``__debug__``) and the compiled ``-O`` bytecode of the dependencies and of the project's own
+``infra/`` (``make install`` runs tools/bytecode.py). tools/bench.py measures them by running
+without them.
 
 Measured and removed, below the bar: a kernel preload that made cdktf record no JavaScript
 creation stack per token (1-6% of the default app), and ``project_bytecode``, which kept the
-compiled bytecode of the project's own modules where PYTHONDONTWRITEBYTECODE is set (1% of the
-app, 6% of the edit loop; where that variable is not set, Python keeps it itself).
+compiled bytecode of the project's own modules where PYTHONDONTWRITEBYTECODE is set by
+overriding that variable at run time (1% of the app, 6% of the edit loop); ``make install``
+now compiles that bytecode instead, with the dependencies'.
 
 The switch
 ----------
