@@ -14,6 +14,7 @@ from typing import Any
 
 import jsii
 from cdktf import (
+    App,
     CloudBackend,
     IAnyProducer,
     IResolveContext,
@@ -76,6 +77,24 @@ class EnvironmentStack(TerraformStack):
         # The bindings are generated for exactly this provider version; pin it.
         self.add_override("terraform.required_providers.aws.version", PROVIDER_VERSION)
         _configure_backend(self, env, id_)
+
+    def prepare_stack(self) -> None:
+        """Skip CDKTF's preparing pass for JSON output: every element is resolved once, not twice.
+
+        `App.synth` (cdktf 0.21) calls `prepareStack()` on every stack before writing any: it
+        makes sure the stack has a backend (ours always has: `_configure_backend`) and resolves
+        every element once in advance, only to find CDKTF cross-stack references and add their
+        outputs and remote state. Our stacks have none: a service stack reads its platform
+        through the named contract (`terraform_remote_state` by output name). Writing the stack
+        resolves every element again, so that first pass is ~6% of a synthesis for nothing.
+        tests/test_contract.py synthesizes the default app with CDKTF's own pass too and
+        requires the same files, with no cross-stack output in them.
+
+        The HCL output (`make hcl`) keeps the pass: `_HclMovedBlocks`, rendered before the
+        resources, needs every address allocated by then.
+        """
+        if App.of(self).hcl_output:
+            super().prepare_stack()
 
     def _allocate_logical_id(self, tf_element: Any) -> str:
         """CDKTF's hook for an element's logical id: readable, name-derived addresses

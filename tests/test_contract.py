@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import subprocess
+import sys
 import typing
 from pathlib import Path
 from typing import Any
@@ -83,6 +84,34 @@ def test_service_stacks_read_only_contract_outputs(synth: Synth, env: str, servi
     read = set(__import__("re").findall(r"data\.terraform_remote_state\.platform\.outputs\.([a-z0-9_]+)", text))
     assert read and read <= {o.name for o in contract.OUTPUTS}
     assert "cross-stack" not in text
+
+
+def test_cdktfs_preparing_pass_finds_no_cross_stack_reference(synth: Synth, tmp_path: Path) -> None:
+    """Our stacks skip CDKTF's preparing pass for JSON (EnvironmentStack.prepare_stack): that pass
+    exists only to find cross-stack references and add their outputs and remote state. With
+    CDKTF's own pass (the override deleted, in a fresh process), every file is the same."""
+    outdir = tmp_path / "out"
+    script = (
+        "import sys; sys.path.insert(0, sys.argv[1])\n"
+        "from infra import speedups; speedups.install('all')\n"
+        "from pathlib import Path\n"
+        "from infra.config import load_app\n"
+        "from infra.stacks import EnvironmentStack\n"
+        "del EnvironmentStack.prepare_stack  # CDKTF's own prepareStack() runs\n"
+        "from infra.app import build_app\n"
+        "build_app(load_app(Path(sys.argv[2])), outdir=sys.argv[3]).synth()\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script, str(ROOT), str(FIXTURE), str(outdir)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+
+    def files(root: Path) -> dict[str, bytes]:
+        return {str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+    prepared, ours = files(outdir), files(synth.outdir)
+    assert len(ours) > 10 and prepared.keys() == ours.keys()
+    assert [name for name in ours if prepared[name] != ours[name]] == []
+    assert not any(b"cross-stack" in text for text in ours.values())
 
 
 # --- the version check, run by Terraform ------------------------------------------------
