@@ -51,6 +51,11 @@ class Arns:
         # ":*" covers the group's streams, which is where CreateLogStream/PutLogEvents act.
         return self.arn("logs", f"log-group:{name}:*")
 
+    def queue(self, name: str) -> str:
+        # arn:${Partition}:sqs:${Region}:${Account}:${QueueName} ("Actions, resources, and
+        # condition keys for Amazon SQS", Service Authorization Reference).
+        return self.arn("sqs", name)
+
     def cluster(self, cluster: str) -> str:
         return self.arn("ecs", f"cluster/{cluster}")
 

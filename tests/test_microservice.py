@@ -312,9 +312,13 @@ def test_worker_has_a_queue_a_dead_letter_queue_and_a_redrive(synth: Synth) -> N
     assert jsondoc(queue["redrive_policy"]) == {"deadLetterTargetArn": dlq_arn, "maxReceiveCount": 5}
     allow = only(stack, "aws_sqs_queue_redrive_allow_policy")
     assert allow["queue_url"] == ref(stack, "aws_sqs_queue", "service/queues/dlq", "url")
+    # Only the worker's own queue may use the DLQ: its ARN built from its name, so the policy
+    # does not wait for the queue's creation (infra/service/queue.py).
     assert jsondoc(allow["redrive_allow_policy"]) == {
         "redrivePermission": "byQueue",
-        "sourceQueueArns": [ref(stack, "aws_sqs_queue", "service/queues/queue", "arn")],
+        "sourceQueueArns": [
+            "arn:${data.aws_partition.partition.partition}:sqs:us-east-1:${data.aws_caller_identity.account.account_id}:dev-worker"
+        ],
     }
     assert env_vars(container(stack))["QUEUE_URL"] == ref(stack, "aws_sqs_queue", "service/queues/queue", "url")
 

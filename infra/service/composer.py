@@ -160,6 +160,7 @@ class Microservice(Construct):
                 name=name,
                 spec=spec.queue,
                 kms_key_arn=platform.kms_key_arn,
+                arns=arns,
                 policy=self.subscriptions.queue_policy if self.subscriptions is not None else None,
             )
             if spec.queue is not None

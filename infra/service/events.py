@@ -147,7 +147,7 @@ class QueueSubscriptions(Construct):
         # One statement for every topic: SQS allows 20 statements in a queue policy
         # (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-configure-subscribe-queue-sns-topic.html).
         # The queue's ARN from its name: the queue itself takes this document.
-        queue_arn = arns.arn("sqs", names.name(queue_name, naming.SQS_QUEUE))
+        queue_arn = arns.queue(names.name(queue_name, naming.SQS_QUEUE))
         document = DataAwsIamPolicyDocument(
             self,
             "queue-policy-document",

@@ -13,6 +13,7 @@ from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
 from cdktf_cdktf_provider_aws.sqs_queue_redrive_allow_policy import SqsQueueRedriveAllowPolicy
 
 from infra import naming
+from infra.arns import Arns
 from infra.naming import Names
 from infra.config.specs import QueueSpec
 from infra.expressions import jsonencode
@@ -25,10 +26,19 @@ class ServiceQueues(Construct):
     """Typed outputs: `queue` and `dead_letter_queue` (SqsQueue)."""
 
     def __init__(
-        self, scope: Construct, id_: str, *, name: str, spec: QueueSpec, kms_key_arn: str, policy: str | None = None
+        self,
+        scope: Construct,
+        id_: str,
+        *,
+        name: str,
+        spec: QueueSpec,
+        kms_key_arn: str,
+        arns: Arns,
+        policy: str | None = None,
     ) -> None:
         super().__init__(scope, id_)
         names = Names.of(self)
+        queue_name = names.name(name, naming.SQS_QUEUE)
         self.dead_letter_queue = SqsQueue(
             self,
             "dlq",
@@ -40,7 +50,7 @@ class ServiceQueues(Construct):
         self.queue = SqsQueue(
             self,
             "queue",
-            name=names.name(name, naming.SQS_QUEUE),
+            name=queue_name,
             visibility_timeout_seconds=spec.visibility_timeout,
             message_retention_seconds=spec.retention_seconds,
             kms_master_key_id=kms_key_arn,
@@ -50,11 +60,19 @@ class ServiceQueues(Construct):
             ),
             policy=policy,
         )
-        # Separate resource: inline on the DLQ it would reference the queue, which
-        # references the DLQ (a cycle).
+        # Separate resource: inline on the DLQ it would reference the queue, which references
+        # the DLQ (a cycle). The queue's ARN is built from its name, not read from the queue:
+        # the provider holds each of these three resources until SQS reads back the attributes
+        # it set (~25 s each against the emulator, localaws/FINDINGS.md), and a reference made
+        # them one chain (DLQ, then queue, then this). Now this and the queue go side by side
+        # once the DLQ exists. An allow list names queues by ARN; a source queue is checked
+        # against it when it names this DLQ ("Using dead-letter queues in Amazon SQS", SQS
+        # Developer Guide), and either order leaves the same policy in place.
         SqsQueueRedriveAllowPolicy(
             self,
             "dlq-redrive-allow",
             queue_url=self.dead_letter_queue.url,
-            redrive_allow_policy=jsonencode({"redrivePermission": "byQueue", "sourceQueueArns": [self.queue.arn]}),
+            redrive_allow_policy=jsonencode(
+                {"redrivePermission": "byQueue", "sourceQueueArns": [arns.queue(queue_name)]}, scope=self
+            ),
         )
