@@ -1,8 +1,8 @@
 """Compile the optimized bytecode (`python -O`, *.opt-1.pyc) of every package a synthesis imports.
 
-    python -m tools.bytecode              # part of `make install`: the dependencies and the project
-    python -m tools.bytecode --project    # the project's own packages only (infra/): `make install`
-                                          # runs it again whenever one of their sources changed
+    python -m tools.bytecode              # the dependencies: `make install`, after pipenv sync
+    python -m tools.bytecode --project    # the project's own packages (infra/): `make install`,
+                                          # again whenever one of their sources changed
     python -m tools.bytecode --project DIR   # ... of a copy of the project (tools/bench.py)
 
 cdktf.json runs the app as `python -O main.py`, which reads `*.opt-1.pyc` files. pip writes
@@ -78,7 +78,7 @@ def main(argv: list[str] | None = None) -> int:
     if args:
         print("usage: python -m tools.bytecode [--project [DIR]]", file=sys.stderr)
         return 2
-    return 0 if compile_roots(synthesis_roots() | set(project_roots())) else 1
+    return 0 if compile_roots(synthesis_roots()) else 1
 
 
 if __name__ == "__main__":
