@@ -72,11 +72,11 @@ PROJECT = os.path.dirname(os.path.abspath(sys.argv[1]))
 COMPILED = tuple(p.rstrip(os.sep) + os.sep for p in site.getsitepackages())
 COMPILED += tuple(os.path.join(PROJECT, name) + os.sep for name in {packages!r})
 cache_from_source = external.cache_from_source
-def without_site_bytecode(path, *args, **kwargs):
+def without_compiled_bytecode(path, *args, **kwargs):
     if path.startswith(COMPILED):
         raise NotImplementedError  # importlib then compiles the source and caches nothing
     return cache_from_source(path, *args, **kwargs)
-external.cache_from_source = without_site_bytecode
+external.cache_from_source = without_compiled_bytecode
 sys.argv = sys.argv[1:]
 sys.path[0] = os.path.dirname(os.path.abspath(sys.argv[0]))
 runpy.run_path(sys.argv[0], run_name="__main__")
