@@ -35,6 +35,8 @@ from typing import Any
 
 from cdktf import TerraformDataSource, TerraformResource, TerraformStack
 
+from infra.speedups import construct_path
+
 _ADDRESS = "_tf_address"
 _RENAMED_FROM = "_tf_renamed_from"
 _NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
@@ -81,6 +83,15 @@ def legacy_logical_id(components: list[str]) -> str:
     return f"{readable}_{digest}"
 
 
+def _path(element: Any) -> str:
+    """An element's construct path. The fast kernel knows it for what Python created; else it
+    is the construct's string form (constructs' Construct.toString(): `this.node.path`,
+    overridden by neither cdktf's elements nor the generated provider classes): one jsii call
+    instead of two (`node`, then its `path`). tests/test_addresses.py checks it against the
+    path CDKTF writes."""
+    return construct_path(element) or element.to_string()
+
+
 def _type_of(element: Any) -> str:
     cls = type(element)
     found = _TYPES.get(cls)
@@ -106,12 +117,9 @@ class Addresses:
         elif isinstance(element, TerraformDataSource):
             kind = "data"
         else:
-            return legacy_logical_id(element.node.path.split("/")[1:])
-        # A construct's string form is its path (constructs' Construct.toString(): `this.node.path`,
-        # overridden by neither cdktf's resources and data sources nor the generated provider
-        # classes): one jsii call instead of two (`node`, then its `path`) for each element of
-        # every stack. tests/test_addresses.py checks it against the path CDKTF writes.
-        path: str = element.to_string()
+            # Not its string form: a variable's, a local's or an output's is a reference to it.
+            return legacy_logical_id((construct_path(element) or element.node.path).split("/")[1:])
+        path = _path(element)
         components = path.split("/")[1:]
         legacy = legacy_logical_id(components)
         type_ = _type_of(element)

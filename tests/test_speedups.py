@@ -238,6 +238,67 @@ def test_fast_kernel_refuses_a_jsii_of_another_shape(monkeypatch):
     assert fast_kernel._unexpected_shape() == "jsii has no _NodeProcess.handshake"
 
 
+def test_the_fast_kernels_messages_are_jsiis_own():
+    """Each request the fast path builds is the message jsii's own serializer makes of it, key
+    for key; a completion whose result is not a plain value is left to jsii."""
+    from tests import conftest
+
+    if "fast_kernel" not in conftest.SPEEDUPS:
+        pytest.skip("the fast kernel is switched off in this run")
+    from jsii._kernel import types
+    from jsii._kernel.providers import process
+
+    ref, iref = types.ObjRef(ref="a.B@10001"), types.ObjRef(ref="a.C@10002", interfaces=["a.IC"])
+    args = ["id", 1, 2.5, True, None, {"$jsii.map": {"k": "v"}}, [1, "x"]]
+    fast = [
+        types.GetRequest(objref=ref, property="arn"),
+        types.InvokeRequest(objref=iref, method="toString", args=args),
+        types.CreateRequest(fqn="a.B", args=args, overrides=[types.Override(method="allocateLogicalId", cookie="c")],
+                            interfaces=["a.IC"]),
+        types.StaticGetRequest(fqn="a.B", property="tfResourceType"),
+        types.StaticInvokeRequest(fqn="cdktf.TerraformStack", method="of", args=args),
+        *(process._CompleteRequest(complete=types.CompleteRequest(cbid="jsii::callback::20000", result=result))
+          for result in ("aws_iam_role.task", 3, 1.5, False, None)),
+        process._CompleteRequest(complete=types.CompleteRequest(cbid="jsii::callback::20001", err="boom")),
+    ]
+    from jsii._runtime import kernel
+
+    jsiis = kernel.provider._process._serializer  # the running kernel's (a new one would start node)
+    for request in fast:
+        assert fast_kernel._request_message(request) == jsiis.unstructure(request), request
+    for result in ({"moved": []}, ["a"], ref):
+        request = process._CompleteRequest(complete=types.CompleteRequest(cbid="jsii::callback::20002", result=result))
+        assert fast_kernel._request_message(request) is None
+
+
+def test_construct_path_is_the_kernels_path_for_what_python_created(tmp_path):
+    """The fast kernel knows a construct's path from its create request (infra.addresses asks
+    it for every element of every stack): it is the kernel's own, a '/' in an id included, and
+    None for what it cannot know. The app-wide checks are test_addresses' (the moved blocks'
+    hashed addresses are made from each path)."""
+    from tests import conftest
+
+    if "fast_kernel" not in conftest.SPEEDUPS:
+        pytest.skip("the fast kernel is switched off in this run")
+    import cdktf
+    from cdktf_cdktf_provider_aws.data_aws_iam_policy_document import DataAwsIamPolicyDocument
+    from cdktf_cdktf_provider_aws.sqs_queue import SqsQueue
+    from constructs import Construct
+
+    app = cdktf.App(outdir=str(tmp_path))
+    stack = cdktf.TerraformStack(app, "dev-paths")
+    inner = Construct(Construct(stack, "a/b"), "c")
+    created = [stack, inner, SqsQueue(inner, "queue", name="q"), DataAwsIamPolicyDocument(inner, "doc"),
+               SqsQueue(stack, "top", name="t")]
+    assert [speedups.construct_path(c) for c in created] == [c.node.path for c in created]
+    assert speedups.construct_path(created[2]) == "dev-paths/a--b/c/queue"
+    assert speedups.construct_path(app) == ""
+    # Under a root the kernel made (cdktf.Testing.app() is a static call), and not a construct.
+    testing_stack = cdktf.TerraformStack(cdktf.Testing.app(), "dev-testing")
+    assert speedups.construct_path(SqsQueue(testing_stack, "queue", name="q")) is None
+    assert speedups.construct_path("dev-paths/top") is None
+
+
 def test_importing_infra_installs_nothing():
     script = textwrap.dedent(f"""
         import gc, json, os, sys, threading

@@ -68,6 +68,9 @@ from infra.speedups import fast_imports, fast_kernel, kernel_preload, kernel_pre
 
 SWITCH = "PLATFORM_SPEEDUPS"
 
+# A construct's path without asking the kernel, where the fast kernel knows it (else None).
+construct_path = fast_kernel.construct_path
+
 # Each speed-up and the distributions (versions.VERIFIED) it relies on, in install order.
 REQUIRES: dict[str, tuple[str, ...]] = {
     "fast_imports": ("jsii", "cdktf-cdktf-provider-aws"),

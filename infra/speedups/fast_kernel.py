@@ -17,12 +17,24 @@ Python side jsii spends about 0.3 ms on each of them, more than node takes to an
 messages:
 
 * a generated struct keeps its values in ``self._values`` and each property getter
-  returns ``self._values.get(name)``, so the values are read from that dict (keys
-  that are not set are still sent, as ``None``, exactly as before);
-* ``create``, ``get`` and ``invoke`` requests are built as the dicts cattrs would build,
-  key for key; their answers are unpacked directly. Anything else (load, set, static
-  calls, callbacks, errors) takes jsii's own path;
+  returns ``self._values.get(name)``, so the values are read from that dict. A key
+  that is not set is left out of the message, where jsii sends it as ``null``: the kernel
+  reads both alike (its struct deserializer drops a key whose value deserializes to
+  ``undefined``, which an optional ``null`` does), but for each ``null`` it looks up the
+  property's type, and formats it (``computeSerializationType``), the first time: an
+  ``EcsServiceConfig`` has ~40 properties, most of them unset. A required property left
+  unset fails in the kernel either way ("Missing required properties" instead of "not
+  optional");
+* ``create``, ``get``, ``invoke``, their static forms, and the completion of a callback
+  that returned a string, number, boolean or nothing (an address, infra.addresses) are
+  built as the dicts cattrs would build, key for key (tests/test_speedups.py compares them);
+  their answers are unpacked directly. Anything else (load, set, other completions,
+  callbacks, errors) takes jsii's own path;
 * overrides are computed once per (declared class, instance class);
+* the path of each construct Python creates is known from its create request (its
+  scope, created before it, and its id), so ``construct_path()`` answers it without a
+  request; infra.addresses asks it for every resource and data source of every stack,
+  where it would otherwise ask the kernel (``toString``);
 * the kernel is started without jsii's relay process. jsii runs `node jsii-runtime.js`,
   which starts the kernel (`lib/program.js`) as a second node process, speaking to it on
   its fd 3 and passing every message on between that and Python's pipes: two extra
@@ -61,10 +73,41 @@ from infra.speedups import report
 
 NAME = "fast_kernel"
 _status: dict[str, Any] = {"installed": False, "reason": "not installed", "relay": True}
+# Each construct Python created, by its kernel reference: (its scope, its id); the root
+# (cdktf.App) as (None, "").
+_created: dict[str, tuple[Any, str]] = {}
+# The message the fast path sends for a request, or None where jsii's own path sends it (set
+# by _patch; tests compare it with jsii's).
+_request_message: Any = None
+_PATH_SEPARATOR = "/"
+_ROOT_FQN = "cdktf.App"
 
 
 def status() -> dict[str, Any]:
     return dict(_status)
+
+
+def construct_path(construct: Any) -> str | None:
+    """`construct.node.path` as the kernel has it, for a construct Python created under a
+    root Python created (`cdktf.App`); None for any other object, and whenever this
+    speed-up is off.
+
+    The path is the ids from below the root down, joined by '/', each id with a '/' in it
+    written '--' (constructs 10, lib/construct.js: `Node.path`, `sanitizeId`).
+    tests/test_speedups.py checks it against the kernel's for every construct of the app.
+    """
+    ref = getattr(construct, "__jsii_ref__", None)
+    entry = _created.get(ref.ref) if ref is not None else None
+    if entry is None:
+        return None
+    scope, id_ = entry
+    if scope is None:
+        return ""
+    parent = construct_path(scope)
+    if parent is None:
+        return None
+    id_ = id_.replace(_PATH_SEPARATOR, "--")
+    return f"{parent}{_PATH_SEPARATOR}{id_}" if parent else id_
 
 
 def install() -> str | None:
@@ -91,9 +134,9 @@ def _unexpected_shape() -> str | None:
     needed = [
         (kernel_module, ("_make_reference_for_native", "_get_overides")),
         (_reference_map, ("register_reference",)),
-        (types, ("GetRequest", "InvokeRequest", "CreateRequest", "GetResponse", "InvokeResponse",
-                 "CreateResponse", "ObjRef")),
-        (process, ("_unstructure_ref", "_NodeProcess", "_stack_traces_enabled", "jdefault",
+        (types, ("GetRequest", "InvokeRequest", "CreateRequest", "StaticGetRequest", "StaticInvokeRequest",
+                 "CompleteRequest", "GetResponse", "InvokeResponse", "CreateResponse", "ObjRef")),
+        (process, ("_unstructure_ref", "_NodeProcess", "_stack_traces_enabled", "jdefault", "_CompleteRequest",
                    "_ProcessResponse", "_CallbackResponse", "ErrorType", "JavaScriptError")),
     ]
     for owner, names in needed:
@@ -116,6 +159,7 @@ def _patch() -> None:
     unstructure_ref = process._unstructure_ref
     functions = (FunctionType, MethodType, BuiltinFunctionType, LambdaType)
     scalars = (int, type(None), str, float, bool, datetime.datetime)
+    plain_results = {str, int, float, bool, type(None)}  # cattrs passes these on as they are
 
     def make_reference_for_native(kernel: Any, d: Any) -> Any:
         # Same cases, in the same order, as jsii._kernel._make_reference_for_native.
@@ -135,7 +179,11 @@ def _patch() -> None:
                 return d
             values = getattr(d, "__dict__", {}).get("_values")
             read = values.get if type(values) is dict else lambda name: getattr(d, name)
-            data = {jsii_name: make_reference_for_native(kernel, read(name)) for name, jsii_name in mapping.items()}
+            data = {}
+            for name, jsii_name in mapping.items():
+                value = read(name)
+                if value is not None:  # an unset key is left out (module doc)
+                    data[jsii_name] = make_reference_for_native(kernel, value)
             return {"$jsii.struct": {"fqn": fqn, "data": data}}
         if isinstance(d, scalars):
             return d
@@ -170,7 +218,18 @@ def _patch() -> None:
                 "interfaces": request.interfaces,
                 "api": "create",
             }
+        if kind is types.StaticGetRequest:
+            return {"fqn": request.fqn, "property": request.property, "api": "sget"}
+        if kind is types.StaticInvokeRequest:
+            return {"fqn": request.fqn, "method": request.method, "args": request.args, "api": "sinvoke"}
+        if kind is process._CompleteRequest:
+            complete = request.complete
+            if type(complete) is types.CompleteRequest and type(complete.result) in plain_results:
+                return {"complete": {"cbid": complete.cbid, "err": complete.err, "result": complete.result, "api": "complete"}}
         return None
+
+    global _request_message
+    _request_message = request_dict
 
     value_field = {types.GetResponse: "value", types.InvokeResponse: "result"}
     send = process._NodeProcess.send
@@ -185,6 +244,12 @@ def _patch() -> None:
         if len(answer) == 1 and "ok" in answer:
             ok = answer["ok"]
             if response_type is types.CreateResponse and type(ok) is types.ObjRef:
+                if type(request) is types.CreateRequest:  # not the completion of a callback
+                    args = request.args
+                    if len(args) >= 2 and type(args[1]) is str and hasattr(args[0], "__jsii_ref__"):
+                        _created[ok.ref] = (args[0], args[1])  # (scope, id) for construct_path
+                    elif request.fqn == _ROOT_FQN:
+                        _created[ok.ref] = (None, "")
                 return types.CreateResponse(ref=ok.ref)
             field = value_field.get(response_type)
             if field is not None and type(ok) is dict and ok.keys() <= {field}:
