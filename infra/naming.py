@@ -59,6 +59,8 @@ import jsii
 from cdktf import IResolveContext, IStringProducer, Lazy, TerraformLocal, TerraformStack
 from constructs import Construct
 
+from infra.speedups import construct_scopes
+
 PREFIX = "${local.name_prefix}"
 WORKSPACE = "${local.workspace}"
 # DNS names of this copy (a service's custom domains): nothing in `default`, `<workspace>.`
@@ -157,7 +159,7 @@ class Names:
 
     @staticmethod
     def of(scope: Construct) -> "Names":
-        names = getattr(TerraformStack.of(scope), "names", None)
+        names = getattr(_stack_of(scope), "names", None)
         if not isinstance(names, Names):
             raise TypeError(f"{scope.node.path}: a named resource must be built inside an EnvironmentStack (infra.stacks)")
         return names
@@ -287,3 +289,13 @@ def base64_script(script: str) -> str:
     if "${" in rest or "%{" in rest:
         raise ValueError("a script passed to base64_script must not contain ${ or %{ (Terraform template sequences)")
     return f"${{base64encode({json.dumps(script)})}}"
+
+
+def _stack_of(scope: Construct) -> TerraformStack:
+    """`TerraformStack.of(scope)`: the nearest stack at or above it, found among the scopes the
+    fast kernel knows without a request to the kernel (a service stack asks for its Names
+    about fifteen times), else asked of the kernel."""
+    for construct in construct_scopes(scope) or ():
+        if isinstance(construct, TerraformStack):
+            return construct
+    return TerraformStack.of(scope)

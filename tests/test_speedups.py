@@ -271,6 +271,35 @@ def test_the_fast_kernels_messages_are_jsiis_own():
         assert fast_kernel._request_message(request) is None
 
 
+def test_the_fast_kernel_reads_a_callback_as_jsii_does():
+    """The Callback the fast path makes of a kernel's `invoke` callback is the one jsii's own
+    serializer makes; any other shape is left to jsii."""
+    from tests import conftest
+
+    if "fast_kernel" not in conftest.SPEEDUPS:
+        pytest.skip("the fast kernel is switched off in this run")
+    from jsii._kernel.providers import process
+    from jsii._runtime import kernel
+
+    jsiis = kernel.provider._process._serializer
+    read = process.ohook  # what json.loads runs on each object of a message
+    for message in (
+        {"callback": {"cbid": "jsii::callback::20000", "cookie": "_allocate_logical_id",
+                      "invoke": {"objref": {"$jsii.byref": "dev-web@10003"}, "method": "allocateLogicalId",
+                                 "args": [{"$jsii.byref": "@cdktf/provider-aws.iamRole.IamRole@10042"}]}}},
+        {"callback": {"cbid": "jsii::callback::20001", "cookie": "produce",
+                      "invoke": {"objref": {"$jsii.byref": "Object@10002", "$jsii.interfaces": ["cdktf.IAnyProducer"]},
+                                 "method": "produce", "args": ["a", 1, None, ["b"]]}}},
+        {"callback": {"cbid": "jsii::callback::20002", "cookie": "x",
+                      "invoke": {"objref": {"$jsii.byref": "Object@10002"}, "method": "x"}}},
+    ):
+        decoded = json.loads(json.dumps(message), object_hook=read)
+        assert fast_kernel._callback_message(decoded) == jsiis.structure(decoded, process._ProcessResponse).callback
+    for other in ({"callback": {"cbid": "c", "cookie": "p", "get": {"objref": {"$jsii.byref": "O@1"}, "property": "p"}}},
+                  {"ok": {"value": 1}}):
+        assert fast_kernel._callback_message(json.loads(json.dumps(other), object_hook=read)) is None
+
+
 def test_construct_path_is_the_kernels_path_for_what_python_created(tmp_path):
     """The fast kernel knows a construct's path from its create request (infra.addresses asks
     it for every element of every stack): it is the kernel's own, a '/' in an id included, and
@@ -287,15 +316,18 @@ def test_construct_path_is_the_kernels_path_for_what_python_created(tmp_path):
 
     app = cdktf.App(outdir=str(tmp_path))
     stack = cdktf.TerraformStack(app, "dev-paths")
-    inner = Construct(Construct(stack, "a/b"), "c")
+    outer = Construct(stack, "a/b")
+    inner = Construct(outer, "c")
     created = [stack, inner, SqsQueue(inner, "queue", name="q"), DataAwsIamPolicyDocument(inner, "doc"),
                SqsQueue(stack, "top", name="t")]
     assert [speedups.construct_path(c) for c in created] == [c.node.path for c in created]
     assert speedups.construct_path(created[2]) == "dev-paths/a--b/c/queue"
     assert speedups.construct_path(app) == ""
+    assert speedups.construct_scopes(created[2]) == [created[2], inner, outer, stack, app]
     # Under a root the kernel made (cdktf.Testing.app() is a static call), and not a construct.
     testing_stack = cdktf.TerraformStack(cdktf.Testing.app(), "dev-testing")
     assert speedups.construct_path(SqsQueue(testing_stack, "queue", name="q")) is None
+    assert speedups.construct_scopes(SqsQueue(testing_stack, "other", name="q")) is None
     assert speedups.construct_path("dev-paths/top") is None
 
 

@@ -68,8 +68,10 @@ from infra.speedups import fast_imports, fast_kernel, kernel_preload, kernel_pre
 
 SWITCH = "PLATFORM_SPEEDUPS"
 
-# A construct's path without asking the kernel, where the fast kernel knows it (else None).
+# A construct's path, and its scopes, without asking the kernel, where the fast kernel knows
+# them (else None).
 construct_path = fast_kernel.construct_path
+construct_scopes = fast_kernel.construct_scopes
 
 # Each speed-up and the distributions (versions.VERIFIED) it relies on, in install order.
 REQUIRES: dict[str, tuple[str, ...]] = {

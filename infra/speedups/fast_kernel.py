@@ -31,6 +31,9 @@ messages:
   their answers are unpacked directly. Anything else (load, set, other completions,
   callbacks, errors) takes jsii's own path;
 * overrides are computed once per (declared class, instance class);
+* a callback the kernel makes (CDKTF asking a stack of ours for an element's address, about
+  fifty times a service stack) is read without cattrs, and the keyword arguments of the
+  method it calls are found once per method, not by `inspect.signature` on every call;
 * the path of each construct Python creates is known from its create request (its
   scope, created before it, and its id), so ``construct_path()`` answers it without a
   request; infra.addresses asks it for every resource and data source of every stack,
@@ -79,6 +82,7 @@ _created: dict[str, tuple[Any, str]] = {}
 # The message the fast path sends for a request, or None where jsii's own path sends it (set
 # by _patch; tests compare it with jsii's).
 _request_message: Any = None
+_callback_message: Any = None  # the Callback the fast path reads from a kernel's message, or None
 _PATH_SEPARATOR = "/"
 _ROOT_FQN = "cdktf.App"
 
@@ -94,10 +98,9 @@ def construct_path(construct: Any) -> str | None:
 
     The path is the ids from below the root down, joined by '/', each id with a '/' in it
     written '--' (constructs 10, lib/construct.js: `Node.path`, `sanitizeId`).
-    tests/test_speedups.py checks it against the kernel's for every construct of the app.
+    tests/test_speedups.py checks it against the kernel's.
     """
-    ref = getattr(construct, "__jsii_ref__", None)
-    entry = _created.get(ref.ref) if ref is not None else None
+    entry = _entry(construct)
     if entry is None:
         return None
     scope, id_ = entry
@@ -108,6 +111,25 @@ def construct_path(construct: Any) -> str | None:
         return None
     id_ = id_.replace(_PATH_SEPARATOR, "--")
     return f"{parent}{_PATH_SEPARATOR}{id_}" if parent else id_
+
+
+def construct_scopes(construct: Any) -> list[Any] | None:
+    """The construct and the scopes above it, nearest first, up to the root (the Python
+    objects, as `construct_path`); None where it does not know them all."""
+    chain = []
+    entry = _entry(construct)
+    while entry is not None:
+        chain.append(construct)
+        construct = entry[0]
+        if construct is None:
+            return chain
+        entry = _entry(construct)
+    return None
+
+
+def _entry(construct: Any) -> tuple[Any, str] | None:
+    ref = getattr(construct, "__jsii_ref__", None)
+    return _created.get(ref.ref) if ref is not None else None
 
 
 def install() -> str | None:
@@ -132,10 +154,11 @@ def _unexpected_shape() -> str | None:
     except ImportError as exc:
         return f"cannot import a jsii module it patches ({exc})"
     needed = [
-        (kernel_module, ("_make_reference_for_native", "_get_overides")),
+        (kernel_module, ("_make_reference_for_native", "_get_overides", "_handle_callback", "_recursize_dereference",
+                         "_reference_map")),
         (_reference_map, ("register_reference",)),
         (types, ("GetRequest", "InvokeRequest", "CreateRequest", "StaticGetRequest", "StaticInvokeRequest",
-                 "CompleteRequest", "GetResponse", "InvokeResponse", "CreateResponse", "ObjRef")),
+                 "CompleteRequest", "Callback", "GetResponse", "InvokeResponse", "CreateResponse", "ObjRef")),
         (process, ("_unstructure_ref", "_NodeProcess", "_stack_traces_enabled", "jdefault", "_CompleteRequest",
                    "_ProcessResponse", "_CallbackResponse", "ErrorType", "JavaScriptError")),
     ]
@@ -231,6 +254,24 @@ def _patch() -> None:
     global _request_message
     _request_message = request_dict
 
+    def callback_of(answer: dict[str, Any]) -> Any:
+        # The Callback cattrs makes of an `invoke` callback's message (ohook has made its
+        # objref an ObjRef already); None for any other shape, which jsii reads itself.
+        callback = answer.get("callback")
+        if type(callback) is not dict or not callback.keys() <= {"cbid", "cookie", "invoke"}:
+            return None
+        invoke = callback.get("invoke")
+        if (type(invoke) is not dict or not invoke.keys() <= {"objref", "method", "args"}
+                or type(invoke.get("objref")) is not types.ObjRef or type(invoke.get("args", [])) is not list):
+            return None
+        return types.Callback(
+            cbid=callback["cbid"], cookie=callback["cookie"],
+            invoke=types.InvokeRequest(objref=invoke["objref"], method=invoke["method"], args=list(invoke.get("args", []))),
+        )
+
+    global _callback_message
+    _callback_message = callback_of
+
     value_field = {types.GetResponse: "value", types.InvokeResponse: "result"}
     send = process._NodeProcess.send
 
@@ -255,7 +296,11 @@ def _patch() -> None:
             if field is not None and type(ok) is dict and ok.keys() <= {field}:
                 return response_type(ok.get(field))
             return self._serializer.structure(ok, response_type)
-        # Callbacks and errors: jsii's own handling.
+        if len(answer) == 1:
+            callback = callback_of(answer)
+            if callback is not None:
+                return callback
+        # Other callbacks and errors: jsii's own handling.
         parsed = self._serializer.structure(answer, process._ProcessResponse)
         if isinstance(parsed, process._CallbackResponse):
             return parsed.callback
@@ -263,6 +308,37 @@ def _patch() -> None:
             raise JSIIError(parsed.error) from process.JavaScriptError(parsed.stack)
         raise RuntimeError(parsed.error) from process.JavaScriptError(parsed.stack)
 
+    import inspect  # jsii imports it too; not at this module's import (stdlib only, and light)
+
+    handle_callback = kernel_module._handle_callback
+    dereference = kernel_module._recursize_dereference
+    keywords: dict[Any, tuple[list[str], int]] = {}
+
+    def fast_handle_callback(kernel: Any, callback: Any) -> Any:
+        # jsii._kernel._handle_callback for an `invoke`, with the method's keyword-only
+        # parameters (and how many positional ones it has) looked up once per function.
+        if not callback.invoke:
+            return handle_callback(kernel, callback)
+        obj = kernel_module._reference_map.resolve_id(callback.invoke.objref.ref)
+        method = getattr(obj, callback.cookie)
+        args = [dereference(kernel, a) for a in callback.invoke.args or []]
+        function = getattr(method, "__func__", method)
+        found = keywords.get(function)
+        if found is None:
+            parameters = inspect.signature(method).parameters.values()
+            found = keywords[function] = (
+                [p.name for p in parameters if p.kind == inspect.Parameter.KEYWORD_ONLY],
+                sum(p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD, inspect.Parameter.POSITIONAL_ONLY)
+                    for p in parameters),
+            )
+        names, positional = found
+        kwargs = {}
+        if names and len(args) > positional:
+            struct = args.pop()
+            kwargs = {name: getattr(struct, name) for name in names if hasattr(struct, name)}
+        return method(*args, **kwargs)
+
+    kernel_module._handle_callback = fast_handle_callback
     kernel_module._make_reference_for_native = make_reference_for_native
     kernel_module._get_overides = get_overrides
     process._NodeProcess.send = fast_send
