@@ -17,8 +17,10 @@ service stack alone, issue #11), or a clear memory gain (README, "Synthesis spee
                      version is looked up once (fast_imports.py)
   kernel_lazy_index  the jsii kernel (node) does the same with the provider's
                      ``lib/index.js`` (kernel_preload.js, preloaded through NODE_OPTIONS)
-  fast_kernel        jsii's per-call Python work done directly, and the kernel started
-                     without jsii's relay process (fast_kernel.py)
+  fast_kernel        jsii's per-call Python work done directly, a construct's path known
+                     from its create request (``construct_path``, ``construct_scopes``:
+                     infra.addresses and infra.naming ask them before the kernel), and the
+                     kernel started without jsii's relay process (fast_kernel.py)
   gc                 no cyclic garbage collection during the short synthesis process,
                      which would walk the large provider bindings again and again;
                      ``before_exit()`` freezes so the interpreter's last collection is spared
