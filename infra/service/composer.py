@@ -52,6 +52,8 @@ platform's RDS-managed secret.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from cdktf import Fn, TerraformResourceLifecycle
 from constructs import Construct
 
@@ -87,10 +89,6 @@ from infra.service import connect, sidecars
 from infra.service.blue_green import BlueGreenDeployment
 from infra.service.container_definition import ContainerRefs, container_definitions, scratch_volumes
 from infra.service.delivery import deploy_targets, has_own_pipeline, image_tag_parameter_name
-from infra.service.domain import ServiceDomain
-from infra.service.events import QueueSubscriptions, ServiceTopics
-from infra.service.job import ScheduledJob
-from infra.service.pipeline import ServicePipeline
 from infra.service.platform_ref import PlatformRef
 from infra.service.queue import ServiceQueues
 from infra.service.registry import Repository
@@ -99,7 +97,16 @@ from infra.service.route import LoadBalancerRoute, discovery_service
 from infra.service.scaling import ServiceScaling
 from infra.service.security_group import ServiceSecurityGroup
 from infra.service.variables import ServiceKnobs
-from infra.service.volumes import ServiceVolumes
+
+if TYPE_CHECKING:
+    from infra.service.domain import ServiceDomain
+    from infra.service.job import ScheduledJob
+
+# The optional parts (a domain, topics and subscriptions, volumes, a schedule, a pipeline) are
+# imported by the service that has them. Their provider bindings (CodePipeline, CodeBuild,
+# EventBridge, Scheduler, Route 53, ACM, EFS, SNS) are the largest Python modules a service
+# stack would import without using: ~45 ms of CPU for a web service with none of them, spent
+# while the kernel starts on the other core (issue #11, the edit loop).
 
 
 class Microservice(Construct):
@@ -148,11 +155,11 @@ class Microservice(Construct):
         named(self.log_group, spec.name)
         self.repository = Repository(self, "registry", env=env, spec=spec, kms_key_arn=platform.kms_key_arn) if ecr else None
         self.image, self.image_tag_parameter = self._image(env, spec, platform)
-        self.subscriptions = (
-            QueueSubscriptions(self, "subscriptions", subscriptions=spec.subscribe, queue_name=name, arns=arns)
-            if spec.subscribe and spec.queue is not None
-            else None
-        )
+        self.subscriptions = None
+        if spec.subscribe and spec.queue is not None:
+            from infra.service.events import QueueSubscriptions
+
+            self.subscriptions = QueueSubscriptions(self, "subscriptions", subscriptions=spec.subscribe, queue_name=name, arns=arns)
         self.queues = (
             ServiceQueues(
                 self,
@@ -168,8 +175,11 @@ class Microservice(Construct):
         )
         if self.subscriptions is not None and self.queues is not None:
             self.subscriptions.subscribe(self.queues.queue)
-        self.topics = (
-            ServiceTopics(
+        self.topics = None
+        if spec.publish:
+            from infra.service.events import ServiceTopics
+
+            self.topics = ServiceTopics(
                 self,
                 "topics",
                 service=spec.name,
@@ -177,9 +187,6 @@ class Microservice(Construct):
                 kms_key_arn=platform.kms_key_arn,
                 alarm_topic_arn=platform.alarm_topic_arn,
             )
-            if spec.publish
-            else None
-        )
         self.security_group = ServiceSecurityGroup(
             self, "security", env_name=env.name, spec=spec, platform=platform, callers=spec.allow_from
         )
@@ -213,11 +220,11 @@ class Microservice(Construct):
         if self.topics is not None:
             environment.update({topic.variable: self.topics.arns[topic.name] for topic in spec.publish})
 
-        self.volumes = (
-            ServiceVolumes(self, "volumes", env=env, spec=spec, platform=platform, security_group_id=self.security_group.id)
-            if spec.volumes
-            else None
-        )
+        self.volumes = None
+        if spec.volumes:
+            from infra.service.volumes import ServiceVolumes
+
+            self.volumes = ServiceVolumes(self, "volumes", env=env, spec=spec, platform=platform, security_group_id=self.security_group.id)
         # The environments this stack's pipeline deploys (none: another stack's pipeline deploys
         # this service, or it has no image to build): infra.service.delivery. A job's pipeline
         # registers a revision of its family in each of them.
@@ -345,6 +352,8 @@ class Microservice(Construct):
         )
         self.pipeline = None
         if self.targets and self.repository is not None and self.roles.build_role_arn and self.roles.record_role_arn and self.roles.pipeline_role_arn:
+            from infra.service.pipeline import ServicePipeline
+
             self.pipeline = ServicePipeline(
                 self,
                 "pipeline",
@@ -364,6 +373,8 @@ class Microservice(Construct):
         """kind = "job": a schedule runs the task definition (infra.service.job); there is no ECS
         service, route, Cloud Map entry, scaling or service alarm. Its pipeline registers a
         revision instead of deploying a service."""
+        from infra.service.job import ScheduledJob
+
         self.route = self.domain = self.discovery = self.service = self.alarms = self.scaling = self.blue_green = None
         self.job = ScheduledJob(
             self,
@@ -380,6 +391,8 @@ class Microservice(Construct):
         self.pipeline = None
         roles = self.roles
         if self.targets and self.repository is not None and roles.build_role_arn and roles.record_role_arn and roles.pipeline_role_arn:
+            from infra.service.pipeline import ServicePipeline
+
             self.pipeline = ServicePipeline(
                 self,
                 "pipeline",
@@ -421,6 +434,8 @@ class Microservice(Construct):
             return None
         if env.hosted_zone_id is None:  # the loader refuses hosts without a zone
             raise ValueError(f"{spec.file}: routes.hosts: needs hosted_zone_id in {env.file}")
+        from infra.service.domain import ServiceDomain
+
         return ServiceDomain(
             self,
             "domain",
