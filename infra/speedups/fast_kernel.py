@@ -100,36 +100,31 @@ def construct_path(construct: Any) -> str | None:
     written '--' (constructs 10, lib/construct.js: `Node.path`, `sanitizeId`).
     tests/test_speedups.py checks it against the kernel's.
     """
-    entry = _entry(construct)
-    if entry is None:
+    chain = _chain(construct)
+    if chain is None:
         return None
-    scope, id_ = entry
-    if scope is None:
-        return ""
-    parent = construct_path(scope)
-    if parent is None:
-        return None
-    id_ = id_.replace(_PATH_SEPARATOR, "--")
-    return f"{parent}{_PATH_SEPARATOR}{id_}" if parent else id_
+    return _PATH_SEPARATOR.join(id_.replace(_PATH_SEPARATOR, "--") for _, id_ in reversed(chain[:-1]))
 
 
 def construct_scopes(construct: Any) -> list[Any] | None:
     """The construct and the scopes above it, nearest first, up to the root (the Python
     objects, as `construct_path`); None where it does not know them all."""
+    chain = _chain(construct)
+    return None if chain is None else [known for known, _ in chain]
+
+
+def _chain(construct: Any) -> list[tuple[Any, str]] | None:
+    """(construct, its id) for the construct and each scope above it, nearest first, the root
+    last; None where a create request of one of them was not seen."""
     chain = []
-    entry = _entry(construct)
-    while entry is not None:
-        chain.append(construct)
+    while construct is not None:
+        ref = getattr(construct, "__jsii_ref__", None)
+        entry = _created.get(ref.ref) if ref is not None else None
+        if entry is None:
+            return None
+        chain.append((construct, entry[1]))
         construct = entry[0]
-        if construct is None:
-            return chain
-        entry = _entry(construct)
-    return None
-
-
-def _entry(construct: Any) -> tuple[Any, str] | None:
-    ref = getattr(construct, "__jsii_ref__", None)
-    return _created.get(ref.ref) if ref is not None else None
+    return chain
 
 
 def install() -> str | None:
