@@ -156,14 +156,15 @@ class Case:
     def cpu(self) -> float:
         return statistics.median(self.cpus)
 
-    def ratio(self, reference: "Case") -> float:
-        """Median over the rounds of this case's wall time over the reference's."""
-        return statistics.median(mine / theirs for mine, theirs in zip(self.walls, reference.walls))
+    def ratio(self, reference: "Case", figure: str = "walls") -> float:
+        """Median over the rounds of this case's figure over the reference's, each round's two
+        runs made one after the other."""
+        pairs = zip(getattr(self, figure), getattr(reference, figure))
+        return statistics.median(mine / theirs for mine, theirs in pairs)
 
     def saving(self, reference: "Case", figure: str = "walls") -> float:
         """Median over the rounds of (this - reference) / reference: what the reference saves."""
-        pairs = zip(getattr(self, figure), getattr(reference, figure))
-        return statistics.median((mine - theirs) / theirs for mine, theirs in pairs)
+        return self.ratio(reference, figure) - 1
 
     def stacks(self) -> int:
         return len(list((self.outdir / "stacks").iterdir())) if self.outdir and (self.outdir / "stacks").is_dir() else 0
