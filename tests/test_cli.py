@@ -47,7 +47,7 @@ from infra.platform.contract import CONTRACT_VERSION
 from localaws import running
 from tests.config_builder import to_toml
 from tests.conftest import ROOT
-from tools import local_deploy as deploy
+from tools import environment as deploy
 
 pytestmark = [pytest.mark.e2e, pytest.mark.cli, pytest.mark.timeout(3600)]
 

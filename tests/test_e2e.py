@@ -25,7 +25,7 @@ import pytest
 
 from localaws import running
 from localaws.fidelity import unexplained
-from tools import local_deploy as deploy
+from tools import environment as deploy
 from tests.conftest import ROOT
 
 pytestmark = [pytest.mark.e2e, pytest.mark.timeout(2400)]
@@ -41,6 +41,15 @@ desired_count = 1
 max_count = 2
 allow_from = ["web"]
 """
+
+
+def _run(target: deploy.Target, stacks: list[str], action: str) -> None:
+    """`action` (deploy or destroy) over `stacks` as `make deploy LOCAL=1` runs it: each stack
+    as soon as the stacks it waits for are done (tools/environment.py, `Environment.apply`)."""
+    if deploy.Environment(target, stacks).apply(action) != deploy.EXIT_OK:
+        logs = sorted((target.state_dir / "logs" / target.env).glob(f"*.{action}.log"))
+        failed = {log.name: log.read_text()[-3000:] for log in logs if "Error:" in log.read_text()}
+        pytest.fail(f"{action} of {stacks} failed: {failed}")
 
 
 def _copy_project(target: Path) -> Path:
@@ -262,13 +271,15 @@ def test_each_service_is_its_own_unit_of_change_and_the_platform_plan_stays_empt
     timings: dict[str, float] = {}
 
     with running() as endpoint:
+        target = deploy.Target(root=root, env="dev", outdir=outdir, state_dir=root / ".local", endpoint=endpoint,
+                               timeout=deploy.TERRAFORM_TIMEOUT)
         stacks = deploy.synthesize(root, outdir, endpoint=endpoint, env_name="dev")
         assert stacks == ["dev-platform", "dev-api", "dev-cleanup", "dev-web", "dev-worker"]
         applied: list[str] = []
         try:
             # 1. The platform, three services and a job (cleanup, kind = "job").
             start = time.monotonic()
-            deploy.deploy_all(stacks_dir, stacks)
+            _run(target, stacks, "deploy")
             applied = list(stacks)
             timings["apply"] = time.monotonic() - start
             _assert_converged(stacks_dir, stacks)
@@ -288,7 +299,7 @@ def test_each_service_is_its_own_unit_of_change_and_the_platform_plan_stays_empt
             stacks = deploy.synthesize(root, outdir, endpoint=endpoint, env_name="dev")
             assert stacks == ["dev-platform", "dev-api", "dev-cleanup", "dev-shop", "dev-web", "dev-worker"]
             _assert_only_changes(stacks_dir, stacks, "dev-shop")
-            deploy.apply(stacks_dir / "dev-shop")
+            _run(target, ["dev-shop"], "deploy")
             applied.append("dev-shop")
             _assert_converged(stacks_dir, stacks)
             assert _ingress_ports(endpoint, "dev-shop-tasks") == {(8083, "dev-web-tasks")}
@@ -301,14 +312,14 @@ def test_each_service_is_its_own_unit_of_change_and_the_platform_plan_stays_empt
             manifest.write_text(SHOP.replace("port = 8083", "port = 9090").replace('allow_from = ["web"]', 'allow_from = ["web", "api"]'))
             stacks = deploy.synthesize(root, outdir, endpoint=endpoint, env_name="dev")
             _assert_only_changes(stacks_dir, stacks, "dev-shop")
-            deploy.apply(stacks_dir / "dev-shop")
+            _run(target, ["dev-shop"], "deploy")
             _assert_converged(stacks_dir, stacks)
             assert _ingress_ports(endpoint, "dev-shop-tasks") == {(9090, "dev-web-tasks"), (9090, "dev-api-tasks")}
             timings["change"] = time.monotonic() - start
 
             # 4. Remove the worker: its stack is destroyed; nothing else plans a change.
             start = time.monotonic()
-            deploy.destroy(stacks_dir / "dev-worker")
+            _run(target, ["dev-worker"], "destroy")
             applied.remove("dev-worker")
             shutil.rmtree(root / "services" / "worker")
             stacks = deploy.synthesize(root, outdir, endpoint=endpoint, env_name="dev")
@@ -318,7 +329,7 @@ def test_each_service_is_its_own_unit_of_change_and_the_platform_plan_stays_empt
         finally:
             start = time.monotonic()
             present = [s for s in stacks if s in applied or s == "dev-platform"]
-            deploy.destroy_all(stacks_dir, present)
+            _run(target, present, "destroy")
             timings["destroy"] = time.monotonic() - start
 
         leftovers = {kind: items for kind, items in _leftovers(endpoint).items() if items}

@@ -41,7 +41,8 @@ Exit codes:
   2  the command line or the configuration is wrong (one line: file, field, message)
   3  `destroy` was not confirmed: nothing was destroyed
 
-tools/local_deploy.py (`make local-deploy`) and the end-to-end test use this module.
+tools/local_deploy.py (`make local-deploy`) and the end-to-end test (tests/test_e2e.py) run
+`Environment` as `make deploy LOCAL=1` does.
 """
 
 from __future__ import annotations
@@ -177,20 +178,6 @@ def init(stack_dir: Path, timeout: int = TERRAFORM_TIMEOUT) -> subprocess.Comple
     return terraform(stack_dir, "init", "-input=false", timeout=timeout)
 
 
-def apply(stack_dir: Path) -> Result:
-    start = time.monotonic()
-    init(stack_dir)
-    result = terraform(stack_dir, "apply", "-auto-approve", "-input=false")
-    return Result(stack_dir.name, time.monotonic() - start, result.stdout)
-
-
-def destroy(stack_dir: Path) -> Result:
-    start = time.monotonic()
-    init(stack_dir)
-    result = terraform(stack_dir, "destroy", "-auto-approve", "-input=false")
-    return Result(stack_dir.name, time.monotonic() - start, result.stdout)
-
-
 def _plan(stack_dir: Path, *args: str) -> subprocess.CompletedProcess[str]:
     """`terraform plan -detailed-exitcode` with `args` (which name it), initializing the folder
     first only where it needs it: a folder Terraform has not initialized, or a plan that stops
@@ -312,20 +299,6 @@ def run_graph(
     if error is not None:
         raise error
     return results, sorted(waiting)
-
-
-def deploy_all(stacks_dir: Path, stacks: Sequence[str]) -> list[Result]:
-    """In dependency order, each stack as soon as its own dependencies are applied (the
-    end-to-end test's)."""
-    log(f"==> applying {', '.join(stacks)}")
-    return run_graph(dependencies(stacks_dir, stacks), lambda s: apply(stacks_dir / s), done=lambda r: log(f"    {r.stack}: {r.seconds:.0f} s"))[0]
-
-
-def destroy_all(stacks_dir: Path, stacks: Sequence[str]) -> list[Result]:
-    """Reverse dependency order: each stack once every stack that needs it is destroyed (the
-    services, a backend before its callers, then the platform)."""
-    log(f"==> destroying {', '.join(stacks)}")
-    return run_graph(reverse(dependencies(stacks_dir, stacks)), lambda s: destroy(stacks_dir / s))[0]
 
 
 # --- what Terraform says --------------------------------------------------------------------

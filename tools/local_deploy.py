@@ -10,9 +10,6 @@ and then the service stacks, and prints what it created. The emulator answers th
 but runs no containers, so it prints the resources, not URLs that would not answer.
 State files live in .local/ too. `destroy` destroys the service stacks, then the platform,
 without asking (an emulator deployment is disposable), and stops the emulator.
-
-The functions below are tools.environment's, kept under this name for the end-to-end test
-(tests/test_e2e.py).
 """
 
 from __future__ import annotations
@@ -22,23 +19,7 @@ import sys
 from collections.abc import Sequence
 
 from tools import environment
-from tools.environment import (  # noqa: F401 (the end-to-end test's API)
-    DeployError,
-    Result,
-    apply,
-    deploy_all,
-    destroy,
-    destroy_all,
-    init,
-    log,
-    outputs,
-    plan_changes,
-    plan_exit_code,
-    run_parallel,
-    synthesize,
-    terraform,
-    waves,
-)
+from tools.environment import log
 
 ROOT = environment.ROOT
 STATE_DIR = environment.LOCAL_STATE
