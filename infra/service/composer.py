@@ -101,6 +101,7 @@ from infra.service.variables import ServiceKnobs
 if TYPE_CHECKING:
     from infra.service.domain import ServiceDomain
     from infra.service.job import ScheduledJob
+    from infra.service.pipeline import ServicePipeline
 
 # The optional parts (a domain, topics and subscriptions, volumes, a schedule, a pipeline) are
 # imported by the service that has them. Their provider bindings (CodePipeline, CodeBuild,
@@ -350,24 +351,7 @@ class Microservice(Construct):
             target_group_arn_suffix=target_group.arn_suffix if target_group else None,
             queue_name=self.queues.queue.name if self.queues else None,
         )
-        self.pipeline = None
-        if self.targets and self.repository is not None and self.roles.build_role_arn and self.roles.record_role_arn and self.roles.pipeline_role_arn:
-            from infra.service.pipeline import ServicePipeline
-
-            self.pipeline = ServicePipeline(
-                self,
-                "pipeline",
-                env=env,
-                spec=spec,
-                platform=platform,
-                service_name=self.service.name,
-                repository_url=self.repository.url,
-                build_role_arn=self.roles.build_role_arn,
-                record_role_arn=self.roles.record_role_arn,
-                pipeline_role_arn=self.roles.pipeline_role_arn,
-                targets=self.targets,
-                promote_role_arn=self.roles.promote_role_arn,
-            )
+        self.pipeline = self._pipeline(env, spec, platform, service_name=self.service.name)
 
     def _job(self, env: EnvironmentSpec, spec: ServiceSpec, platform: PlatformRef, arns: Arns) -> None:
         """kind = "job": a schedule runs the task definition (infra.service.job); there is no ECS
@@ -388,26 +372,35 @@ class Microservice(Construct):
             task_role_arn=self.roles.task_role_arn,
             security_group_id=self.security_group.id,
         )
-        self.pipeline = None
-        roles = self.roles
-        if self.targets and self.repository is not None and roles.build_role_arn and roles.record_role_arn and roles.pipeline_role_arn:
-            from infra.service.pipeline import ServicePipeline
+        self.pipeline = self._pipeline(env, spec, platform, service_name=None)
 
-            self.pipeline = ServicePipeline(
-                self,
-                "pipeline",
-                env=env,
-                spec=spec,
-                platform=platform,
-                service_name=None,
-                repository_url=self.repository.url,
-                build_role_arn=roles.build_role_arn,
-                record_role_arn=roles.record_role_arn,
-                pipeline_role_arn=roles.pipeline_role_arn,
-                targets=self.targets,
-                promote_role_arn=roles.promote_role_arn,
-                deploy_role_arn=roles.deploy_role_arn,
-            )
+    def _pipeline(
+        self, env: EnvironmentSpec, spec: ServiceSpec, platform: PlatformRef, *, service_name: str | None
+    ) -> ServicePipeline | None:
+        """This stack's pipeline, where it builds an image (infra.service.delivery: `targets`)
+        and has the roles for one; a job's (`service_name` None) registers a revision with its
+        deploy role (`roles.deploy_role_arn`, None for a service) instead of deploying."""
+        roles = self.roles
+        if not (self.targets and self.repository is not None and roles.build_role_arn and roles.record_role_arn
+                and roles.pipeline_role_arn):
+            return None
+        from infra.service.pipeline import ServicePipeline
+
+        return ServicePipeline(
+            self,
+            "pipeline",
+            env=env,
+            spec=spec,
+            platform=platform,
+            service_name=service_name,
+            repository_url=self.repository.url,
+            build_role_arn=roles.build_role_arn,
+            record_role_arn=roles.record_role_arn,
+            pipeline_role_arn=roles.pipeline_role_arn,
+            targets=self.targets,
+            promote_role_arn=roles.promote_role_arn,
+            deploy_role_arn=roles.deploy_role_arn,
+        )
 
     def _image(self, env: EnvironmentSpec, spec: ServiceSpec, platform: PlatformRef) -> tuple[str, SsmParameter | None]:
         if self.repository is None:
