@@ -47,8 +47,8 @@ def _run(target: deploy.Target, stacks: list[str], action: str) -> None:
     """`action` (deploy or destroy) over `stacks` as `make deploy LOCAL=1` runs it: each stack
     as soon as the stacks it waits for are done (tools/environment.py, `Environment.apply`)."""
     if deploy.Environment(target, stacks).apply(action) != deploy.EXIT_OK:
-        logs = sorted((target.state_dir / "logs" / target.env).glob(f"*.{action}.log"))
-        failed = {log.name: log.read_text()[-3000:] for log in logs if "Error:" in log.read_text()}
+        logs = {log.name: log.read_text() for log in sorted((target.state_dir / "logs" / target.env).glob(f"*.{action}.log"))}
+        failed = {name: text[-3000:] for name, text in logs.items() if "Error:" in text}
         pytest.fail(f"{action} of {stacks} failed: {failed}")
 
 
