@@ -14,11 +14,12 @@ figures   floor    cdktf + the provider assembly + one resource, with the same s
                    what any synthesis costs
           app      the default app (`python -O main.py`: every environment, three services)
           10, 50   the same with generated services added, in a temporary copy
-savings   the default app and the edit loop (web alone in dev, as in the targets) with all
+savings   the default app, the edit loop (web alone in dev, as in the targets) and a fleet of
+          10 services (`parallel` runs only from a weight the default app does not reach) with all
           speed-ups, with none, and with each one removed alone (PLATFORM_SPEEDUPS=all,-<name>;
           `-O` by running without it; the compiled -O bytecode by reading no *.opt-1.pyc from
-          site-packages); a speed-up earns its place with at least 10% of the app's or the edit loop's
-          time, or of the app's peak memory
+          site-packages); a speed-up earns its place with at least 10% of the app's, the edit loop's
+          or the fleet's time, or of the app's peak memory
 targets   issue #11: one service stack alone (PLATFORM_SERVICES=web PLATFORM_ENVIRONMENTS=dev)
           at 3 and at 50 services, all of dev at 50 services; the ratios against the targets,
           each the median over the rounds of the two cases' ratio in that round (paired, as a
@@ -91,6 +92,7 @@ KINDS = (
     ("worker", "port = 8082\n"),
 )
 
+FLEET = 10  # services in the savings group's third case: weight 30, two processes (parallel)
 EARNS = 0.10  # a speed-up stays where it saves at least this share of the app's time or memory
 PER_SERVICE_MS = 150  # issue #11: no more per added service than before the split
 
@@ -259,47 +261,56 @@ def main(argv: list[str] | None = None) -> int:
             no_bytecode = work / "no_opt_bytecode.py"
             no_bytecode.write_text(NO_OPT_BYTECODE.format(packages=bytecode.PROJECT_PACKAGES))
 
-            def variants_of(kind: str, **extra: str) -> dict[str, Case]:
-                cases = {"all": app(f"{kind}_all", **extra)}
+            def variants_of(kind: str, count: int = base, **extra: str) -> dict[str, Case]:
+                cases = {"all": app(f"{kind}_all", count, **extra)}
                 for name in NAMES:
                     label = f"{kind}_no_{name}"
-                    cases[f"-{name}"] = app(label, speedups=f"all,-{name}", **extra)
-                cases["-O"] = app(f"{kind}_no_O", flags=(), **extra)
-                cases["-bytecode"] = app(f"{kind}_no_bytecode", prefix=(str(no_bytecode),), **extra)
+                    cases[f"-{name}"] = app(label, count, speedups=f"all,-{name}", **extra)
+                cases["-O"] = app(f"{kind}_no_O", count, flags=(), **extra)
+                cases["-bytecode"] = app(f"{kind}_no_bytecode", count, prefix=(str(no_bytecode),), **extra)
                 return cases
 
             variants = variants_of("app")
             # The edit loop (issue #11): one service stack alone, what `make synth SERVICES=web ENVS=dev` runs.
             loop = variants_of("loop", PLATFORM_SERVICES="web", PLATFORM_ENVIRONMENTS="dev")
-            run_in_turn({**{f"app {k}": v for k, v in variants.items()}, **{f"loop {k}": v for k, v in loop.items()}}, args.runs)
+            # A fleet: `parallel` engages only from a weight the default app does not reach
+            # (infra/speedups/parallel.py, MIN_WEIGHT), so what it saves is measured where it runs.
+            fleet = variants_of("fleet", FLEET)
+            run_in_turn({**{f"app {k}": v for k, v in variants.items()}, **{f"loop {k}": v for k, v in loop.items()},
+                         **{f"fleet {k}": v for k, v in fleet.items()}}, args.runs)
             none = run_in_turn({"none": app("none", flags=(), speedups="none")}, 1)["none"]
-            full, loop_full = variants["all"], loop["all"]
-            print(f"the default app ({base} services, 2 environments) and the edit loop (web alone, dev),"
-                  f" `python -O main.py`, {args.runs} runs each:")
+            full, loop_full, fleet_full = variants["all"], loop["all"], fleet["all"]
+            print(f"the default app ({base} services, 2 environments), the edit loop (web alone, dev) and a fleet"
+                  f" ({FLEET} services, 2 environments), `python -O main.py`, {args.runs} runs each:")
             print(f"{'speed-ups':<25} {'wall s':>7} {'CPU s':>6} {'peak MB':>8}   {'saves: wall':>11} {'CPU':>5} {'MB':>5}"
-                  f"   {'loop: wall':>10} {'CPU':>5}   verdict")
+                  f"   {'loop: wall':>10} {'CPU':>5}   {'fleet: wall':>11} {'CPU':>5}   verdict")
             print(f"{'all':<25} {full.wall:>7.2f} {full.cpu:>6.2f} {full.peak_mb:>8.0f}   {'':>11} {'':>5} {'':>5}"
-                  f"   {loop_full.wall:>9.2f}s {loop_full.cpu:>4.2f}s")
+                  f"   {loop_full.wall:>9.2f}s {loop_full.cpu:>4.2f}s   {fleet_full.wall:>10.2f}s {fleet_full.cpu:>4.2f}s")
             savings = {}
             for label, case in variants.items():
                 if label == "all":
                     continue
                 wall_share, cpu_share = case.saving(full), case.saving(full, "cpus")
                 loop_wall, loop_cpu = loop[label].saving(loop_full), loop[label].saving(loop_full, "cpus")
+                fleet_wall, fleet_cpu = fleet[label].saving(fleet_full), fleet[label].saving(fleet_full, "cpus")
                 saves_mb = case.peak_mb - full.peak_mb
-                earns = wall_share >= EARNS or loop_wall >= EARNS or saves_mb >= EARNS * full.peak_mb
+                earns = wall_share >= EARNS or loop_wall >= EARNS or fleet_wall >= EARNS or saves_mb >= EARNS * full.peak_mb
                 savings[label[1:]] = {"wall": case.wall, "cpu": case.cpu, "peak_mb": case.peak_mb, "saves_wall_share": wall_share,
                                       "saves_cpu_share": cpu_share, "saves_mb": saves_mb,
                                       "loop_wall": loop[label].wall, "loop_cpu": loop[label].cpu,
-                                      "loop_saves_wall_share": loop_wall, "loop_saves_cpu_share": loop_cpu, "earns": earns}
+                                      "loop_saves_wall_share": loop_wall, "loop_saves_cpu_share": loop_cpu,
+                                      "fleet_wall": fleet[label].wall, "fleet_cpu": fleet[label].cpu,
+                                      "fleet_saves_wall_share": fleet_wall, "fleet_saves_cpu_share": fleet_cpu, "earns": earns}
                 print(f"{'all but ' + label[1:]:<25} {case.wall:>7.2f} {case.cpu:>6.2f} {case.peak_mb:>8.0f}   "
                       f"{wall_share:>10.0%} {cpu_share:>5.0%} {saves_mb:>5.0f}   {loop_wall:>10.0%} {loop_cpu:>5.0%}   "
+                      f"{fleet_wall:>11.0%} {fleet_cpu:>5.0%}   "
                       f"{'earns its place' if earns else 'BELOW 10% of time and memory'}")
             print(f"{'none (stock, no -O)':<25} {none.wall:>7.2f} {none.cpu:>6.2f} {none.peak_mb:>8.0f}   "
                   f"{none.wall / full.wall - 1:>10.0%} {none.cpu / full.cpu - 1:>5.0%} {none.peak_mb - full.peak_mb:>5.0f}   1 run")
             print()
             report["savings"] = {"all": {"wall": full.wall, "cpu": full.cpu, "peak_mb": full.peak_mb,
-                                         "loop_wall": loop_full.wall, "loop_cpu": loop_full.cpu},
+                                         "loop_wall": loop_full.wall, "loop_cpu": loop_full.cpu,
+                                         "fleet_wall": fleet_full.wall, "fleet_cpu": fleet_full.cpu},
                                  "removed": savings, "none": {"wall": none.wall, "cpu": none.cpu, "peak_mb": none.peak_mb}}
 
         if "targets" in groups:

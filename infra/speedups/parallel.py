@@ -7,18 +7,30 @@ construct, attribute read and callback is a request one side waits on while the 
 works, so a synthesis uses one core however many the machine has. Every stack of ours is
 built alone (a service stack reads its platform through remote state by output name, never
 through a CDKTF cross-stack reference), so two processes can each build and write half of
-the stacks. Measured on the 2-core machine, idle (`make bench`, README "Synthesis speed"):
-the default app 3.25 s -> 2.51 s (14% more CPU: the second kernel), fifty services in two
-environments 10.8 s -> 6.8 s, a hundred 22.5 s -> 10.3 s. Peak memory is that of both
-processes together (524 MB for the default app, 582 MB at fifty services, 625 MB at a hundred),
-which is why there are two and no more: issue #11 caps a synthesis at 700 MB.
+the stacks. The second process repeats the fixed cost of a synthesis (its kernel, the
+assemblies, the configuration: ~0.6 s of CPU), and each process already keeps more than one
+of the machine's two cores busy (Python and node overlap), so the two contend: it pays only
+from a weight of about 21 service stacks (a platform stack counts as five). Measured on the
+2-core machine, idle, paired runs of `python -O main.py` with it and without it (10 pairs;
+"saves" as `make bench` counts it: the time without it over the time with it, minus one):
+
+    weight  app                                   saves (wall)        costs (CPU, peak memory)
+    17      dev only, 12 services                 -2%                 +45%, +227 MB
+    18      the default app (4 services, 2 envs)  4-8%                +38-40%, +235 MB
+    21      dev only, 16 services                 11%                 +30%, +225 MB
+    22      6 services, 2 envs                    15%                 +30%, +237 MB
+    26      8 services, 2 envs                    17%                 +29%, +235 MB
+    110     50 services, 2 envs                   68% (8.3 -> 5.2 s)  +0%, +236 MB
+
+Peak memory is that of both processes together (~530 MB, 575 MB at fifty services), which
+is why there are two and no more: issue #11 caps a synthesis at 700 MB.
 
 How it works
 ------------
 ``main.py`` loads and checks the configuration, then asks ``split()`` how to share the
 app's stacks (``infra.stack_plan.plan_stacks``). Below ``MIN_WEIGHT`` (the edit loop, one
-environment of a few services) it does not split: the second process's fixed cost (~0.6 s
-of CPU: the kernel, its assemblies, the configuration) would eat the gain. Otherwise the
+environment of up to fifteen services, the default app) it does not split: the second
+process's fixed cost would eat the gain (the table above). Otherwise the
 stacks are shared by weight (a platform stack counts as five service stacks), the heaviest
 first, each to the lighter half; the order is fixed, so the same app is shared the same way.
 
@@ -53,7 +65,9 @@ from pathlib import Path
 
 NAME = "parallel"
 PARTS = 2  # each process holds ~230-300 MB; three would pass issue #11's 700 MB cap
-MIN_WEIGHT = 12  # in service stacks: the default app (two platforms, eight services) is 18
+# In service stacks: where two processes measured at least 10% faster than one (the table
+# above). The default app (two platforms, eight services) weighs 18: one process.
+MIN_WEIGHT = 21
 # The second process starts once the first has loaded the configuration, and then starts its own
 # kernel and loads the configuration again: it is given that much less (in service stacks).
 CHILD_START = 6
