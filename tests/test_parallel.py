@@ -76,9 +76,10 @@ def test_the_default_app_is_built_by_one_process() -> None:
     assert parallel.split([(p.name, p.weight) for p in planned]) == [[p.name for p in planned]]
 
 
-def test_a_fleet_just_over_the_threshold_is_shared_and_one_just_under_is_not(tmp_path: Path) -> None:
+def test_a_fleet_at_the_threshold_is_shared_and_one_service_lighter_is_not(tmp_path: Path) -> None:
     shared = plan_stacks(_fleet(tmp_path).load())
-    alone = [p for p in shared if p.name != shared[-1].name]
+    assert sum(p.weight for p in shared) == parallel.MIN_WEIGHT and shared[-1].weight == 1
+    alone = shared[:-1]
     assert len(parallel.split([(p.name, p.weight) for p in shared])) == 2
     assert len(parallel.split([(p.name, p.weight) for p in alone])) == 1
 
