@@ -276,11 +276,10 @@ def main(argv: list[str] | None = None) -> int:
             # A fleet: `parallel` engages only from a weight the default app does not reach
             # (infra/speedups/parallel.py, MIN_WEIGHT), so what it saves is measured where it runs.
             fleet = variants_of("fleet", FLEET)
-            run_in_turn({**{f"app {k}": v for k, v in variants.items()}, **{f"loop {k}": v for k, v in loop.items()},
-                         **{f"fleet {k}": v for k, v in fleet.items()}}, args.runs)
-            none = run_in_turn({"none": app("none", flags=(), speedups="none")}, 1)["none"]
             # Each case's figures and savings under one key prefix, as the JSON report has them.
             groups_by_prefix = {"": variants, "loop_": loop, "fleet_": fleet}
+            run_in_turn({f"{prefix}{k}": v for prefix, group in groups_by_prefix.items() for k, v in group.items()}, args.runs)
+            none = run_in_turn({"none": app("none", flags=(), speedups="none")}, 1)["none"]
             full, loop_full, fleet_full = (group["all"] for group in groups_by_prefix.values())
             print(f"the default app ({base} services, 2 environments), the edit loop (web alone, dev) and a fleet"
                   f" ({FLEET} services, 2 environments), `python -O main.py`, {args.runs} runs each:")
@@ -296,11 +295,11 @@ def main(argv: list[str] | None = None) -> int:
                           for prefix, group in groups_by_prefix.items()}
                 saves_mb = case.peak_mb - full.peak_mb
                 earns = any(wall >= EARNS for wall, _ in shares.values()) or saves_mb >= EARNS * full.peak_mb
-                entry = {"saves_mb": saves_mb, "earns": earns}
+                entry = {"peak_mb": case.peak_mb, "saves_mb": saves_mb, "earns": earns}
                 for prefix, group in groups_by_prefix.items():
                     entry |= {f"{prefix}wall": group[label].wall, f"{prefix}cpu": group[label].cpu,
                               f"{prefix}saves_wall_share": shares[prefix][0], f"{prefix}saves_cpu_share": shares[prefix][1]}
-                savings[label[1:]] = entry | {"peak_mb": case.peak_mb}
+                savings[label[1:]] = entry
                 columns = "   ".join(f"{wall:>{width}.0%} {cpu:>5.0%}" + (f" {saves_mb:>5.0f}" if not prefix else "")
                                        for (prefix, (wall, cpu)), width in zip(shares.items(), (10, 10, 11)))
                 print(f"{'all but ' + label[1:]:<25} {case.wall:>7.2f} {case.cpu:>6.2f} {case.peak_mb:>8.0f}   {columns}   "
