@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from infra.speedups import parallel
-from infra.stack_plan import PLATFORM_WEIGHT, plan_stacks
+from infra.stack_plan import PLATFORM_WEIGHT, PlannedStack, plan_stacks
 from infra.config import load_app
 from tests.conftest import ROOT
 from tests.config_builder import BACKEND, Project
@@ -59,6 +59,11 @@ def _fleet(tmp_path: Path) -> Project:
     return project
 
 
+def _split(planned: list[PlannedStack]) -> list[list[str]]:
+    """How `main.py` shares these stacks between the processes."""
+    return parallel.split([(p.name, p.weight) for p in planned])
+
+
 def _tree(folder: Path) -> dict[str, bytes]:
     return {p.relative_to(folder).as_posix(): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
 
@@ -73,15 +78,15 @@ def test_the_default_app_is_built_by_one_process() -> None:
     # (infra/speedups/parallel.py): below the 10% a speed-up must earn.
     planned = plan_stacks(load_app(ROOT))
     assert len(planned) == 10
-    assert parallel.split([(p.name, p.weight) for p in planned]) == [[p.name for p in planned]]
+    assert _split(planned) == [[p.name for p in planned]]
 
 
 def test_a_fleet_at_the_threshold_is_shared_and_one_service_lighter_is_not(tmp_path: Path) -> None:
     shared = plan_stacks(_fleet(tmp_path).load())
     assert sum(p.weight for p in shared) == parallel.MIN_WEIGHT and shared[-1].weight == 1
     alone = shared[:-1]
-    assert len(parallel.split([(p.name, p.weight) for p in shared])) == 2
-    assert len(parallel.split([(p.name, p.weight) for p in alone])) == 1
+    assert len(_split(shared)) == 2
+    assert len(_split(alone)) == 1
 
 
 def test_stacks_are_shared_by_weight_and_keep_their_order() -> None:
@@ -107,13 +112,13 @@ def test_one_usable_cpu_turns_it_off_with_one_line(monkeypatch: pytest.MonkeyPat
 # -- main.py ---------------------------------------------------------------------------------------
 def test_two_processes_write_what_one_writes(tmp_path: Path) -> None:
     project = _fleet(tmp_path).env("prod")
-    halves = parallel.split([(p.name, p.weight) for p in plan_stacks(project.load())])
+    halves = _split(plan_stacks(project.load()))
     # A service of the first half applied after one of the second (allow_from): a dependency
     # across the halves, which neither process's own manifest can record.
     late, early = (next(n[len("dev-"):] for n in half if n.startswith("dev-svc")) for half in halves)
     project.service(late, allow_from=[early])
     root = project.write_runnable()
-    assert parallel.split([(p.name, p.weight) for p in plan_stacks(project.load())]) == halves
+    assert _split(plan_stacks(project.load())) == halves
 
     shared, given = _run(root, tmp_path, CDKTF_OUTDIR=str(tmp_path / "shared"))
     alone, given_alone = _run(root, tmp_path, CDKTF_OUTDIR=str(tmp_path / "alone"), PLATFORM_SPEEDUPS="all,-parallel")
@@ -140,7 +145,7 @@ def test_a_warning_is_printed_once(tmp_path: Path) -> None:
 def test_fails_when_either_half_meets_an_error_and_writes_nothing(tmp_path: Path, half: int) -> None:
     project = _fleet(tmp_path)
     planned = plan_stacks(project.load())
-    halves = parallel.split([(p.name, p.weight) for p in planned])
+    halves = _split(planned)
     failing = next(p for p in planned if p.name in halves[half] and p.service is not None)
     project.service(failing.service.name, imports=[{"to": "aws_s3_bucket.nothing", "id": "bucket"}])
     root = project.write_runnable()
